@@ -1,0 +1,195 @@
+"""`python -m core`: train, evaluate, predict, models. --json puts one JSON object on stdout's last line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import data as datasets
+from .data import DataError
+from .device import DeviceError, resolve_device
+from .evaluate import metrics, predict_image, predict_probabilities
+from .images import ImageError, decode_image
+from .jobs import BusyError, JobSnapshot, run_blocking
+from .layers import ModelSpec, SpecError, spec_from_json, summarize
+from .presets import PRESETS, get_preset
+from .runs import RUNS_ROOT, RunError, load_model, new_run_id, open_run, resolve_cli_run
+from .train import ConfigError, TrainConfig, with_overrides
+
+USER_ERRORS = (DataError, SpecError, ConfigError, RunError, ImageError, DeviceError, BusyError, KeyError, OSError)
+
+
+class CliError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as for every other error
+        raise CliError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="CIFAR-10 Studio's engine from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train a model and save the run")
+    train.add_argument("--data", help="cifar10 (default, or $CIFAR10_DATA), a folder, or an archive")
+    train.add_argument("--model", default="seed", help=f"a preset ({', '.join(PRESETS)}) or a spec .json file")
+    train.add_argument("--epochs", type=int, help="passes over the training set (preset default otherwise)")
+    train.add_argument("--batch-size", type=int, help="images per step")
+    train.add_argument("--lr", type=float, help="peak learning rate")
+    train.add_argument("--optimizer", choices=["sgd", "adam", "adamw"])
+    train.add_argument("--schedule", choices=["constant", "onecycle", "cosine"])
+    train.add_argument("--limit-train", type=int, help="train on this many images only (quick runs)")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    train.add_argument("--precision", choices=["auto", "fp32", "bf16"])
+    train.add_argument("--seed", type=int)
+    train.add_argument("--out", help="run folder to create (default runs/<time>-<model>-<id>)")
+    train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
+    evaluate = sub.add_parser("evaluate", help="test accuracy, per class, and the confusion matrix of a run")
+    evaluate.add_argument("--run", required=True, help="a run folder")
+    evaluate.add_argument("--data", help="data source (default: the one the run trained on)")
+    evaluate.add_argument("--json", action="store_true")
+
+    predict = sub.add_parser("predict", help="classify image files with a run's model")
+    predict.add_argument("--run", required=True, help="a run folder")
+    predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, WebP, BMP, GIF)")
+    predict.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="the presets with parameters and multiply-accumulates")
+    models.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        result = COMMANDS[args.command](args)
+    except (CliError, *USER_ERRORS) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"error: {message}".replace("\n", " "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 2
+    except Exception as exc:  # an engine bug still gets one line, not a traceback
+        print(f"error: unexpected {type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def load_spec(model: str) -> tuple[ModelSpec, TrainConfig]:
+    if model in PRESETS:
+        preset = get_preset(model)
+        return preset.spec, preset.config
+    path = Path(model)
+    if path.suffix.lower() != ".json":
+        raise SpecError(f"--model {model!r} is neither a preset ({', '.join(PRESETS)}) nor a .json spec file")
+    if not path.is_file():
+        raise SpecError(f"model spec file {model} does not exist")
+    return spec_from_json(path.read_text()), TrainConfig()
+
+
+def _say(args, text: str, end: str = "\n") -> None:
+    stream = sys.stderr if args.json else sys.stdout
+    print(text, end=end, file=stream, flush=True)
+
+
+def _progress_line(snap: JobSnapshot) -> str:
+    s = snap.steps[-1]
+    width = 24
+    filled = int(width * snap.progress)
+    eta = f"{int(s.eta // 60)}:{int(s.eta % 60):02d}"
+    return (f"[{'#' * filled}{'.' * (width - filled)}] epoch {s.epoch} step {s.step}/{s.total_steps} "
+            f"loss {s.loss:.3f} | {s.images_per_second:,.0f} img/s | ETA {eta}")
+
+
+def cmd_train(args) -> dict:
+    spec, config = load_spec(args.model)
+    config = with_overrides(config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            optimizer=args.optimizer, schedule=args.schedule, limit_train=args.limit_train,
+                            device=args.device, precision=args.precision, seed=args.seed)
+    device = resolve_device(config.device)
+    dataset = datasets.load(args.data, progress=lambda done, total, msg: _say(args, f"\r{msg}: {done}/{total}", end=""))
+    folder = Path(args.out) if args.out else RUNS_ROOT / new_run_id(spec.name)
+    if folder.exists() and any(folder.iterdir()):
+        raise RunError(f"{folder} already exists and is not empty; choose another --out so nothing saved is overwritten")
+    n_train = min(len(dataset.train_x), config.limit_train or len(dataset.train_x))
+    _say(args, f"training {spec.name} on {n_train:,} images ({dataset.source}) on {device}, run {folder}")
+    shown = {"epochs": 0, "step": 0}
+    tty = (sys.stderr if args.json else sys.stdout).isatty()
+
+    def on_poll(snap: JobSnapshot) -> None:
+        if snap.steps and snap.steps[-1].step != shown["step"]:
+            _say(args, ("\r" if tty else "") + _progress_line(snap), end="" if tty else "\n")
+            shown["step"] = snap.steps[-1].step
+        for e in snap.epochs[shown["epochs"]:]:
+            _say(args, f"{chr(10) if tty else ''}epoch {e.epoch}: train loss {e.train_loss:.3f}, "
+                       f"train accuracy {e.train_accuracy:.1%}, test accuracy {e.test_accuracy:.1%}")
+        shown["epochs"] = len(snap.epochs)
+
+    snap = run_blocking(spec, dataset, config, folder, on_poll=on_poll, poll_s=1.0 if tty else 5.0)
+    on_poll(snap)
+    if snap.status in ("failed", "diverged"):
+        raise ConfigError(f"run {snap.status}: {snap.reason}")
+    summary = open_run(folder).summary
+    last = snap.epochs[-1] if snap.epochs else None
+    _say(args, f"{chr(10) if tty else ''}{snap.status}: test accuracy "
+               f"{'n/a' if last is None else f'{last.test_accuracy:.1%}'}, saved in {folder}")
+    return {
+        "run": str(folder), "device": str(device), "epochs": len(snap.epochs),
+        "train_seconds": summary["train_seconds"], "images_per_second": summary["images_per_second"],
+        "test_accuracy": last.test_accuracy if last else None,
+        "per_class_accuracy": last.per_class_accuracy if last else {},
+        "status": snap.status,
+    }
+
+
+def cmd_evaluate(args) -> dict:
+    run = open_run(resolve_cli_run(args.run))
+    model = load_model(run)
+    dataset = datasets.load(args.data or run.summary.get("source"))
+    if tuple(dataset.classes) != run.classes:
+        raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
+    m = metrics(predict_probabilities(model, dataset.test_x, tta=run.config.flip_tta), dataset.test_y, run.classes)
+    if not args.json:
+        print(f"test accuracy {m.accuracy:.1%} on {len(dataset.test_y):,} images")
+        for c in run.classes:
+            print(f"  {c:<12} accuracy {m.per_class_accuracy[c]:6.1%}  precision {m.precision[c]:6.1%}")
+    return {"test_accuracy": m.accuracy, "per_class_accuracy": m.per_class_accuracy, "confusion": m.confusion,
+            "precision": m.precision, "recall": m.recall}
+
+
+def cmd_predict(args) -> dict:
+    run = open_run(resolve_cli_run(args.run))
+    model = load_model(run)
+    out = []
+    for name in args.images:
+        path = Path(name)
+        if not path.is_file():
+            raise ImageError(f"{name} does not exist")
+        p = predict_image(model, run.classes, decode_image(path.read_bytes(), name))
+        out.append({"image": name, "top": [{"class": c, "probability": v} for c, v in p.top], "caption": p.caption})
+        if not args.json:
+            print(f"{name}: {p.caption}")
+    return {"predictions": out}
+
+
+def cmd_models(args) -> dict:
+    rows = []
+    for preset in PRESETS.values():
+        s = summarize(preset.spec)
+        rows.append({"name": preset.name, "parameters": s.parameters, "macs": s.macs, "description": preset.description})
+        if not args.json:
+            print(f"{preset.name:<14} {s.parameters:>10,} params {s.macs:>14,} MACs  {preset.description}")
+    return {"models": rows}
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models}

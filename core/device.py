@@ -1,0 +1,36 @@
+"""The one place where a device name ('auto', 'cpu', 'cuda', 'mps') becomes a torch.device."""
+from __future__ import annotations
+
+import torch
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceError(ValueError):
+    pass
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name not in DEVICES:
+        raise DeviceError(f"device must be one of {', '.join(DEVICES)}, not {name!r}")
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("device 'cuda' was asked for, but no CUDA GPU is available here; use --device cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError("device 'mps' was asked for, but Apple's MPS is not available here; use --device cpu or auto")
+    return torch.device(name)
+
+
+def describe_device(name: str = "auto") -> str:
+    """For people: 'NVIDIA H100 (cuda)' or 'CPU, 2 threads'."""
+    device = resolve_device(name)
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (cuda)"
+    if device.type == "mps":
+        return "Apple GPU (mps)"
+    return f"CPU, {torch.get_num_threads()} threads"

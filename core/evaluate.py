@@ -1,0 +1,134 @@
+"""Evaluation: predictions over a split, accuracy / precision / recall / confusion, and single-image predictions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+from torch import nn
+
+from .batches import normalize
+from .images import to_model_input
+
+EVAL_BATCH = 1000
+
+
+@torch.no_grad()
+def predict_probabilities(
+    model: nn.Module,
+    images: torch.Tensor,
+    device: torch.device | str = "cpu",
+    tta: bool = False,
+    amp: torch.dtype | None = None,
+    channels_last: bool = True,
+) -> torch.Tensor:
+    """uint8 (N, 3, 32, 32) -> class probabilities (N, classes) on the CPU, in eval mode (BatchNorm frozen)."""
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    out = []
+    try:
+        for start in range(0, len(images), EVAL_BATCH):
+            x = normalize(images[start:start + EVAL_BATCH].to(device)).contiguous(memory_format=fmt)
+            with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+                logits = model(x).float()
+                if tta:  # average with the mirror image: free accuracy for a flip-trained net
+                    logits = (logits + model(x.flip(3)).float()) / 2
+            out.append(torch.softmax(logits, 1).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else torch.empty((0, 0))
+
+
+def predict_classes(model, images, device="cpu", tta=False, amp=None, channels_last=True) -> torch.Tensor:
+    return predict_probabilities(model, images, device, tta, amp, channels_last).argmax(1)
+
+
+@dataclass(frozen=True)
+class AccuracyReport:
+    accuracy: float  # 0..1
+    per_class_accuracy: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    accuracy: float
+    per_class_accuracy: dict[str, float]  # = recall per class
+    precision: dict[str, float]
+    recall: dict[str, float]
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+    misclassified: list[int]  # test-set indices, most confidently wrong first
+    predictions: list[int]
+    confidences: list[float]  # probability of the predicted class
+
+
+def confusion_matrix(predictions: torch.Tensor, labels: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.bincount(labels * n + predictions, minlength=n * n).reshape(n, n)
+
+
+def accuracy_report(predictions: torch.Tensor, labels: torch.Tensor, classes) -> AccuracyReport:
+    cm = confusion_matrix(predictions.cpu(), labels.cpu(), len(classes))
+    per_class = _ratio(cm.diagonal(), cm.sum(1))
+    return AccuracyReport(float(cm.diagonal().sum()) / max(1, len(labels)), dict(zip(classes, per_class)))
+
+
+def _ratio(num: torch.Tensor, den: torch.Tensor) -> list[float]:
+    return [float(a) / float(b) if b else 0.0 for a, b in zip(num.tolist(), den.tolist())]
+
+
+def metrics(probabilities: torch.Tensor, labels: torch.Tensor, classes) -> Metrics:
+    predictions = probabilities.argmax(1)
+    confidences = probabilities.max(1).values
+    cm = confusion_matrix(predictions, labels.cpu(), len(classes))
+    recall = _ratio(cm.diagonal(), cm.sum(1))
+    precision = _ratio(cm.diagonal(), cm.sum(0))
+    wrong = (predictions != labels.cpu()).nonzero().flatten()
+    wrong = wrong[confidences[wrong].argsort(descending=True)]
+    return Metrics(
+        accuracy=float((predictions == labels.cpu()).float().mean()) if len(labels) else 0.0,
+        per_class_accuracy=dict(zip(classes, recall)),
+        precision=dict(zip(classes, precision)),
+        recall=dict(zip(classes, recall)),
+        confusion=cm.tolist(),
+        misclassified=wrong.tolist(),
+        predictions=predictions.tolist(),
+        confidences=confidences.tolist(),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# one image
+
+
+@dataclass(frozen=True)
+class Prediction:
+    top: list[tuple[str, float]]  # (class, probability), most likely first
+    caption: str
+    model_input: torch.Tensor  # the (3, 32, 32) uint8 image the model actually saw
+
+
+def predict_image(model: nn.Module, classes, image: Image.Image, k: int = 5, device="cpu") -> Prediction:
+    x = to_model_input(image)
+    probs = predict_probabilities(model, x[None], device)[0]
+    values, indices = probs.topk(min(k, len(classes)))
+    top = [(classes[i], float(v)) for v, i in zip(values.tolist(), indices.tolist())]
+    return Prediction(top, caption(top), x)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def caption(top: list[tuple[str, float]]) -> str:
+    """One sentence from the ranked classes, hedged by how sure the model is."""
+    (first, p1), rest = top[0], top[1:]
+    if p1 < 0.35:
+        names = " or ".join(f"{_article(c)} {c}" for c, _ in top[:3])
+        return f"I am not sure what this is; it might be {names} (best guess {first}, {p1:.0%})."
+    sure = "This is" if p1 >= 0.9 else "Most likely"
+    sentence = f"{sure} {_article(first)} {first} ({p1:.0%})"
+    if rest and rest[0][1] >= 0.05:
+        second, p2 = rest[0]
+        sentence += f"; it could also be {_article(second)} {second} ({p2:.0%})"
+    return sentence + "."

@@ -1,0 +1,183 @@
+"""Background training: a TrainingJob runs fit() in a thread and records it; a JobRegistry holds a process's jobs."""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .data import Dataset
+from .device import describe_device, resolve_device
+from .layers import ModelSpec, SpecError, summarize, validate
+from .runs import RUNS_ROOT, RunRecorder, new_run_id, run_path
+from .train import Callbacks, ConfigError, Control, EpochReport, StepReport, TrainConfig, fit
+
+
+@dataclass
+class JobSnapshot:
+    """A copy of a job's state, safe to read while the job keeps training."""
+
+    id: str
+    status: str  # starting | running | finished | stopped | diverged | failed
+    reason: str
+    steps: list[StepReport]
+    epochs: list[EpochReport]
+    events: list[dict]
+    total_steps: int
+    lr: float
+    folder: Path
+
+    @property
+    def done(self) -> bool:
+        return self.status not in ("starting", "running")
+
+    @property
+    def progress(self) -> float:
+        return self.steps[-1].step / self.total_steps if self.steps and self.total_steps else 0.0
+
+
+def check_trainable(spec: ModelSpec, dataset: Dataset, config: TrainConfig) -> None:
+    """Everything that can be refused before a thread starts: bad spec, bad config, missing device, class count."""
+    validate(spec)
+    config.check()
+    resolve_device(config.device)
+    outputs = summarize(spec).output_shape[0]
+    if outputs != len(dataset.classes):
+        raise ConfigError(f"the model ends in {outputs} outputs but the dataset has {len(dataset.classes)} classes")
+
+
+class TrainingJob:
+    def __init__(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path):
+        check_trainable(spec, dataset, config)
+        self.spec, self.dataset, self.config, self.folder = spec, dataset, config, folder
+        self.id = folder.name
+        self.control = Control()
+        self._lock = threading.Lock()
+        self._steps: list[StepReport] = []
+        self._epochs: list[EpochReport] = []
+        self._events: list[dict] = []
+        self._status, self._reason, self._lr, self._total = "starting", "", config.lr, 0
+        self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
+
+    def start(self) -> "TrainingJob":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.control.stop()
+        self._event({"type": "stop", "step": self._steps[-1].step if self._steps else 0})
+
+    def set_lr(self, lr: float) -> None:
+        self.control.set_lr(lr)
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return JobSnapshot(self.id, self._status, self._reason, list(self._steps), list(self._epochs),
+                               list(self._events), self._total, self._lr, self.folder)
+
+    # --- the worker thread; never touches any UI ---
+
+    def _run(self) -> None:
+        recorder = None
+        try:
+            recorder = RunRecorder(self.folder, self.spec, self.config, self.dataset.classes, self.dataset.source,
+                                   describe_device(self.config.device))
+            callbacks = Callbacks(
+                on_step=lambda r: (self._step(r), recorder.on_step(r)),
+                on_epoch=lambda r, model: (recorder.on_epoch(r, model), self._epoch(r)),
+                on_event=lambda e: (self._event(e), recorder.on_event(e)),
+            )
+            with self._lock:
+                self._status = "running"
+            result = fit(self.spec, self.dataset, self.config, callbacks, self.control)
+            recorder.finish(result, result.model)
+            self._end(result.status, result.reason)
+        except (torch.OutOfMemoryError, MemoryError):
+            self._fail(recorder, "out of memory: use a smaller batch size or a narrower model; "
+                                 "the weights from the last finished epoch are kept")
+        except (SpecError, ConfigError, ValueError) as exc:
+            self._fail(recorder, str(exc))
+        except Exception as exc:  # recorded as the run's status, never lost in a thread
+            self._fail(recorder, f"training failed: {type(exc).__name__}: {exc}")
+
+    def _fail(self, recorder, reason: str) -> None:
+        if recorder is not None:
+            recorder.fail(reason)
+        self._end("failed", reason)
+
+    def _end(self, status: str, reason: str) -> None:
+        with self._lock:
+            self._status, self._reason = status, reason
+
+    def _step(self, report: StepReport) -> None:
+        with self._lock:
+            self._steps.append(report)
+            self._lr, self._total = report.lr, report.total_steps
+
+    def _epoch(self, report: EpochReport) -> None:
+        with self._lock:
+            self._epochs.append(report)
+
+    def _event(self, event: dict) -> None:
+        with self._lock:
+            self._events.append(event)
+
+
+class BusyError(RuntimeError):
+    pass
+
+
+@dataclass
+class JobRegistry:
+    """One per server process: jobs by unguessable id, with a cap on how many train at once."""
+
+    runs_root: Path = RUNS_ROOT
+    max_running: int = 2
+    _jobs: dict[str, TrainingJob] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig) -> TrainingJob:
+        with self._lock:
+            running = sum(job.alive for job in self._jobs.values())
+            if running >= self.max_running:
+                raise BusyError(
+                    f"{running} runs are training on this server already (the limit is {self.max_running}); "
+                    "wait for one to finish or stop one"
+                )
+            run_id = f"{new_run_id(spec.name)}-{secrets.token_urlsafe(6).replace('_', 'x').replace('-', 'y')}"
+            job = TrainingJob(spec, dataset, config, run_path(run_id, self.runs_root))
+            self._jobs[job.id] = job
+        return job.start()
+
+    def get(self, job_id: str) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def running(self) -> list[TrainingJob]:
+        with self._lock:
+            return [job for job in self._jobs.values() if job.alive]
+
+
+def run_blocking(spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path, on_poll=None,
+                 poll_s: float = 0.5) -> JobSnapshot:
+    """Train in the background thread exactly as the dashboard does, polling until done (the CLI's path)."""
+    job = TrainingJob(spec, dataset, config, folder).start()
+    try:
+        while not job.join(poll_s):
+            if on_poll:
+                on_poll(job.snapshot())
+    except KeyboardInterrupt:
+        job.stop()
+        job.join()
+    return job.snapshot()

@@ -1,0 +1,461 @@
+"""Typed layer specs, shape inference, validation, model building and versioned JSON for layer-list CNNs."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+SPEC_VERSION = 1
+INPUT_SHAPE = (3, 32, 32)  # CIFAR-10 images: channels, height, width
+NUM_CLASSES = 10
+MAX_CHANNELS = 4096  # per layer; wider than any sane CIFAR-10 net
+MAX_LAYERS = 200
+MAX_PARAMETERS = 200_000_000
+MAX_ACTIVATIONS = 64_000_000  # floats of all layer outputs for one image; far above any useful net
+
+Shape = tuple[int, ...]  # (C, H, W) for feature maps, (F,) once flattened
+
+
+class SpecError(ValueError):
+    """A model spec that cannot be built; the message says which layer, why, and what to change."""
+
+
+class _LayerProblem(Exception):
+    """Raised inside a layer's inference; turned into a SpecError that names the layer."""
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What shape inference reports for one layer."""
+
+    index: int  # 1-based, as people count
+    name: str
+    output_shape: Shape
+    parameters: int
+    macs: int  # multiply-accumulates for one image
+
+
+@dataclass(frozen=True)
+class Summary:
+    layers: list[LayerInfo]
+    parameters: int
+    macs: int
+    output_shape: Shape
+
+
+def _positive(name: str, value, low: int = 1, high: int = MAX_CHANNELS) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _LayerProblem(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise _LayerProblem(f"{name} must be between {low} and {high}, got {value}")
+
+
+def _need_maps(shape: Shape, what: str) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise _LayerProblem(
+            f"{what} needs feature maps (channels x height x width), but its input is already flat "
+            f"({shape[0]} features); move it before the Flatten"
+        )
+    return shape  # type: ignore[return-value]
+
+
+class Layer:
+    """Base of every layer spec: `infer` gives (output shape, parameters, MACs); `build` the torch module."""
+
+    kind: ClassVar[str]
+
+    def infer(self, shape: Shape) -> tuple[Shape, int, int]:
+        return shape, 0, 0
+
+    def build(self, shape: Shape) -> nn.Module:
+        raise NotImplementedError
+
+    def label(self) -> str:
+        return self.kind
+
+    def to_json(self) -> dict:
+        return {"type": self.kind, **asdict(self)}
+
+
+def _window_out(size: int, kernel: int, stride: int, padding: int, what: str) -> int:
+    if size + 2 * padding < kernel:
+        raise _LayerProblem(
+            f"its input is {size}x{size}, smaller than the {kernel}x{kernel} window; "
+            f"use a smaller kernel, more padding, or remove a pooling layer before it"
+        )
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+@dataclass(frozen=True)
+class Conv2d(Layer):
+    out_channels: int
+    kernel_size: int = 3
+    stride: int = 1
+    padding: int = 1
+    bias: bool = True
+    kind: ClassVar[str] = "Conv2d"
+
+    def _check(self):
+        _positive("out_channels", self.out_channels)
+        _positive("kernel_size", self.kernel_size, 1, 15)
+        _positive("stride", self.stride, 1, 8)
+        _positive("padding", self.padding, 0, 7)
+
+    def infer(self, shape):
+        self._check()
+        c, h, w = _need_maps(shape, "Conv2d")
+        oh = _window_out(h, self.kernel_size, self.stride, self.padding, "Conv2d")
+        ow = _window_out(w, self.kernel_size, self.stride, self.padding, "Conv2d")
+        weights = c * self.out_channels * self.kernel_size**2
+        params = weights + (self.out_channels if self.bias else 0)
+        return (self.out_channels, oh, ow), params, weights * oh * ow
+
+    def build(self, shape):
+        return nn.Conv2d(shape[0], self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias)
+
+    def label(self):
+        return f"Conv2d {self.out_channels} {self.kernel_size}x{self.kernel_size}" + (
+            f" /{self.stride}" if self.stride > 1 else ""
+        )
+
+
+@dataclass(frozen=True)
+class _Pool(Layer):
+    kernel_size: int = 2
+    stride: int = 0  # 0 means "same as kernel_size", as in torch
+    padding: int = 0
+
+    def _stride(self) -> int:
+        return self.stride or self.kernel_size
+
+    def infer(self, shape):
+        _positive("kernel_size", self.kernel_size, 1, 32)
+        _positive("stride", self.stride, 0, 32)
+        _positive("padding", self.padding, 0, self.kernel_size // 2)
+        c, h, w = _need_maps(shape, self.kind)
+        oh = _window_out(h, self.kernel_size, self._stride(), self.padding, self.kind)
+        ow = _window_out(w, self.kernel_size, self._stride(), self.padding, self.kind)
+        return (c, oh, ow), 0, 0
+
+    def label(self):
+        return f"{self.kind} {self.kernel_size}x{self.kernel_size}"
+
+
+@dataclass(frozen=True)
+class MaxPool2d(_Pool):
+    kind: ClassVar[str] = "MaxPool2d"
+
+    def build(self, shape):
+        return nn.MaxPool2d(self.kernel_size, self._stride(), self.padding)
+
+
+@dataclass(frozen=True)
+class AvgPool2d(_Pool):
+    kind: ClassVar[str] = "AvgPool2d"
+
+    def build(self, shape):
+        return nn.AvgPool2d(self.kernel_size, self._stride(), self.padding)
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool(Layer):
+    """Averages each feature map to one number: (C, H, W) -> (C,)."""
+
+    kind: ClassVar[str] = "GlobalAvgPool"
+
+    def infer(self, shape):
+        c, h, w = _need_maps(shape, self.kind)
+        return (c,), 0, 0
+
+    def build(self, shape):
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+@dataclass(frozen=True)
+class BatchNorm2d(Layer):
+    kind: ClassVar[str] = "BatchNorm2d"
+
+    def infer(self, shape):
+        c, h, w = _need_maps(shape, self.kind)
+        return shape, 2 * c, c * h * w
+
+    def build(self, shape):
+        return nn.BatchNorm2d(shape[0])
+
+
+@dataclass(frozen=True)
+class ReLU(Layer):
+    kind: ClassVar[str] = "ReLU"
+
+    def build(self, shape):
+        return nn.ReLU()
+
+
+@dataclass(frozen=True)
+class GELU(Layer):
+    kind: ClassVar[str] = "GELU"
+
+    def build(self, shape):
+        return nn.GELU()
+
+
+@dataclass(frozen=True)
+class Dropout(Layer):
+    p: float = 0.5
+    kind: ClassVar[str] = "Dropout"
+
+    def infer(self, shape):
+        if isinstance(self.p, bool) or not isinstance(self.p, (int, float)) or not 0.0 <= self.p < 1.0:
+            raise _LayerProblem(f"p must be a fraction from 0 up to (not including) 1, got {self.p!r}")
+        return shape, 0, 0
+
+    def build(self, shape):
+        return nn.Dropout(self.p)
+
+    def label(self):
+        return f"Dropout {self.p:g}"
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    kind: ClassVar[str] = "Flatten"
+
+    def infer(self, shape):
+        n = 1
+        for s in shape:
+            n *= s
+        return (n,), 0, 0
+
+    def build(self, shape):
+        return nn.Flatten()
+
+
+@dataclass(frozen=True)
+class Linear(Layer):
+    out_features: int
+    bias: bool = True
+    kind: ClassVar[str] = "Linear"
+
+    def infer(self, shape):
+        _positive("out_features", self.out_features, 1, 65536)
+        if len(shape) != 1:
+            raise _LayerProblem(
+                f"its input is still {shape[0]}x{shape[1]}x{shape[2]} feature maps; "
+                "add a Flatten or GlobalAvgPool before it"
+            )
+        weights = shape[0] * self.out_features
+        return (self.out_features,), weights + (self.out_features if self.bias else 0), weights
+
+    def build(self, shape):
+        return nn.Linear(shape[0], self.out_features, bias=self.bias)
+
+    def label(self):
+        return f"Linear {self.out_features}"
+
+
+@dataclass(frozen=True)
+class Scale(Layer):
+    """Multiplies by a constant; a fixed temperature on the logits helps fast training (airbench)."""
+
+    factor: float = 1.0
+    kind: ClassVar[str] = "Scale"
+
+    def infer(self, shape):
+        if isinstance(self.factor, bool) or not isinstance(self.factor, (int, float)) or not 1e-4 <= abs(self.factor) <= 1e4:
+            raise _LayerProblem(f"factor must be between 1e-4 and 1e4 in size, got {self.factor!r}")
+        return shape, 0, 0
+
+    def build(self, shape):
+        return _ScaleModule(float(self.factor))
+
+    def label(self):
+        return f"Scale x{self.factor:g}"
+
+
+class _ScaleModule(nn.Module):
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+    def extra_repr(self):
+        return f"factor={self.factor}"
+
+
+@dataclass(frozen=True)
+class ResidualBlock(Layer):
+    """conv3x3-BN-ReLU-conv3x3-BN plus a shortcut (1x1 conv when the width or stride changes), then ReLU."""
+
+    out_channels: int
+    stride: int = 1
+    kind: ClassVar[str] = "ResidualBlock"
+
+    def infer(self, shape):
+        _positive("out_channels", self.out_channels)
+        _positive("stride", self.stride, 1, 2)
+        c, h, w = _need_maps(shape, self.kind)
+        oh = _window_out(h, 3, self.stride, 1, self.kind)
+        ow = _window_out(w, 3, self.stride, 1, self.kind)
+        o = self.out_channels
+        params = 9 * c * o + 9 * o * o + 4 * o
+        macs = (9 * c * o + 9 * o * o) * oh * ow
+        if c != o or self.stride != 1:
+            params += c * o + 2 * o
+            macs += c * o * oh * ow
+        return (o, oh, ow), params, macs
+
+    def build(self, shape):
+        return _Residual(shape[0], self.out_channels, self.stride)
+
+    def label(self):
+        return f"ResidualBlock {self.out_channels}" + (f" /{self.stride}" if self.stride > 1 else "")
+
+
+class _Residual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+        )
+        self.shortcut = (
+            nn.Identity() if cin == cout and stride == 1
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+LAYER_KINDS: dict[str, type[Layer]] = {
+    cls.kind: cls
+    for cls in (Conv2d, MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, GELU, Dropout, Flatten, Linear, GlobalAvgPool,
+                ResidualBlock, Scale)
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model is a readable list of layers: ModelSpec([Conv2d(16, 5, padding=0), ReLU(), ...])."""
+
+    layers: tuple[Layer, ...]
+    name: str = "custom"
+    input_shape: Shape = field(default=INPUT_SHAPE)
+
+    def __post_init__(self):
+        object.__setattr__(self, "layers", tuple(self.layers))
+
+    def __str__(self) -> str:
+        return f"{self.name}: " + " -> ".join(layer.label() for layer in self.layers)
+
+
+def summarize(spec: ModelSpec) -> Summary:
+    """Per-layer output shape, parameters and MACs; raises SpecError naming the first layer at fault."""
+    if not spec.layers:
+        raise SpecError("the model has no layers; start from a preset or add a Conv2d")
+    if len(spec.layers) > MAX_LAYERS:
+        raise SpecError(f"the model has {len(spec.layers)} layers; the limit is {MAX_LAYERS}")
+    shape: Shape = spec.input_shape
+    infos, activations = [], 0
+    for i, layer in enumerate(spec.layers, start=1):
+        try:
+            shape, params, macs = layer.infer(shape)
+        except _LayerProblem as problem:
+            raise SpecError(f"layer {i}, {layer.label()}: {problem}") from None
+        activations += _numel(shape)
+        infos.append(LayerInfo(i, layer.label(), shape, params, macs))
+    total_params = sum(info.parameters for info in infos)
+    if total_params > MAX_PARAMETERS:
+        raise SpecError(f"the model has {total_params:,} parameters; the limit is {MAX_PARAMETERS:,}; use narrower layers")
+    if activations > MAX_ACTIVATIONS:
+        raise SpecError(
+            f"the model's feature maps hold {activations:,} numbers per image, too many to train in memory "
+            f"(limit {MAX_ACTIVATIONS:,}); use fewer channels or pool earlier"
+        )
+    return Summary(infos, total_params, sum(info.macs for info in infos), shape)
+
+
+def validate(spec: ModelSpec) -> Summary:
+    """Like summarize, and also requires the model to end in one score per CIFAR-10 class."""
+    summary = summarize(spec)
+    if summary.output_shape != (NUM_CLASSES,):
+        shown = "x".join(map(str, summary.output_shape))
+        last = spec.layers[-1]
+        fix = (
+            "add Flatten (or GlobalAvgPool) and Linear(10) at the end"
+            if len(summary.output_shape) == 3
+            else "make the last layer Linear(10)"
+        )
+        raise SpecError(
+            f"layer {len(spec.layers)}, {last.label()}: the model ends in {shown} outputs, "
+            f"but it must end in {NUM_CLASSES} (one score per class); {fix}"
+        )
+    return summary
+
+
+def _numel(shape: Shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def build_model(spec: ModelSpec) -> nn.Sequential:
+    """A plain nn.Sequential; validated first so a bad spec fails with its message, not a torch error."""
+    validate(spec)
+    shape, modules = spec.input_shape, []
+    for layer in spec.layers:
+        modules.append(layer.build(shape))
+        shape = layer.infer(shape)[0]
+    return nn.Sequential(*modules)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# JSON
+
+
+def spec_to_json(spec: ModelSpec) -> dict:
+    return {"version": SPEC_VERSION, "name": spec.name, "layers": [layer.to_json() for layer in spec.layers]}
+
+
+def spec_from_json(data) -> ModelSpec:
+    """Parse a versioned spec (a dict or a JSON string); every problem becomes a SpecError in plain words."""
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SpecError(f"the model file is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
+        raise SpecError('a model spec is a JSON object with a "layers" list')
+    version = data.get("version", SPEC_VERSION)
+    if version != SPEC_VERSION:
+        raise SpecError(f"model spec version {version!r} is not supported (this version reads {SPEC_VERSION})")
+    if len(data["layers"]) > MAX_LAYERS:
+        raise SpecError(f"the model has {len(data['layers'])} layers; the limit is {MAX_LAYERS}")
+    name = data.get("name", "custom")
+    layers = [_layer_from_json(i, item) for i, item in enumerate(data["layers"], start=1)]
+    return ModelSpec(tuple(layers), name=str(name)[:80])
+
+
+def _layer_from_json(index: int, item) -> Layer:
+    if not isinstance(item, dict) or "type" not in item:
+        raise SpecError(f'layer {index}: each layer is an object with a "type", got {item!r:.60}')
+    kind = item["type"]
+    cls = LAYER_KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise SpecError(f"layer {index}: unknown layer type {kind!r:.40}; known types: {', '.join(LAYER_KINDS)}")
+    known = {f.name for f in fields(cls)}
+    args = {k: v for k, v in item.items() if k != "type"}
+    unknown = set(args) - known
+    if unknown:
+        raise SpecError(f"layer {index}, {kind}: unknown setting {sorted(unknown)[0]!r}; it takes {sorted(known) or 'none'}")
+    try:
+        return cls(**args)
+    except TypeError:
+        missing = sorted(f.name for f in fields(cls) if f.name not in args)
+        raise SpecError(f"layer {index}, {kind}: missing setting {missing[0]!r}") from None

@@ -1,0 +1,85 @@
+"""Named presets: a model spec plus the training config that suits it (flags and widgets override its settings)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .layers import (BatchNorm2d, Conv2d, Flatten, GELU, Linear, MaxPool2d, ModelSpec, ReLU, Scale)
+from .train import TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    spec: ModelSpec
+    config: TrainConfig
+
+
+def _conv_block(width: int) -> list:
+    """airbench's block: conv, pool, BN, GELU, conv, BN, GELU (halves the map, widens to `width`)."""
+    return [Conv2d(width, 3, 1, 1, bias=False), MaxPool2d(2), BatchNorm2d(), GELU(),
+            Conv2d(width, 3, 1, 1, bias=False), BatchNorm2d(), GELU()]
+
+
+def _airbench(name: str, widths: tuple[int, int, int], stem: int) -> ModelSpec:
+    layers = [Conv2d(stem, 2, 1, 0, bias=False), BatchNorm2d(), GELU()]  # 2x2 stem: 32 -> 31
+    for width in widths:
+        layers += _conv_block(width)  # 31 -> 15 -> 7 -> 3
+    layers += [MaxPool2d(3), Flatten(), Linear(10, bias=False), Scale(1 / 9)]
+    return ModelSpec(tuple(layers), name=name)
+
+
+# The seed tutorial's Classifier and its training settings, exactly (batch 4, SGD lr 0.001, momentum 0.9, 2 epochs).
+TUTORIAL_CONFIG = TrainConfig(epochs=2, batch_size=4, optimizer="sgd", lr=0.001, momentum=0.9, weight_decay=0.0,
+                              schedule="constant", channels_last=False)
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "seed",
+            "The seed tutorial's Classifier: one 5x5 conv (16 maps), 2x2 max-pool, Linear 3136->128, ReLU, Linear 128->10.",
+            ModelSpec((Conv2d(16, 5, 1, 0), MaxPool2d(2), Flatten(), Linear(128), ReLU(), Linear(10)), name="seed"),
+            TUTORIAL_CONFIG,
+        ),
+        Preset(
+            "tutorial",
+            "PyTorch's CIFAR-10 tutorial Net: two 5x5 convs (6, 16) with ReLU and pooling, then 120-84-10 linear layers.",
+            ModelSpec((Conv2d(6, 5, 1, 0), ReLU(), MaxPool2d(2), Conv2d(16, 5, 1, 0), ReLU(), MaxPool2d(2), Flatten(),
+                       Linear(120), ReLU(), Linear(84), ReLU(), Linear(10)), name="tutorial"),
+            TUTORIAL_CONFIG,
+        ),
+        Preset(
+            "fast",
+            "A narrow airbench-style net (2x2 stem, three conv-pool-BN-GELU blocks 32/64/64) trained with Nesterov SGD, "
+            "label smoothing, flip + translate augmentation and flip test-time augmentation. Built for CPUs.",
+            _airbench("fast", (32, 64, 64), 24),
+            TrainConfig(epochs=8, batch_size=512, optimizer="sgd", lr=0.4, momentum=0.9, nesterov=True,
+                        weight_decay=5e-4, schedule="onecycle", label_smoothing=0.2, crop_padding=2, flip=True,
+                        flip_tta=True, precision="bf16"),
+        ),
+        Preset(
+            "accurate",
+            "The same recipe at widths 64/128/128 and more epochs: about 10 minutes on a 2-core CPU.",
+            _airbench("accurate", (64, 128, 128), 32),
+            TrainConfig(epochs=16, batch_size=512, optimizer="sgd", lr=0.4, momentum=0.9, nesterov=True,
+                        weight_decay=5e-4, schedule="onecycle", label_smoothing=0.2, crop_padding=2, flip=True,
+                        flip_tta=True, precision="bf16"),
+        ),
+        Preset(
+            "gpu-speedrun",
+            "airbench94's network (widths 64/256/256) for one GPU: batch 1024, 10 epochs, bf16, data kept on the GPU.",
+            _airbench("gpu-speedrun", (64, 256, 256), 24),
+            TrainConfig(epochs=10, batch_size=1024, optimizer="sgd", lr=0.6, momentum=0.9, nesterov=True,
+                        weight_decay=5e-4, schedule="onecycle", label_smoothing=0.2, crop_padding=2, flip=True,
+                        flip_tta=True),
+        ),
+    ]
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}") from None

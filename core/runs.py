@@ -1,0 +1,305 @@
+"""Run folders: safetensors weights, JSON spec/config/summary, a JSON-lines metrics log; atomic writes, no pickle."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .layers import ModelSpec, SpecError, build_model, spec_from_json, spec_to_json, summarize
+from .train import ConfigError, EpochReport, FitResult, StepReport, TrainConfig
+
+RUNS_ROOT = Path(os.environ.get("CIFAR10_RUNS", "runs"))
+HEARTBEAT_S = 2.0  # a running run rewrites its summary this often
+STALE_S = 30.0  # a "running" summary older than this belongs to a process that died: interrupted
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+
+
+class RunError(ValueError):
+    """A run folder that cannot be used; the message names the file and the problem."""
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename: a crash leaves either the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json(path: Path, data) -> None:
+    write_atomic(path, json.dumps(data, indent=2).encode())
+
+
+def new_run_id(name: str = "run") -> str:
+    slug = re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-")[:40] or "run"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(3)}"
+
+
+def run_path(run: str | Path, root: Path | None = None) -> Path:
+    """A run id (inside the runs folder) or an explicit folder path given on the command line."""
+    root = Path(root or RUNS_ROOT)
+    text = str(run)
+    if _ID.match(text) and ".." not in text:
+        return root / text
+    raise RunError(f"{text[:60]!r} is not a run id (letters, digits, '.', '_' and '-', no '..')")
+
+
+def resolve_cli_run(path: str) -> Path:
+    """The CLI accepts a folder path: it is the person's own disk, but it must be a run folder."""
+    folder = Path(path).expanduser()
+    if not (folder / "spec.json").is_file():
+        raise RunError(f"{path} is not a run folder (no spec.json); train one with `python -m core train`")
+    return folder
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# weights
+
+
+def save_weights(path: Path, model: nn.Module, spec: ModelSpec, classes) -> None:
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"spec": json.dumps(spec_to_json(spec)), "classes": json.dumps(list(classes))}
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        save_file(tensors, tmp, metadata=meta)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_weights(path: Path, spec: ModelSpec) -> nn.Module:
+    """Build the spec's model and fill it; weights that do not fit the spec give a RunError naming the tensor."""
+    try:
+        tensors = load_file(path)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RunError(f"{path.name} is not a readable safetensors weights file ({str(exc)[:120]})") from None
+    model = build_model(spec)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        name = (missing or extra)[0]
+        raise RunError(
+            f"{path.name} does not fit the model spec: tensor {name!r} is {'missing' if missing else 'unexpected'}"
+        )
+    for key, value in expected.items():
+        if tuple(tensors[key].shape) != tuple(value.shape):
+            raise RunError(
+                f"{path.name} does not fit the model spec: {key} has shape {tuple(tensors[key].shape)}, "
+                f"the spec needs {tuple(value.shape)}"
+            )
+        if not torch.isfinite(tensors[key].float()).all():
+            raise RunError(f"{path.name}: {key} holds NaN or infinite values")
+    model.load_state_dict(tensors)
+    return model
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# reading runs
+
+
+@dataclass
+class History:
+    steps: list[dict] = field(default_factory=list)  # {"step", "epoch", "loss", "lr", ...}
+    epochs: list[dict] = field(default_factory=list)  # EpochReport fields
+    events: list[dict] = field(default_factory=list)  # lr changes, stop, divergence
+
+
+@dataclass
+class Run:
+    id: str
+    path: Path
+    spec: ModelSpec
+    config: TrainConfig
+    classes: tuple[str, ...]
+    summary: dict
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path.parent.name}: {path.name} is missing") from None
+    except (ValueError, UnicodeDecodeError):
+        raise RunError(f"{path.parent.name}: {path.name} is damaged (not valid JSON)") from None
+
+
+def read_summary(folder: Path) -> dict:
+    summary = _read_json(folder / "summary.json")
+    if not isinstance(summary, dict):
+        raise RunError(f"{folder.name}: summary.json is not a JSON object")
+    if summary.get("status") == "running" and time.time() - float(summary.get("updated", 0)) > STALE_S:
+        summary["status"] = "interrupted"
+        summary.setdefault("reason", "the process training it stopped; the last saved weights are kept")
+    return summary
+
+
+def open_run(folder: Path) -> Run:
+    """Spec, config, classes and summary of a run, each checked; weights are loaded separately by load_model."""
+    try:
+        spec = spec_from_json(_read_json(folder / "spec.json"))
+        config = TrainConfig.from_json(_read_json(folder / "config.json"))
+    except (SpecError, ConfigError) as exc:
+        raise RunError(f"{folder.name}: {exc}") from None
+    classes = _read_json(folder / "classes.json")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
+        raise RunError(f"{folder.name}: classes.json must be a list of distinct class names")
+    return Run(folder.name, folder, spec, config, tuple(classes), read_summary(folder))
+
+
+def load_model(run: Run) -> nn.Module:
+    path = run.path / "weights.safetensors"
+    if not path.exists():
+        raise RunError(f"{run.id} has no saved weights yet (it saves them after each epoch)")
+    model = load_weights(path, run.spec)
+    outputs = summarize(run.spec).output_shape[0]
+    if outputs != len(run.classes):
+        raise RunError(f"{run.id}: the model has {outputs} outputs but classes.json names {len(run.classes)} classes")
+    meta_classes = _weights_classes(path)
+    if meta_classes is not None and tuple(meta_classes) != run.classes:
+        raise RunError(f"{run.id}: the weights were trained on other classes than classes.json names")
+    model.eval()
+    return model
+
+
+def _weights_classes(path: Path):
+    with safe_open(path, "pt") as f:
+        meta = f.metadata() or {}
+    try:
+        return json.loads(meta["classes"]) if "classes" in meta else None
+    except ValueError:
+        raise RunError(f"{path.name}: its class list metadata is damaged") from None
+
+
+def read_history(folder: Path) -> History:
+    history = History()
+    try:
+        lines = (folder / "metrics.jsonl").read_text().splitlines()
+    except FileNotFoundError:
+        return history
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash: the rest is still good
+        kind = item.pop("type", None) if isinstance(item, dict) else None
+        {"step": history.steps, "epoch": history.epochs, "event": history.events}.get(kind, []).append(item)
+    return history
+
+
+def list_runs(root: Path | None = None) -> list[dict]:
+    """Summaries of every readable run, newest first; unreadable folders are listed with their problem."""
+    root = Path(root or RUNS_ROOT)
+    out = []
+    for folder in sorted(root.glob("*"), reverse=True) if root.exists() else []:
+        if not folder.is_dir() or not _ID.match(folder.name):
+            continue
+        try:
+            summary = read_summary(folder)
+        except RunError as exc:
+            summary = {"status": "damaged", "reason": str(exc)}
+        out.append({"id": folder.name, "path": str(folder), **summary})
+    return out
+
+
+def delete_run(folder: Path) -> None:
+    if not (folder / "spec.json").exists():
+        raise RunError(f"{folder} is not a run folder")
+    shutil.rmtree(folder)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# writing a run while it trains
+
+
+class RunRecorder:
+    """Connects fit()'s callbacks to a run folder: metrics appended as they come, weights after every epoch."""
+
+    def __init__(self, folder: Path, spec: ModelSpec, config: TrainConfig, classes, source: str, device: str):
+        self.folder, self.spec, self.classes = folder, spec, tuple(classes)
+        self._lock = threading.Lock()
+        self._buffer: list[str] = []
+        self._last_flush = 0.0
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "spec.json", spec_to_json(spec))
+        write_json(folder / "config.json", config.to_json())
+        write_json(folder / "classes.json", list(self.classes))
+        self.summary = {
+            "name": spec.name, "model": spec.name, "status": "running", "created": time.time(), "updated": time.time(),
+            "source": source, "device": device, "epochs": config.epochs, "epochs_done": 0,
+            "test_accuracy": None, "per_class_accuracy": {}, "images_per_second": None, "train_seconds": None,
+            "reason": "",
+        }
+        write_json(folder / "summary.json", self.summary)
+
+    def on_step(self, report: StepReport) -> None:
+        self._append({"type": "step", "step": report.step, "epoch": report.epoch, "loss": report.loss,
+                      "lr": report.lr, "images_per_second": report.images_per_second, "elapsed": report.elapsed})
+
+    def on_event(self, event: dict) -> None:
+        self._append({"type": "event", **event}, force=True)
+
+    def on_epoch(self, report: EpochReport, model: nn.Module) -> None:
+        save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)
+        self._append({"type": "epoch", **report.__dict__}, force=True)
+        self.summary.update(epochs_done=report.epoch, test_accuracy=report.test_accuracy,
+                            per_class_accuracy=report.per_class_accuracy)
+        self._write_summary()
+
+    def finish(self, result: FitResult, model: nn.Module | None = None) -> None:
+        if result.status == "stopped" and model is not None:
+            save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)  # keep what was learned
+        self.summary.update(status=result.status, reason=result.reason, train_seconds=result.train_seconds,
+                            images_per_second=result.images_per_second)
+        self._flush()
+        self._write_summary()
+
+    def fail(self, reason: str) -> None:
+        self.summary.update(status="failed", reason=reason)
+        self._flush()
+        self._write_summary()
+
+    def _append(self, item: dict, force: bool = False) -> None:
+        with self._lock:
+            self._buffer.append(json.dumps(item))
+        # one write a second keeps small-batch runs fast; events and epochs are written at once
+        if force or time.monotonic() - self._last_flush > 1.0:
+            self._flush()
+            if self.summary["status"] == "running" and time.time() - self.summary["updated"] > HEARTBEAT_S:
+                self._write_summary()
+
+    def _flush(self) -> None:
+        with self._lock:
+            lines, self._buffer = self._buffer, []
+            self._last_flush = time.monotonic()
+        if lines:
+            with open(self.folder / "metrics.jsonl", "a") as f:
+                f.write("\n".join(lines) + "\n")
+
+    def _write_summary(self) -> None:
+        self.summary["updated"] = time.time()
+        write_json(self.folder / "summary.json", self.summary)

@@ -1,0 +1,331 @@
+"""The training recipe: TrainConfig, and fit() which trains, evaluates each epoch and reports through callbacks."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .batches import augment, normalize, shuffled_batches, steps_per_epoch
+from .data import Dataset
+from .device import DEVICES, resolve_device
+from .evaluate import predict_classes, accuracy_report
+from .layers import ModelSpec, build_model
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "onecycle", "cosine")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+class ConfigError(ValueError):
+    """A training setting outside its sane range; the message names the setting and the range."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 2  # full passes over the (possibly limited) training set, 1..500
+    batch_size: int = 128  # images per step, 1..8192
+    optimizer: str = "sgd"  # sgd | adam | adamw
+    lr: float = 0.05  # peak learning rate, 1e-6..10
+    momentum: float = 0.9  # SGD momentum (adam: beta1), 0..0.999
+    nesterov: bool = False
+    weight_decay: float = 5e-4  # L2 penalty, 0..0.1
+    schedule: str = "onecycle"  # constant | onecycle (linear up 20%, linear down) | cosine
+    label_smoothing: float = 0.0  # 0..0.5
+    crop_padding: int = 0  # random-crop augmentation: pixels of padding, 0 = off, up to 8
+    flip: bool = False  # random horizontal flips
+    flip_tta: bool = False  # average predictions over the image and its mirror at evaluation
+    limit_train: int = 0  # use only the first N training images (after a seeded shuffle); 0 = all
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | mps
+    precision: str = "auto"  # auto (bf16 on GPUs) | fp32 | bf16
+    channels_last: bool = True  # memory layout that conv kernels run faster on
+
+    def check(self) -> "TrainConfig":
+        """Refuse settings outside sane ranges here, in core, whatever the caller (widget, CLI, script)."""
+        _range("epochs", self.epochs, 1, 500, whole=True)
+        _range("batch_size", self.batch_size, 1, 8192, whole=True)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _range("lr", self.lr, 1e-6, 10.0)
+        _range("momentum", self.momentum, 0.0, 0.999)
+        _range("weight_decay", self.weight_decay, 0.0, 0.1)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _range("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        _range("crop_padding", self.crop_padding, 0, 8, whole=True)
+        _range("limit_train", self.limit_train, 0, 10_000_000, whole=True)
+        _range("seed", self.seed, 0, 2**31 - 1, whole=True)
+        _choice("device", self.device, DEVICES)
+        _choice("precision", self.precision, PRECISIONS)
+        for name in ("nesterov", "flip", "flip_tta", "channels_last"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
+            raise ConfigError("nesterov needs the sgd optimizer with momentum above 0")
+        return self
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TrainConfig":
+        if not isinstance(data, dict):
+            raise ConfigError("a training config is a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training setting {unknown[0]!r}")
+        try:
+            return cls(**data).check()
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+def _range(name, value, low, high, whole=False):
+    ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not (low <= value <= high) or (not whole and math.isnan(value)):
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g}, got {value!r}")
+
+
+def _choice(name, value, allowed):
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# reports and control
+
+
+@dataclass(frozen=True)
+class StepReport:
+    step: int  # 1-based, over the whole run
+    epoch: int  # 1-based
+    loss: float
+    lr: float
+    images_per_second: float  # training images per second since the run started (evaluation excluded)
+    elapsed: float  # seconds of wall time since the start
+    eta: float  # seconds left, estimated from the pace so far
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    train_loss: float
+    train_accuracy: float  # 0..1, on augmented training batches in train mode
+    test_accuracy: float  # 0..1
+    per_class_accuracy: dict[str, float]
+    seconds: float  # wall time since the start, after this epoch's evaluation
+
+
+@dataclass
+class Callbacks:
+    on_step: Callable[[StepReport], None] = lambda report: None
+    on_epoch: Callable[[EpochReport, nn.Module], None] = lambda report, model: None
+    on_event: Callable[[dict], None] = lambda event: None
+
+
+class Control:
+    """Shared between a running fit() and whoever watches it: stop, and change the learning rate mid-run."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._lr: float | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def set_lr(self, lr: float) -> None:
+        _range("lr", lr, 1e-6, 10.0)
+        with self._lock:
+            self._lr = float(lr)
+
+    def take_lr(self) -> float | None:
+        with self._lock:
+            lr, self._lr = self._lr, None
+        return lr
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    status: str  # finished | stopped | diverged | failed
+    reason: str = ""
+    epochs: list[EpochReport] = field(default_factory=list)
+    train_seconds: float = 0.0
+    images_per_second: float = 0.0
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the loop
+
+
+def schedule_factor(schedule: str, progress: float) -> float:
+    """Multiplier on the peak learning rate at `progress` (0..1) through the run."""
+    if schedule == "onecycle":
+        warm = 0.2
+        return progress / warm if progress < warm else max(0.0, (1 - progress) / (1 - warm))
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    return 1.0
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    # weight decay on weights only: decaying BatchNorm scales and biases only hurts
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+    betas = (config.momentum, 0.999)
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    return cls(groups, lr=config.lr, betas=betas)
+
+
+def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def training_subset(dataset: Dataset, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = dataset.train_x, dataset.train_y
+    if config.limit_train and config.limit_train < len(x):
+        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(config.seed))[: config.limit_train]
+        x, y = x[keep], y[keep]
+    return x, y
+
+
+def fit(
+    spec: ModelSpec,
+    dataset: Dataset,
+    config: TrainConfig,
+    callbacks: Callbacks | None = None,
+    control: Control | None = None,
+    model: nn.Module | None = None,
+) -> FitResult:
+    """Build the model (or continue `model`), then per epoch: train, evaluate on the test split, report."""
+    config.check()
+    callbacks, control = callbacks or Callbacks(), control or Control()
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    model = (model or build_model(spec)).to(device)
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    optimizer = make_optimizer(model, config)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    amp = autocast_dtype(config, device)
+
+    train_x, train_y = training_subset(dataset, config)
+    train_x, train_y = train_x.to(device), train_y.to(device)  # the whole split lives on the device
+    generator = torch.Generator().manual_seed(config.seed)
+    aug_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    per_epoch = steps_per_epoch(len(train_x), config.batch_size)
+    total = per_epoch * config.epochs
+    base_lr, step, seen, started = config.lr, 0, 0, time.perf_counter()
+    train_time = 0.0  # seconds spent in training steps only, for images/s
+    result = FitResult(model, "finished")
+    # on a GPU, reading the loss every step would stall the pipeline; on a CPU it costs nothing
+    sync_every = 1 if device.type == "cpu" else 20
+
+    try:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            epoch_start = time.perf_counter()
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.int64)
+            pending: list[tuple[int, torch.Tensor, float]] = []
+            epoch_seen = 0
+            for idx in shuffled_batches(len(train_x), config.batch_size, generator, device):
+                new_lr = control.take_lr()
+                if new_lr is not None:
+                    callbacks.on_event({"type": "lr", "step": step, "from": base_lr, "to": new_lr})
+                    base_lr = new_lr
+                lr = base_lr * schedule_factor(config.schedule, step / total)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                x = augment(normalize(train_x[idx]), config.crop_padding, config.flip, aug_gen)
+                x = x.contiguous(memory_format=memory_format)
+                y = train_y[idx]
+                with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+                    logits = model(x)
+                    loss = loss_fn(logits, y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                step += 1
+                seen += len(idx)
+                epoch_seen += len(idx)
+                loss_sum += loss.detach() * len(idx)
+                correct += (logits.argmax(1) == y).sum()
+                pending.append((step, loss.detach(), lr))
+                if len(pending) >= sync_every or control.stopped:
+                    now = time.perf_counter()
+                    elapsed_train = train_time + (now - epoch_start)
+                    _flush(pending, epoch, seen / max(elapsed_train, 1e-9), now - started, total, step, callbacks,
+                           len(idx))
+                    pending = []
+                if control.stopped:
+                    break
+            if pending:
+                now = time.perf_counter()
+                _flush(pending, epoch, seen / max(train_time + now - epoch_start, 1e-9), now - started, total, step,
+                       callbacks, config.batch_size)
+            train_time += time.perf_counter() - epoch_start
+            if control.stopped:
+                result.status = "stopped"  # no evaluation: Stop must take effect at once; weights are kept
+                break
+            report = _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, epoch_seen, started)
+            result.epochs.append(report)
+            callbacks.on_epoch(report, model)
+    except Diverged as exc:
+        result.status, result.reason = "diverged", str(exc)
+    result.train_seconds = train_time
+    result.images_per_second = seen / max(train_time, 1e-9)
+    return result
+
+
+def _flush(pending, epoch, ips, elapsed, total, step, callbacks: Callbacks, batch: int) -> None:
+    losses = torch.stack([loss for _, loss, _ in pending]).float().tolist()
+    for (s, _, lr), loss in zip(pending, losses):
+        if not math.isfinite(loss):
+            raise Diverged(
+                f"the loss became {'NaN' if math.isnan(loss) else 'infinite'} at step {s} (epoch {epoch}) "
+                f"with learning rate {lr:.3g}; the weights from the last finished epoch are kept. "
+                f"Try a learning rate about 10x lower ({lr / 10:.2g}), or add BatchNorm2d after the convolutions"
+            )
+    rate = elapsed / step if step else 0.0
+    for (s, _, lr), loss in zip(pending, losses):
+        callbacks.on_step(StepReport(s, epoch, loss, lr, ips, elapsed, rate * (total - step), total))
+
+
+def _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, n, started) -> EpochReport:
+    predictions = predict_classes(model, dataset.test_x, device, tta=config.flip_tta,
+                                  amp=autocast_dtype(config, device), channels_last=config.channels_last)
+    report = accuracy_report(predictions, dataset.test_y, dataset.classes)
+    return EpochReport(
+        epoch=epoch,
+        train_loss=float(loss_sum) / n,
+        train_accuracy=float(correct) / n,
+        test_accuracy=report.accuracy,
+        per_class_accuracy=report.per_class_accuracy,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def with_overrides(config: TrainConfig, **overrides) -> TrainConfig:
+    """A copy of `config` with the given settings replaced (None means 'keep'), checked."""
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None}).check()
