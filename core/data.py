@@ -8,6 +8,7 @@ import pickle
 import socket
 import stat
 import tarfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -400,3 +401,49 @@ def _decode_images(items, split: str, where: str, progress: Progress | None):
                 progress(min(total, start + chunk), total, f"decoding {split} images")
     return x, y
 
+
+
+class DatasetStore:
+    """One decoded copy per source for a whole process (the dashboard shares it across browser sessions)."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = root
+        self._lock = threading.Lock()
+        self._sets: dict[str, Dataset] = {}
+
+    def get(self, source: str | None = None, progress: Progress | None = None) -> Dataset:
+        source = source or default_source()
+        with self._lock:  # two sessions asking at once decode once
+            if source not in self._sets:
+                self._sets[source] = load(source, self.root, progress)
+            return self._sets[source]
+
+    def add(self, dataset: Dataset) -> None:
+        with self._lock:
+            self._sets[dataset.source] = dataset
+
+    def loaded(self, source: str) -> bool:
+        return source in self._sets
+
+
+def allowed_roots() -> list[Path]:
+    """Server folders a visitor may name as a data source: the data folder, the default source's folder, and
+    CIFAR10_ALLOWED_DIRS (os.pathsep-separated). Anything else on the server's disk is off limits."""
+    roots = [DATA_ROOT.resolve()]
+    env = os.environ.get("CIFAR10_DATA")
+    if env and env != DEFAULT_SOURCE:
+        roots.append(Path(env).expanduser().resolve().parent)
+    roots += [Path(p).expanduser().resolve() for p in os.environ.get("CIFAR10_ALLOWED_DIRS", "").split(os.pathsep) if p]
+    return roots
+
+
+def check_server_path(text: str) -> str:
+    """A path typed into the UI: allowed only inside allowed_roots(), so nobody can browse the server's disk."""
+    path = Path(text).expanduser().resolve()
+    roots = allowed_roots()
+    if not any(path == root or root in path.parents for root in roots):
+        raise DataError(
+            f"{text} is outside the folders this server allows ({', '.join(map(str, roots))}); "
+            "add a folder to CIFAR10_ALLOWED_DIRS to allow it"
+        )
+    return str(path)

@@ -57,7 +57,7 @@ def _module_code(layer: Layer, shape) -> str:
 
 
 def to_python(spec: ModelSpec, class_name: str = "Net") -> str:
-    """Python source defining `class Net(nn.Module)`; its state_dict keys match build_model's ('layers.N...')."""
+    """Python source defining `class Net(nn.Sequential)`; its state_dict keys match build_model's ('0.weight', ...)."""
     summary = validate(spec)
     shape = spec.input_shape
     lines = []
@@ -75,15 +75,13 @@ import torch
 from torch import nn
 {helpers}
 
-class {class_name}(nn.Module):
+class {class_name}(nn.Sequential):
+    """Runs the layers in order; weights saved by CIFAR-10 Studio load with net.load_state_dict(...)."""
+
     def __init__(self):
-        super().__init__()
-        self.layers = nn.Sequential(
+        super().__init__(
 {body}
         )
-
-    def forward(self, x):
-        return self.layers(x)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import torch
 from .data import Dataset
 from .device import describe_device, resolve_device
 from .layers import ModelSpec, SpecError, summarize, validate
-from .runs import RUNS_ROOT, RunRecorder, new_run_id, run_path
+from .runs import RUNS_ROOT, History, RunRecorder, new_run_id, run_path
 from .train import Callbacks, ConfigError, Control, EpochReport, StepReport, TrainConfig, fit
 
 
@@ -33,6 +32,10 @@ class JobSnapshot:
     @property
     def done(self) -> bool:
         return self.status not in ("starting", "running")
+
+    def history(self) -> History:
+        """The same shape as a history read back from a run folder, so charts need not care which."""
+        return History([vars(s) for s in self.steps], [vars(e) for e in self.epochs], list(self.events))
 
     @property
     def progress(self) -> float:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import ClassVar
 
 import torch
@@ -14,13 +14,17 @@ NUM_CLASSES = 10
 MAX_CHANNELS = 4096  # per layer; wider than any sane CIFAR-10 net
 MAX_LAYERS = 200
 MAX_PARAMETERS = 200_000_000
-MAX_ACTIVATIONS = 64_000_000  # floats of all layer outputs for one image; far above any useful net
+MAX_ACTIVATIONS = 4_000_000  # numbers in all layer outputs for one image; ~2 GB of float32 at batch 128
 
 Shape = tuple[int, ...]  # (C, H, W) for feature maps, (F,) once flattened
 
 
 class SpecError(ValueError):
     """A model spec that cannot be built; the message says which layer, why, and what to change."""
+
+    def __init__(self, message: str, layer: int | None = None):
+        super().__init__(message)
+        self.layer = layer  # 1-based index of the layer at fault, when one is
 
 
 class _LayerProblem(Exception):
@@ -366,7 +370,7 @@ def summarize(spec: ModelSpec) -> Summary:
         try:
             shape, params, macs = layer.infer(shape)
         except _LayerProblem as problem:
-            raise SpecError(f"layer {i}, {layer.label()}: {problem}") from None
+            raise SpecError(f"layer {i}, {layer.label()}: {problem}", layer=i) from None
         activations += _numel(shape)
         infos.append(LayerInfo(i, layer.label(), shape, params, macs))
     total_params = sum(info.parameters for info in infos)
@@ -393,9 +397,26 @@ def validate(spec: ModelSpec) -> Summary:
         )
         raise SpecError(
             f"layer {len(spec.layers)}, {last.label()}: the model ends in {shown} outputs, "
-            f"but it must end in {NUM_CLASSES} (one score per class); {fix}"
+            f"but it must end in {NUM_CLASSES} (one score per class); {fix}",
+            layer=len(spec.layers),
         )
     return summary
+
+
+def inspect(spec: ModelSpec) -> tuple[list[LayerInfo], SpecError | None]:
+    """For editors: the infos of every layer that can be inferred, and the first problem (or None)."""
+    infos, shape = [], spec.input_shape
+    for i, layer in enumerate(spec.layers, start=1):
+        try:
+            shape, params, macs = layer.infer(shape)
+        except _LayerProblem:
+            break
+        infos.append(LayerInfo(i, layer.label(), shape, params, macs))
+    try:
+        validate(spec)
+        return infos, None
+    except SpecError as exc:
+        return infos, exc
 
 
 def _numel(shape: Shape) -> int:
@@ -457,5 +478,5 @@ def _layer_from_json(index: int, item) -> Layer:
     try:
         return cls(**args)
     except TypeError:
-        missing = sorted(f.name for f in fields(cls) if f.name not in args)
-        raise SpecError(f"layer {index}, {kind}: missing setting {missing[0]!r}") from None
+        missing = [f.name for f in fields(cls) if f.name not in args and f.default is MISSING]
+        raise SpecError(f"layer {index}, {kind}: missing setting {(missing or ['?'])[0]!r}") from None

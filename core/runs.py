@@ -154,7 +154,7 @@ def read_summary(folder: Path) -> dict:
         raise RunError(f"{folder.name}: summary.json is not a JSON object")
     if summary.get("status") == "running" and time.time() - float(summary.get("updated", 0)) > STALE_S:
         summary["status"] = "interrupted"
-        summary.setdefault("reason", "the process training it stopped; the last saved weights are kept")
+        summary["reason"] = summary.get("reason") or "the process training it stopped; the last saved weights are kept"
     return summary
 
 

@@ -1,0 +1,102 @@
+"""Evaluate: a saved run's accuracy per class, precision/recall, confusion matrix with its images, and your photos."""
+import streamlit as st
+import torch
+
+from core import runs
+from core.evaluate import Metrics, metrics, predict_image, predict_probabilities
+from core.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
+from ui.figures import class_bar_figure, confusion_figure, precision_recall_figure, topk_figure
+from ui.state import dataset_ui
+from ui.widgets import image_grid_ui
+
+st.title("Evaluate")
+dataset = dataset_ui()
+if dataset is None:
+    st.stop()
+
+usable = [r for r in runs.list_runs() if r.get("status") in ("finished", "stopped", "interrupted", "diverged")
+          and r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
+if not usable:
+    st.info("No trained runs yet. Train one first; finished runs appear here.")
+    st.page_link("pages/train.py", label="Go to the Train page", icon="📉")
+    st.stop()
+
+run_id = st.selectbox("Run", [r["id"] for r in usable], key="eval_run", format_func=lambda rid: next(
+    f"{rid} · {r.get('model')} · {r.get('status')}" for r in usable if r["id"] == rid))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def load(run_id: str, stamp: float):
+    run = runs.open_run(runs.run_path(run_id))
+    return run, runs.load_model(run)
+
+
+@st.cache_data(show_spinner="Classifying the test set…", max_entries=8)
+def test_metrics(run_id: str, stamp: float, source: str) -> Metrics:
+    run, model = load(run_id, stamp)
+    return metrics(predict_probabilities(model, dataset.test_x, tta=run.config.flip_tta), dataset.test_y, run.classes)
+
+
+try:
+    weights = runs.run_path(run_id) / "weights.safetensors"
+    stamp = weights.stat().st_mtime if weights.exists() else 0.0
+    run, model = load(run_id, stamp)
+    if run.classes != dataset.classes:
+        st.error(f"**This run was trained on other classes** ({', '.join(run.classes)}) than the current dataset has.")
+        st.stop()
+    m = test_metrics(run_id, stamp, dataset.source)
+except runs.RunError as exc:
+    st.error(f"**This run cannot be evaluated.** {exc}")
+    st.stop()
+
+classes = list(dataset.classes)
+st.metric("Test accuracy", f"{m.accuracy:.1%}", help=f"on {len(dataset.test_y):,} test images, in eval mode under no_grad")
+c1, c2 = st.columns(2)
+c1.plotly_chart(class_bar_figure(classes, [m.per_class_accuracy[c] for c in classes], "Accuracy per class",
+                                 "accuracy (%)", percent=True), width="stretch", key="per_class_chart")
+c2.plotly_chart(precision_recall_figure(classes, m.precision, m.recall), width="stretch", key="pr_chart")
+
+st.subheader("Confusion matrix")
+event = st.plotly_chart(confusion_figure(classes, m.confusion), width="stretch", key="confusion_chart",
+                        on_select="rerun", selection_mode="points")
+points = (event.selection.points if event and event.selection else []) or []
+t1, t2 = st.columns(2)
+if points:  # a clicked cell sets both pickers
+    st.session_state.cm_true, st.session_state.cm_pred = points[0]["y"], points[0]["x"]
+true_c = t1.selectbox("True class", classes, key="cm_true")
+pred_c = t2.selectbox("Predicted class", classes, index=1, key="cm_pred")
+preds, conf = torch.tensor(m.predictions), torch.tensor(m.confidences)
+cell = ((dataset.test_y == classes.index(true_c)) & (preds == classes.index(pred_c))).nonzero().flatten()
+cell = cell[conf[cell].argsort(descending=True)][:30]
+st.caption(f"{int(m.confusion[classes.index(true_c)][classes.index(pred_c)])} test images are {true_c} and were "
+           f"predicted {pred_c}" + (" (showing 30)" if len(cell) == 30 else ""))
+image_grid_ui(dataset.test_x[cell], [f"{pred_c} {conf[i]:.0%}" for i in cell], 10)
+
+st.subheader("Most confidently wrong")
+wrong = m.misclassified[:20]
+image_grid_ui(dataset.test_x[wrong], [f"{classes[int(dataset.test_y[i])]} → {classes[m.predictions[i]]} "
+                                      f"{m.confidences[i]:.0%}" for i in wrong], 10)
+
+st.subheader("Try an image")
+st.caption("This network only knows the 10 CIFAR-10 classes; it shrinks your photo to 32x32 first.")
+u1, u2 = st.columns(2)
+upload = u1.file_uploader("Upload a photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="photo_upload",
+                          help=f"Up to {MAX_IMAGE_BYTES // 2**20} MB. Checked by content, not by name.")
+if u2.button("Draw a random test image", key="random_test"):
+    st.session_state.random_index = int(torch.randint(len(dataset.test_x), (1,)))
+picture, label = None, None
+if upload is not None:
+    try:
+        picture, label = decode_image(upload.getvalue(), upload.name), upload.name
+    except ImageError as exc:
+        st.error(f"**That file cannot be classified.** {exc}")
+elif "random_index" in st.session_state:
+    i = st.session_state.random_index
+    picture, label = to_pil(dataset.test_x[i]), f"test image #{i} ({classes[int(dataset.test_y[i])]})"
+if picture is not None:
+    p = predict_image(model, run.classes, picture)
+    st.markdown(f"### {p.caption}")
+    o1, o2, o3 = st.columns([2, 1, 3])
+    o1.image(picture, caption=f"{label}, {picture.width}x{picture.height}", width="stretch")
+    o2.image(to_pil(p.model_input, 6), caption="what the model sees (32x32)")
+    o3.plotly_chart(topk_figure(p.top), width="stretch", key="topk_chart")

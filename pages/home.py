@@ -1,0 +1,39 @@
+"""Home: what the tool is, whether the data is there, which device trains, and where to go next."""
+import streamlit as st
+
+from core import runs
+from core.device import describe_device
+from ui.state import dataset_ui, source
+
+st.title("CIFAR-10 Studio")
+st.markdown(
+    "Explore the 60,000 tiny CIFAR-10 photos, build a convolutional network layer by layer, and train it with real "
+    "PyTorch while you watch the loss fall. Then see how it does on each of the ten classes and ask it what is in a "
+    "photo of your own. Everything the classic PyTorch CIFAR-10 tutorial does, live in the browser."
+)
+
+data_col, device_col, runs_col = st.columns(3)
+with data_col:
+    st.subheader("Dataset")
+    st.caption(f"Source: `{source()}`")
+    dataset = dataset_ui()
+    if dataset is not None:
+        st.metric("Training images", f"{len(dataset.train_x):,}")
+        st.metric("Test images", f"{len(dataset.test_x):,}")
+        st.caption(f"{len(dataset.classes)} classes: {', '.join(dataset.classes)}")
+with device_col:
+    st.subheader("Device")
+    st.metric("Training runs on", describe_device("auto"))
+with runs_col:
+    st.subheader("Saved runs")
+    saved = runs.list_runs()
+    st.metric("Runs", len(saved))
+    for r in saved[:5]:
+        acc = r.get("test_accuracy")
+        st.caption(f"`{r['id']}` · {r.get('status')} · " + (f"{acc:.1%} test accuracy" if acc is not None else "no accuracy yet"))
+
+st.subheader("Where to start")
+st.page_link("pages/dataset.py", label="1. Look at the data: image grid, classes, what normalization does", icon="🖼️")
+st.page_link("pages/model.py", label="2. Build a model: start from a preset, add and edit layers", icon="🧱")
+st.page_link("pages/train.py", label="3. Train it live: loss chart, accuracy per epoch, stop any time", icon="📉")
+st.page_link("pages/evaluate.py", label="4. Evaluate: accuracy per class, confusion matrix, your own photos", icon="🎯")

@@ -1,0 +1,102 @@
+"""Model: start from a preset, add / remove / reorder / edit layers, see every shape, export JSON and PyTorch code."""
+import json
+
+import streamlit as st
+
+from core.export import to_python
+from core.layers import LAYER_KINDS, ModelSpec, SpecError, inspect, spec_from_json, spec_to_json
+from core.presets import PRESETS
+from ui.layer_forms import EXPLAIN, layer_form_ui
+from ui.state import set_spec, spec
+
+st.title("Model")
+current = spec()
+
+top1, top2 = st.columns([2, 1])
+preset = top1.selectbox("Start from", ["(keep current)", *PRESETS, "empty stack"], key="preset_pick",
+                        help="seed = the tutorial's Classifier; tutorial = PyTorch's Net; fast/accurate/gpu-speedrun "
+                             "are tuned for speed. Loading replaces the current stack.")
+if top2.button("Load", disabled=preset == "(keep current)", key="preset_load"):
+    set_spec(ModelSpec((), name="custom") if preset == "empty stack" else PRESETS[preset].spec)
+    st.rerun()
+if preset in PRESETS:
+    st.caption(PRESETS[preset].description)
+
+infos, problem = inspect(current)
+rows = []
+for i, layer in enumerate(current.layers, start=1):
+    info = infos[i - 1] if i <= len(infos) else None
+    rows.append({"#": i, "layer": layer.label(),
+                 "output shape": "x".join(map(str, info.output_shape)) if info else "—",
+                 "parameters": info.parameters if info else None, "MACs": info.macs if info else None,
+                 "problem": problem.args[0] if problem is not None and problem.layer == i else ""})
+st.subheader(f"{current.name}: {len(current.layers)} layers")
+if problem is not None:
+    st.error(f"**This model cannot be trained yet.** {problem}")
+else:
+    total_p, total_m = sum(i.parameters for i in infos), sum(i.macs for i in infos)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Parameters", f"{total_p:,}")
+    m2.metric("Multiply-accumulates per image", f"{total_m:,}")
+    m3.metric("Output", "10 class scores")
+st.dataframe(rows, hide_index=True, width="stretch", key="layer_table",
+             column_config={"parameters": st.column_config.NumberColumn(format="localized"),
+                            "MACs": st.column_config.NumberColumn(format="localized")})
+
+edit_col, add_col = st.columns(2)
+with edit_col:
+    st.markdown("**Change a layer**")
+    if current.layers:
+        pick = st.selectbox("Layer", range(len(current.layers)), key="edit_pick",
+                            format_func=lambda k: f"{k + 1}. {current.layers[k].label()}")
+        layers = list(current.layers)
+        b1, b2, b3 = st.columns(3)
+        if b1.button("Move up", disabled=pick == 0, key="move_up"):
+            layers[pick - 1], layers[pick] = layers[pick], layers[pick - 1]
+        if b2.button("Move down", disabled=pick == len(layers) - 1, key="move_down"):
+            layers[pick + 1], layers[pick] = layers[pick], layers[pick + 1]
+        if b3.button("Remove", key="remove_layer"):
+            layers.pop(pick)
+        edited = layer_form_ui(type(current.layers[pick]), f"edit{pick}", current.layers[pick])
+        if st.button("Apply changes", key="apply_edit"):
+            layers[pick] = edited
+        if layers != list(current.layers):
+            set_spec(ModelSpec(tuple(layers), name="custom"))
+            st.rerun()
+with add_col:
+    st.markdown("**Add a layer**")
+    kind = st.selectbox("Kind", list(LAYER_KINDS), key="add_kind", help="\n\n".join(f"**{k}**: {v}" for k, v in EXPLAIN.items()))
+    new = layer_form_ui(LAYER_KINDS[kind], "add")
+    position = st.number_input("Insert at position", 1, len(current.layers) + 1, len(current.layers) + 1, key="add_pos")
+    if st.button("Add layer", type="primary", key="add_layer"):
+        layers = list(current.layers)
+        layers.insert(position - 1, new)
+        set_spec(ModelSpec(tuple(layers), name="custom"))
+        st.rerun()
+
+st.subheader("Diagram")
+dot = ["digraph { rankdir=LR; node [shape=box, style=rounded, fontsize=10];", 'in [label="input\\n3x32x32"];']
+prev = "in"
+for i, layer in enumerate(current.layers, start=1):
+    shape = "x".join(map(str, infos[i - 1].output_shape)) if i <= len(infos) else "?"
+    color = ', color=red, fontcolor=red' if problem is not None and problem.layer == i else ""
+    dot.append(f'n{i} [label="{layer.label()}\\n{shape}"{color}]; {prev} -> n{i};')
+    prev = f"n{i}"
+st.graphviz_chart("\n".join(dot) + "}", width="stretch")
+
+st.subheader("Save, load, export")
+s1, s2, s3 = st.columns(3)
+s1.download_button("Download spec (JSON)", json.dumps(spec_to_json(current), indent=2), "model.json",
+                   "application/json", key="dl_spec")
+spec_file = s2.file_uploader("Load a spec (JSON)", type=["json"], key="spec_upload")
+if spec_file is not None and s2.button("Use this spec", key="use_spec"):
+    try:
+        set_spec(spec_from_json(spec_file.getvalue()[:1_000_000]))
+        st.rerun()
+    except SpecError as exc:
+        st.error(f"**That spec cannot be used.** {exc}")
+if problem is None:
+    code = to_python(current)
+    s3.download_button("Download PyTorch code", code, "net.py", "text/x-python", key="dl_code")
+    with st.expander("The equivalent PyTorch code"):
+        st.code(code, language="python")

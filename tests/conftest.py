@@ -1,0 +1,102 @@
+"""Tiny datasets generated in the real on-disk formats: python batches, class-folder trees, archives."""
+from __future__ import annotations
+
+import io
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+OFFLINE_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "cifar10-jpeg.tar.gz"
+
+
+def class_images(label: int, n: int, seed: int) -> np.ndarray:
+    """(n, 32, 32, 3) uint8: each class is a distinct colour and stripe direction, plus noise, so it is learnable."""
+    rng = np.random.default_rng(seed * 100 + label)
+    base = np.zeros((32, 32, 3), np.float32)
+    base[..., label % 3] = 180
+    stripes = (np.arange(32) // (2 + label // 3)) % 2 * 70
+    base += stripes[:, None, None] if label % 2 else stripes[None, :, None]
+    noise = rng.normal(0, 20, (n, 32, 32, 3))
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def write_tree(root: Path, per_class=(6, 3), classes=CLASSES, fmt="png") -> Path:
+    for split, n in zip(("train", "test"), per_class):
+        for label, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, pixels in enumerate(class_images(label, n, seed=0 if split == "train" else 1)):
+                Image.fromarray(pixels).save(folder / f"{i:04d}.{fmt}")
+    return root
+
+
+def write_batches(root: Path, per_class=(6, 3)) -> Path:
+    """cifar-10-batches-py exactly as the official release lays it out (pickled dicts with bytes keys)."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+
+    def dump(name, split_seed, n):
+        xs, ys = [], []
+        for label in range(10):
+            xs.append(class_images(label, n, split_seed).transpose(0, 3, 1, 2).reshape(n, -1))
+            ys += [label] * n
+        with open(folder / name, "wb") as f:
+            pickle.dump({b"data": np.concatenate(xs), b"labels": ys, b"batch_label": b"x"}, f, protocol=2)
+
+    dump("data_batch_1", 0, per_class[0])
+    dump("test_batch", 1, per_class[1])
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({b"label_names": [c.encode() for c in CLASSES], b"num_vis": 3072}, f, protocol=2)
+    return root
+
+
+def tar_of(tree: Path, out: Path) -> Path:
+    with tarfile.open(out, "w:gz") as tar:
+        for split in ("train", "test"):
+            tar.add(tree / split, arcname=split)
+    return out
+
+
+def png_bytes(pixels: np.ndarray | None = None, mode="RGB", size=(32, 32)) -> bytes:
+    image = Image.fromarray(pixels) if pixels is not None else Image.new(mode, size, 128 if mode in "L" else None)
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own data and runs folders, never the project's."""
+    root = tmp_path / "dataroot"
+    monkeypatch.setattr("core.data.DATA_ROOT", root)
+    monkeypatch.setattr("core.runs.RUNS_ROOT", tmp_path / "runs")
+    monkeypatch.setattr("core.cli.RUNS_ROOT", tmp_path / "runs")
+    monkeypatch.delenv("CIFAR10_DATA", raising=False)
+    return root
+
+
+@pytest.fixture
+def tiny_tree(tmp_path) -> Path:
+    return write_tree(tmp_path / "tree")
+
+
+@pytest.fixture
+def tiny_batches(tmp_path) -> Path:
+    return write_batches(tmp_path / "batches")
+
+
+@pytest.fixture
+def tiny_archive(tmp_path, tiny_tree) -> Path:
+    return tar_of(tiny_tree, tmp_path / "tiny.tar.gz")
+
+
+@pytest.fixture
+def tiny_dataset(data_root, tiny_tree):
+    from core.data import load
+
+    return load(str(tiny_tree))

@@ -1,0 +1,92 @@
+"""The public `python -m core` contract: JSON shapes on the last line, exit status 2 with one error line."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import png_bytes
+from core.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_models_lists_every_preset(capsys):
+    code, out, _ = run_cli(capsys, "models", "--json")
+    names = [m["name"] for m in last_json(out)["models"]]
+    assert code == 0 and names[:2] == ["seed", "tutorial"] and {"fast", "accurate", "gpu-speedrun"} <= set(names)
+    seed = last_json(out)["models"][0]
+    assert seed["parameters"] == 404042 and seed["macs"] > 0
+
+
+@pytest.fixture
+def trained(capsys, data_root, tiny_tree, tmp_path):
+    code, out, _ = run_cli(capsys, "train", "--data", str(tiny_tree), "--model", "tutorial", "--epochs", "1",
+                           "--batch-size", "10", "--lr", "0.01", "--out", str(tmp_path / "run"), "--json")
+    assert code == 0
+    return last_json(out)
+
+
+def test_train_json_contract(trained, tmp_path):
+    assert set(trained) >= {"run", "device", "epochs", "train_seconds", "images_per_second", "test_accuracy",
+                            "per_class_accuracy"}
+    assert trained["run"] == str(tmp_path / "run") and trained["device"] == "cpu" and trained["epochs"] == 1
+    assert 0 <= trained["test_accuracy"] <= 1 and len(trained["per_class_accuracy"]) == 10
+    assert trained["images_per_second"] > 0 and trained["train_seconds"] > 0
+
+
+def test_evaluate_json_contract(trained, capsys, tiny_tree):
+    code, out, _ = run_cli(capsys, "evaluate", "--run", trained["run"], "--json")
+    result = last_json(out)
+    assert code == 0 and result["test_accuracy"] == pytest.approx(trained["test_accuracy"])
+    assert len(result["confusion"]) == 10 and sum(map(sum, result["confusion"])) == 30
+
+
+def test_predict_json_contract(trained, capsys, tmp_path):
+    image = tmp_path / "red.png"
+    image.write_bytes(png_bytes(mode="RGB", size=(50, 40)))
+    code, out, _ = run_cli(capsys, "predict", "--run", trained["run"], str(image), "--json")
+    [p] = last_json(out)["predictions"]
+    assert code == 0 and p["image"] == str(image) and len(p["top"]) == 5
+    assert abs(sum(t["probability"] for t in p["top"]) - 1) < 0.5 and p["caption"].endswith(".")
+
+
+def test_predict_refuses_a_text_file_named_png(trained, capsys, tmp_path):
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    code, out, err = run_cli(capsys, "predict", "--run", trained["run"], str(fake))
+    assert code == 2 and err.strip() == f"error: {fake} is not an image this app can read (PNG, JPEG, WebP, BMP or GIF)"
+
+
+def test_train_refuses_to_overwrite_a_saved_run(trained, capsys, tiny_tree):
+    code, _, err = run_cli(capsys, "train", "--data", str(tiny_tree), "--out", trained["run"])
+    assert code == 2 and "already exists" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--model", "nope"], "neither a preset"),
+    (["train", "--lr", "-1"], "lr must be a number"),
+    (["train", "--data", "/no/such/place"], "does not exist"),
+    (["evaluate", "--run", "/no/such/run"], "is not a run folder"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_errors_exit_2_with_one_error_line(capsys, data_root, args, message):
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_module_entry_point_prints_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "core", "train", "--data", str(tmp_path / "none")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")

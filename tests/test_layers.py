@@ -1,0 +1,125 @@
+"""Layer specs: shapes, parameters and MACs agree with torch; validation names the layer and the fix."""
+import json
+
+import pytest
+import torch
+
+from core.export import to_python
+from core.layers import (LAYER_KINDS, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Linear,
+                         MaxPool2d, ModelSpec, ReLU, ResidualBlock, Scale, SpecError, build_model, spec_from_json,
+                         spec_to_json, summarize, validate)
+from core.presets import PRESETS
+
+# one small model per layer kind, each ending in 10 outputs
+EXAMPLES = {
+    "Conv2d": [Conv2d(8, 3, 2, 1), Flatten(), Linear(10)],
+    "MaxPool2d": [MaxPool2d(2), Flatten(), Linear(10)],
+    "AvgPool2d": [AvgPool2d(4), Flatten(), Linear(10)],
+    "BatchNorm2d": [Conv2d(4), BatchNorm2d(), GlobalAvgPool(), Linear(10)],
+    "ReLU": [Conv2d(4), ReLU(), GlobalAvgPool(), Linear(10)],
+    "GELU": [Conv2d(4), GELU(), GlobalAvgPool(), Linear(10)],
+    "Dropout": [Conv2d(4), Dropout(0.3), GlobalAvgPool(), Linear(10)],
+    "Flatten": [MaxPool2d(4), Flatten(), Linear(10)],
+    "Linear": [GlobalAvgPool(), Linear(32), ReLU(), Linear(10)],
+    "GlobalAvgPool": [Conv2d(16), GlobalAvgPool(), Linear(10)],
+    "ResidualBlock": [Conv2d(8), ResidualBlock(16, 2), GlobalAvgPool(), Linear(10)],
+    "Scale": [GlobalAvgPool(), Linear(10), Scale(0.5)],
+}
+
+
+def test_every_layer_kind_has_an_example():
+    assert set(EXAMPLES) == set(LAYER_KINDS)
+
+
+@pytest.mark.parametrize("spec", [ModelSpec(tuple(v), name=k) for k, v in EXAMPLES.items()] +
+                         [p.spec for p in PRESETS.values()], ids=lambda s: s.name)
+def test_models_build_and_match_inferred_shapes_and_parameters(spec):
+    summary = validate(spec)
+    model = build_model(spec).eval()
+    out = model(torch.randn(2, 3, 32, 32))
+    assert out.shape == (2, 10) and torch.isfinite(out).all()
+    assert summary.parameters == sum(p.numel() for p in model.parameters())
+    x = torch.randn(1, 3, 32, 32)
+    for module, info in zip(model, summary.layers):  # each layer's real output shape = the inferred one
+        x = module(x)
+        assert tuple(x.shape[1:]) == info.output_shape
+
+
+def test_macs_of_a_conv_and_a_linear():
+    s = summarize(ModelSpec((Conv2d(16, 5, 1, 0), MaxPool2d(2), Flatten(), Linear(10))))
+    assert s.layers[0].macs == 3 * 16 * 25 * 28 * 28
+    assert s.layers[3].macs == 16 * 14 * 14 * 10
+
+
+def test_seed_preset_is_the_tutorial_classifier():
+    s = summarize(PRESETS["seed"].spec)
+    assert [i.output_shape for i in s.layers] == [(16, 28, 28), (16, 14, 14), (3136,), (128,), (128,), (10,)]
+    assert s.parameters == (3 * 16 * 25 + 16) + (3136 * 128 + 128) + (128 * 10 + 10)
+
+
+def test_pooling_a_one_pixel_map_names_the_layer_and_the_fix():
+    layers = (Conv2d(8, 3, 2, 1), MaxPool2d(2), MaxPool2d(2), MaxPool2d(2), MaxPool2d(2), MaxPool2d(2))
+    with pytest.raises(SpecError) as err:
+        summarize(ModelSpec(layers))
+    assert str(err.value).startswith("layer 6, MaxPool2d 2x2: its input is 1x1, smaller than the 2x2 window")
+    assert "remove a pooling layer" in str(err.value)
+
+
+def test_linear_on_feature_maps_asks_for_flatten():
+    with pytest.raises(SpecError, match="layer 2, Linear 10: its input is still 8x32x32 .* add a Flatten"):
+        validate(ModelSpec((Conv2d(8), Linear(10))))
+
+
+def test_model_must_end_in_ten_outputs():
+    with pytest.raises(SpecError, match="layer 3, Linear 7: the model ends in 7 outputs, but it must end in 10"):
+        validate(ModelSpec((GlobalAvgPool(), Linear(32), Linear(7))))
+
+
+def test_empty_and_nonsense_sizes_are_refused():
+    with pytest.raises(SpecError, match="no layers"):
+        validate(ModelSpec(()))
+    with pytest.raises(SpecError, match="layer 1, Conv2d 0 3x3: out_channels must be between 1"):
+        validate(ModelSpec((Conv2d(0), Flatten(), Linear(10))))
+
+
+def test_activations_that_would_not_fit_in_memory_are_refused():
+    with pytest.raises(SpecError, match="too many to train in memory"):
+        validate(ModelSpec((Conv2d(4096, 3), Conv2d(4096, 3), GlobalAvgPool(), Linear(10))))
+
+
+def test_json_round_trip_of_every_preset():
+    for preset in PRESETS.values():
+        text = json.dumps(spec_to_json(preset.spec))
+        assert spec_from_json(text) == preset.spec
+
+
+@pytest.mark.parametrize("text,message", [
+    ("{not json", "not valid JSON"),
+    ('{"layers": [{"type": "Teleport"}]}', "unknown layer type 'Teleport'"),
+    ('{"layers": [{"type": "Conv2d"}]}', "missing setting 'out_channels'"),
+    ('{"layers": [{"type": "Linear", "out_features": 10, "colour": 1}]}', "unknown setting 'colour'"),
+    ('{"version": 99, "layers": []}', "version 99 is not supported"),
+    ('[1, 2]', 'a "layers" list'),
+])
+def test_bad_json_specs_get_plain_messages(text, message):
+    with pytest.raises(SpecError, match=message):
+        spec_from_json(text)
+
+
+def test_exported_python_defines_the_same_network(tmp_path):
+    spec = PRESETS["tutorial"].spec
+    namespace = {}
+    exec(compile(to_python(spec), "net.py", "exec"), namespace)
+    net, model = namespace["Net"](), build_model(spec)
+    net.load_state_dict(model.state_dict())  # same parameter names and shapes
+    x = torch.randn(3, 3, 32, 32)
+    assert torch.allclose(net(x), model(x))
+    assert "nn.Conv2d(3, 6, 5" in to_python(spec)
+
+
+def test_exported_python_with_helpers_runs():
+    spec = ModelSpec(tuple(EXAMPLES["ResidualBlock"]) + (Scale(2.0),))
+    namespace = {}
+    exec(to_python(ModelSpec(tuple(EXAMPLES["ResidualBlock"]))), namespace)
+    assert namespace["Net"]()(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
+    assert "class Scale" in to_python(ModelSpec((GlobalAvgPool(), Linear(10), Scale(2.0))))

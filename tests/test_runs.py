@@ -1,0 +1,106 @@
+"""Run folders: what a run saves, how it is read back, and that damaged files give clear errors."""
+import json
+import time
+
+import pytest
+import torch
+
+from core.jobs import TrainingJob
+from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
+from core.runs import (RunError, list_runs, load_model, open_run, read_history, run_path, write_atomic)
+from core.train import TrainConfig
+
+SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
+CONFIG = TrainConfig(epochs=2, batch_size=20, lr=0.05, device="cpu")
+
+
+@pytest.fixture
+def finished_run(tiny_dataset, tmp_path):
+    job = TrainingJob(SPEC, tiny_dataset, CONFIG, tmp_path / "runs" / "r1").start()
+    assert job.join(60)
+    return tmp_path / "runs" / "r1"
+
+
+def test_a_run_folder_holds_weights_spec_config_classes_metrics_and_summary(finished_run, tiny_dataset):
+    names = {p.name for p in finished_run.iterdir()}
+    assert {"weights.safetensors", "spec.json", "config.json", "classes.json", "metrics.jsonl", "summary.json"} <= names
+    run = open_run(finished_run)
+    assert run.spec == SPEC and run.config == CONFIG and run.classes == tiny_dataset.classes
+    assert run.summary["status"] == "finished" and run.summary["epochs_done"] == 2
+    history = read_history(finished_run)
+    assert len(history.steps) == 6 and [e["epoch"] for e in history.epochs] == [1, 2]
+    assert run.summary["test_accuracy"] == history.epochs[-1]["test_accuracy"]
+
+
+def test_saved_weights_reproduce_the_models_predictions(finished_run, tiny_dataset):
+    from core.evaluate import predict_classes, accuracy_report
+
+    model = load_model(open_run(finished_run))
+    acc = accuracy_report(predict_classes(model, tiny_dataset.test_x), tiny_dataset.test_y, tiny_dataset.classes)
+    assert acc.accuracy == pytest.approx(open_run(finished_run).summary["test_accuracy"])
+
+
+def test_weights_that_do_not_fit_the_spec_are_named(finished_run):
+    spec = json.loads((finished_run / "spec.json").read_text())
+    spec["layers"][0]["out_channels"] = 16
+    (finished_run / "spec.json").write_text(json.dumps(spec))
+    with pytest.raises(RunError, match=r"does not fit the model spec: 0.weight has shape \(8, 3, 3, 3\)"):
+        load_model(open_run(finished_run))
+
+
+def test_truncated_weights_give_a_clear_error(finished_run):
+    w = finished_run / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:100])
+    with pytest.raises(RunError, match="not a readable safetensors weights file"):
+        load_model(open_run(finished_run))
+
+
+def test_a_class_list_that_disagrees_with_the_weights_is_refused(finished_run):
+    classes = json.loads((finished_run / "classes.json").read_text())
+    (finished_run / "classes.json").write_text(json.dumps(classes[::-1]))
+    with pytest.raises(RunError, match="trained on other classes"):
+        load_model(open_run(finished_run))
+
+
+def test_damaged_json_is_named(finished_run):
+    (finished_run / "config.json").write_text("{oops")
+    with pytest.raises(RunError, match="config.json is damaged"):
+        open_run(finished_run)
+
+
+def test_run_ids_cannot_escape_the_runs_folder(tmp_path):
+    assert run_path("20260101-seed-ab", tmp_path) == tmp_path / "20260101-seed-ab"
+    for bad in ("../etc", "/abs", "a/../../b", "..", "a/b"):
+        with pytest.raises(RunError):
+            run_path(bad, tmp_path)
+
+
+def test_a_stale_running_run_is_listed_as_interrupted(finished_run):
+    summary = json.loads((finished_run / "summary.json").read_text())
+    summary.update(status="running", updated=time.time() - 3600)
+    (finished_run / "summary.json").write_text(json.dumps(summary))
+    [listed] = list_runs(finished_run.parent)
+    assert listed["status"] == "interrupted" and "last saved weights" in listed["reason"]
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "x.json"
+    write_atomic(target, b"old")
+    monkeypatch.setattr("os.replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_a_stopped_job_keeps_its_weights(tiny_dataset, tmp_path):
+    job = TrainingJob(SPEC, tiny_dataset, TrainConfig(epochs=50, batch_size=2, device="cpu"), tmp_path / "s")
+    job.start()
+    while not job.snapshot().steps:
+        time.sleep(0.01)
+    stopped_at = time.monotonic()
+    job.stop()
+    assert job.join(5) and time.monotonic() - stopped_at < 1.0
+    snap = job.snapshot()
+    assert snap.status == "stopped"
+    assert open_run(tmp_path / "s").summary["status"] == "stopped"
+    load_model(open_run(tmp_path / "s"))

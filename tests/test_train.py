@@ -1,0 +1,100 @@
+"""Training: the loss falls, Stop and learning-rate changes take effect, divergence stops with a reason."""
+import math
+
+import pytest
+import torch
+
+from core.layers import BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, ModelSpec, ReLU
+from core.presets import PRESETS
+from core.train import Callbacks, ConfigError, Control, TrainConfig, fit, schedule_factor
+
+SMALL = ModelSpec((Conv2d(8), BatchNorm2d(), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
+QUICK = TrainConfig(epochs=3, batch_size=10, lr=0.05, schedule="constant", device="cpu")
+
+
+def test_a_few_epochs_lower_the_loss_and_report_every_step_and_epoch(tiny_dataset):
+    steps, epochs = [], []
+    result = fit(SMALL, tiny_dataset, QUICK, Callbacks(on_step=steps.append, on_epoch=lambda r, m: epochs.append(r)))
+    assert result.status == "finished"
+    assert [s.step for s in steps] == list(range(1, 19))  # 60 images / 10 per batch x 3 epochs
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert set(epochs[-1].per_class_accuracy) == set(tiny_dataset.classes)
+    assert steps[-1].eta == pytest.approx(0, abs=1e-6) and steps[0].eta > 0
+    assert result.images_per_second > 0
+
+
+def test_the_same_seed_gives_the_same_run(tiny_dataset):
+    a = fit(SMALL, tiny_dataset, QUICK)
+    b = fit(SMALL, tiny_dataset, QUICK)
+    assert a.epochs[-1].train_loss == b.epochs[-1].train_loss
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_trains_two_batches_without_nan(tiny_dataset, name):
+    config = TrainConfig(**{**PRESETS[name].config.to_json(), "epochs": 1, "batch_size": 30, "device": "cpu"})
+    steps = []
+    result = fit(PRESETS[name].spec, tiny_dataset, config, Callbacks(on_step=steps.append))
+    assert result.status == "finished" and len(steps) == 2 and all(math.isfinite(s.loss) for s in steps)
+
+
+def test_stop_takes_effect_within_one_batch(tiny_dataset):
+    control = Control()
+    steps = []
+
+    def on_step(report):
+        steps.append(report)
+        if report.step == 2:
+            control.stop()
+
+    result = fit(SMALL, tiny_dataset, QUICK, Callbacks(on_step=on_step), control)
+    assert result.status == "stopped" and len(steps) == 2 and result.epochs == []
+
+
+def test_learning_rate_can_change_mid_run_and_is_recorded(tiny_dataset):
+    control, steps, events = Control(), [], []
+
+    def on_step(report):
+        steps.append(report)
+        if report.step == 3:
+            control.set_lr(0.001)
+
+    fit(SMALL, tiny_dataset, QUICK, Callbacks(on_step=on_step, on_event=events.append), control)
+    assert steps[2].lr == 0.05 and steps[3].lr == 0.001
+    assert events == [{"type": "lr", "step": 3, "from": 0.05, "to": 0.001}]
+
+
+def test_an_exploding_loss_stops_with_the_reason_and_a_suggestion(tiny_dataset):
+    unstable = ModelSpec((Flatten(), Linear(256), Linear(256), Linear(10)))
+    result = fit(unstable, tiny_dataset, TrainConfig(epochs=3, batch_size=10, lr=10.0, momentum=0.99,
+                                                     schedule="constant", device="cpu"))
+    assert result.status == "diverged"
+    assert "the loss became" in result.reason and "Try a learning rate about 10x lower" in result.reason
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"lr": 0.0}, "lr must be a number from 1e-06 to 10"),
+    ({"lr": float("nan")}, "lr must be"),
+    ({"epochs": 0}, "epochs must be a whole number from 1 to 500"),
+    ({"batch_size": 10**6}, "batch_size must be"),
+    ({"optimizer": "rmsprop"}, "optimizer must be one of sgd, adam, adamw"),
+    ({"label_smoothing": 0.9}, "label_smoothing must be"),
+    ({"optimizer": "adam", "nesterov": True}, "nesterov needs the sgd optimizer"),
+])
+def test_settings_outside_sane_ranges_are_refused_in_core(change, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**change).check()
+
+
+def test_schedules():
+    assert schedule_factor("constant", 0.7) == 1
+    assert schedule_factor("onecycle", 0.0) == 0 and schedule_factor("onecycle", 0.2) == 1
+    assert schedule_factor("onecycle", 1.0) == 0
+    assert schedule_factor("cosine", 0.5) == pytest.approx(0.5)
+
+
+def test_limit_train_uses_a_seeded_subset(tiny_dataset):
+    steps = []
+    fit(SMALL, tiny_dataset, TrainConfig(epochs=1, batch_size=10, limit_train=20, device="cpu"),
+        Callbacks(on_step=steps.append))
+    assert len(steps) == 2

@@ -1,0 +1,113 @@
+"""Plotly figure builders shared by every page; pure functions of plain data, so tests can check them."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+MAX_POINTS = 2000  # per-step lines are thinned to this many points; the smoothed line uses every step
+PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#4c9f70", "#d1495b", "#00798c", "#edae49"]
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", y=-0.25), template="plotly_white")
+    return fig
+
+
+def ema(values: list[float], beta: float = 0.95) -> list[float]:
+    """Exponential moving average with bias correction, like TensorBoard's smoothing."""
+    out, avg = [], 0.0
+    for i, v in enumerate(values, start=1):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta**i))
+    return out
+
+
+def loss_figure(steps: list[dict], events: list[dict] | None = None, title: str = "Training loss") -> go.Figure:
+    fig = go.Figure()
+    xs, ys = [s["step"] for s in steps], [s["loss"] for s in steps]
+    stride = max(1, len(xs) // MAX_POINTS)
+    fig.add_scatter(x=xs[::stride], y=ys[::stride], mode="lines", name="per step", line=dict(color="#c8c8d0", width=1))
+    smooth = ema(ys)
+    fig.add_scatter(x=xs[::stride], y=smooth[::stride], mode="lines", name="smoothed", line=dict(color=PALETTE[0], width=3))
+    for e in events or []:
+        if e.get("type") == "lr":
+            fig.add_vline(x=e["step"], line_dash="dot", line_color=PALETTE[1],
+                          annotation_text=f"lr {e['from']:.2g}→{e['to']:.2g}", annotation_position="top left")
+        elif e.get("type") == "stop":
+            fig.add_vline(x=e["step"], line_dash="dash", line_color="#888", annotation_text="stop")
+    return _layout(fig, title, "step", "cross-entropy loss")
+
+
+def accuracy_figure(epochs: list[dict], classes: list[str] | None = None, per_class: bool = False) -> go.Figure:
+    fig = go.Figure()
+    xs = [e["epoch"] for e in epochs]
+    if per_class and classes:
+        for i, c in enumerate(classes):
+            fig.add_scatter(x=xs, y=[e["per_class_accuracy"].get(c, 0) * 100 for e in epochs], mode="lines+markers",
+                            name=c, line=dict(color=PALETTE[i % len(PALETTE)]))
+    else:
+        fig.add_scatter(x=xs, y=[e["train_accuracy"] * 100 for e in epochs], mode="lines+markers", name="train",
+                        line=dict(color=PALETTE[2]))
+        fig.add_scatter(x=xs, y=[e["test_accuracy"] * 100 for e in epochs], mode="lines+markers", name="test",
+                        line=dict(color=PALETTE[1], width=3))
+    fig.update_yaxes(range=[0, 100])
+    fig.update_xaxes(dtick=1)
+    return _layout(fig, "Accuracy per epoch" + (" by class" if per_class else ""), "epoch", "accuracy (%)")
+
+
+def class_bar_figure(classes: list[str], values: list[float], title: str, y: str, percent: bool = False) -> go.Figure:
+    shown = [v * 100 for v in values] if percent else values
+    fig = go.Figure(go.Bar(x=classes, y=shown, marker_color=PALETTE[: len(classes)] * (len(classes) // 10 + 1),
+                           text=[f"{v:.1f}%" if percent else f"{v:,}" for v in shown], textposition="outside"))
+    if percent:
+        fig.update_yaxes(range=[0, 105])
+    return _layout(fig, title, "", y)
+
+
+def counts_figure(classes: list[str], counts: dict[str, list[int]]) -> go.Figure:
+    fig = go.Figure()
+    for i, (split, values) in enumerate(counts.items()):
+        fig.add_bar(x=classes, y=values, name=split, marker_color=PALETTE[i])
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Images per class", "", "images")
+
+
+def precision_recall_figure(classes: list[str], precision: dict, recall: dict) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=classes, y=[precision[c] * 100 for c in classes], name="precision", marker_color=PALETTE[1])
+    fig.add_bar(x=classes, y=[recall[c] * 100 for c in classes], name="recall", marker_color=PALETTE[0])
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, "Precision and recall per class", "", "%")
+
+
+def confusion_figure(classes: list[str], confusion: list[list[int]]) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=confusion, x=classes, y=classes, colorscale="Blues", text=confusion,
+                               texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Confusion matrix (click a cell to see its images)", "predicted class", "true class", 520)
+
+
+def topk_figure(top: list[tuple[str, float]]) -> go.Figure:
+    names, probs = [c for c, _ in top][::-1], [p * 100 for _, p in top][::-1]
+    fig = go.Figure(go.Bar(x=probs, y=names, orientation="h", marker_color=PALETTE[0],
+                           text=[f"{p:.1f}%" for p in probs], textposition="outside"))
+    fig.update_xaxes(range=[0, 110])
+    return _layout(fig, f"Top {len(top)} classes", "probability (%)", "", 280)
+
+
+def compare_figure(histories: dict[str, dict], metric: str) -> go.Figure:
+    """Overlay runs: metric is 'loss' (smoothed per step) or 'test_accuracy' (per epoch)."""
+    fig = go.Figure()
+    for i, (name, h) in enumerate(histories.items()):
+        color = PALETTE[i % len(PALETTE)]
+        if metric == "loss":
+            steps = h["steps"]
+            stride = max(1, len(steps) // MAX_POINTS)
+            fig.add_scatter(x=[s["step"] for s in steps][::stride], y=ema([s["loss"] for s in steps])[::stride],
+                            mode="lines", name=name, line=dict(color=color))
+        else:
+            fig.add_scatter(x=[e["epoch"] for e in h["epochs"]], y=[e["test_accuracy"] * 100 for e in h["epochs"]],
+                            mode="lines+markers", name=name, line=dict(color=color))
+    title, y = ("Smoothed loss", "loss") if metric == "loss" else ("Test accuracy", "accuracy (%)")
+    return _layout(fig, title, "step" if metric == "loss" else "epoch", y)
