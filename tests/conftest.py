@@ -100,3 +100,38 @@ def tiny_dataset(data_root, tiny_tree):
     from core.data import load
 
     return load(str(tiny_tree))
+
+
+@pytest.fixture
+def app_env(data_root, tiny_tree, monkeypatch):
+    """The dashboard on tiny generated data, with fresh process-wide caches and its own runs folder."""
+    import streamlit as st
+
+    monkeypatch.setenv("CIFAR10_DATA", str(tiny_tree))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield tiny_tree
+    from ui.state import registry
+
+    for job in registry().running():
+        job.stop()
+        job.join(10)
+    st.cache_resource.clear()
+
+
+def open_page(page: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60)
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def plotly_figures(at) -> dict:
+    """Plotly charts on the page by key, as figure dicts."""
+    import json
+
+    return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}

@@ -7,7 +7,7 @@ from core import data
 from core.jobs import JobRegistry
 from core.layers import ModelSpec
 from core.presets import PRESETS
-from core.runs import RUNS_ROOT
+from core import runs
 
 
 @st.cache_resource(show_spinner=False)
@@ -19,7 +19,7 @@ def store() -> data.DatasetStore:
 @st.cache_resource(show_spinner=False)
 def registry() -> JobRegistry:
     """Training jobs of this server process; each job owns its own model, nothing is shared between sessions."""
-    return JobRegistry(runs_root=RUNS_ROOT, max_running=4)
+    return JobRegistry(runs_root=runs.RUNS_ROOT, max_running=4)
 
 
 def source() -> str:

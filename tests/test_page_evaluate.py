@@ -1,0 +1,59 @@
+"""Evaluate page: per-class figures of a saved run, the confusion matrix and its images, and uploads."""
+import pytest
+
+from conftest import open_page, plotly_figures, png_bytes
+from core.jobs import TrainingJob
+from core.presets import PRESETS
+from core.runs import run_path
+from core.train import TrainConfig
+
+
+@pytest.fixture
+def trained_run(app_env):
+    from core.data import load
+
+    job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), TrainConfig(epochs=2, batch_size=10, device="cpu"),
+                      run_path("20260101-000000-tutorial-abc123"))
+    job.start().join(60)
+    return job.id
+
+
+def test_no_runs_yet_points_to_training(app_env):
+    at = open_page("evaluate")
+    assert "No trained runs yet" in at.info[0].value
+
+
+def test_per_class_accuracy_precision_recall_and_confusion(trained_run):
+    at = open_page("evaluate")
+    figs = plotly_figures(at)
+    assert figs["per_class_chart"]["data"][0]["x"][:2] == ["airplane", "automobile"]
+    assert len(figs["pr_chart"]["data"]) == 2
+    confusion = figs["confusion_chart"]["data"][0]["z"]
+    assert sum(map(sum, confusion)) == 30
+    accuracy = float(at.metric[0].value.rstrip("%")) / 100
+    assert accuracy == pytest.approx(sum(confusion[i][i] for i in range(10)) / 30, abs=0.001)
+
+
+def test_choosing_a_confusion_cell_shows_its_images(trained_run):
+    at = open_page("evaluate")
+    at.selectbox(key="cm_true").set_value("cat").run()
+    at.selectbox(key="cm_pred").set_value("cat").run()
+    caption = next(c.value for c in at.caption if "are cat and were predicted cat" in c.value)
+    shown = int(caption.split()[0])
+    assert 0 <= shown <= 3
+
+
+def test_an_uploaded_png_gets_a_top5_chart_and_a_caption(trained_run):
+    at = open_page("evaluate")
+    at.file_uploader(key="photo_upload").upload("photo.png", png_bytes(mode="RGB", size=(200, 120)), "image/png").run()
+    assert not at.error
+    top = plotly_figures(at)["topk_chart"]
+    assert len(top["data"][0]["y"]) == 5
+    assert any(m.value.startswith("### ") and m.value.endswith(").") or "not sure" in m.value for m in at.markdown)
+
+
+def test_a_text_file_named_png_is_refused(trained_run):
+    at = open_page("evaluate")
+    at.file_uploader(key="photo_upload").upload("fake.png", b"just text", "image/png").run()
+    assert "fake.png is not an image this app can read" in at.error[0].value
+    assert "topk_chart" not in plotly_figures(at)

@@ -1,0 +1,79 @@
+"""Train page: a run starts from the form, its charts grow while it trains, Stop stops it, and it is saved."""
+import time
+
+from conftest import open_page, plotly_figures
+from core import runs
+
+MODEL_KEY = "the model from the Model page"
+
+
+def start(at, epochs: int, batch: int = 4):
+    at.number_input(key=f"{MODEL_KEY}_epochs").set_value(epochs)
+    at.number_input(key=f"{MODEL_KEY}_batch").set_value(batch)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+
+
+def poll_until(at, condition, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if condition(at):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the page never reached the expected state")
+
+
+def loss_points(at) -> int:
+    fig = plotly_figures(at).get("loss_chart")
+    return len(fig["data"][0]["x"]) if fig else 0
+
+
+def test_a_short_run_trains_live_and_finishes(app_env):
+    at = open_page("train")
+    run_id = start(at, epochs=3)
+    poll_until(at, lambda a: loss_points(a) > 0)
+    first = loss_points(at)
+    poll_until(at, lambda a: any("Finished: test accuracy" in s.value for s in a.success))
+    assert loss_points(at) > first and loss_points(at) == 45  # 60 images / batch 4 x 3 epochs
+    acc = plotly_figures(at)["acc_chart"]
+    assert [t["name"] for t in acc["data"]] == ["train", "test"] and acc["data"][1]["x"] == [1, 2, 3]
+    assert runs.read_summary(runs.run_path(run_id))["status"] == "finished"
+
+
+def test_stop_stops_within_a_second_and_keeps_the_run(app_env):
+    at = open_page("train")
+    run_id = start(at, epochs=400, batch=1)
+    poll_until(at, lambda a: any(b.label == "Stop" for b in a.button) and loss_points(a) > 0)
+    began = time.monotonic()
+    at.button(key="stop").click().run()
+    assert time.monotonic() - began < 3.0  # includes a full page run
+    poll_until(at, lambda a: any("Stopped" in i.value for i in a.info), timeout=10)
+    assert runs.read_summary(runs.run_path(run_id))["status"] == "stopped"
+    assert (runs.run_path(run_id) / "weights.safetensors").exists()
+
+
+def test_reopening_the_page_with_the_run_in_the_url_shows_its_history(app_env):
+    at = open_page("train")
+    run_id = start(at, epochs=1)
+    poll_until(at, lambda a: any("Finished" in s.value for s in a.success))
+    from streamlit.testing.v1 import AppTest
+    from pathlib import Path
+
+    fresh = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60)
+    fresh.query_params["run"] = run_id
+    fresh.run()
+    fresh.switch_page("pages/train.py").run()
+    fresh.query_params["run"] = run_id
+    fresh.run()
+    assert loss_points(fresh) == 15 and any(run_id in s.value for s in fresh.subheader)
+
+
+def test_a_diverging_run_stops_with_the_reason(app_env):
+    at = open_page("train")
+    at.select_slider(key=f"{MODEL_KEY}_lr").set_value(10.0)
+    at.slider(key=f"{MODEL_KEY}_mom").set_value(0.99)
+    start(at, epochs=5)
+    poll_until(at, lambda a: any("diverged" in e.value for e in a.error))
+    assert "Try a learning rate about 10x lower" in at.error[0].value
