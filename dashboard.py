@@ -1,14 +1,16 @@
 """CIFAR-10 Studio: the entry point only declares the pages and runs the chosen one."""
 import streamlit as st
 
-st.set_page_config(page_title="CIFAR-10 Studio", page_icon="🖼️", layout="wide")
+st.set_page_config(page_title="CIFAR-10 Studio", page_icon=":material/image:", layout="wide")
+# 32x32 images are enlarged; keep their pixels crisp instead of blurred
+st.html("<style>img { image-rendering: pixelated; }</style>")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/dataset.py", title="Dataset", icon="🖼️"),
-    st.Page("pages/model.py", title="Model", icon="🧱"),
-    st.Page("pages/train.py", title="Train", icon="📉"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon="🎯"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/dataset.py", title="Dataset", icon=":material/photo_library:"),
+    st.Page("pages/model.py", title="Model", icon=":material/stacks:"),
+    st.Page("pages/train.py", title="Train", icon=":material/trending_down:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/target:"),
 ]
 
 st.navigation(PAGES).run()

@@ -18,7 +18,7 @@ usable = [r for r in runs.list_runs() if r.get("status") in ("finished", "stoppe
           and r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
 if not usable:
     st.info("No trained runs yet. Train one first; finished runs appear here.")
-    st.page_link("pages/train.py", label="Go to the Train page", icon="📉")
+    st.page_link("pages/train.py", label="Go to the Train page", icon=":material/trending_down:")
     st.stop()
 
 run_id = st.selectbox("Run", [r["id"] for r in usable], key="eval_run", format_func=lambda rid: next(

@@ -33,7 +33,7 @@ with runs_col:
         st.caption(f"`{r['id']}` · {r.get('status')} · " + (f"{acc:.1%} test accuracy" if acc is not None else "no accuracy yet"))
 
 st.subheader("Where to start")
-st.page_link("pages/dataset.py", label="1. Look at the data: image grid, classes, what normalization does", icon="🖼️")
-st.page_link("pages/model.py", label="2. Build a model: start from a preset, add and edit layers", icon="🧱")
-st.page_link("pages/train.py", label="3. Train it live: loss chart, accuracy per epoch, stop any time", icon="📉")
-st.page_link("pages/evaluate.py", label="4. Evaluate: accuracy per class, confusion matrix, your own photos", icon="🎯")
+st.page_link("pages/dataset.py", label="1. Look at the data: image grid, classes, what normalization does", icon=":material/photo_library:")
+st.page_link("pages/model.py", label="2. Build a model: start from a preset, add and edit layers", icon=":material/stacks:")
+st.page_link("pages/train.py", label="3. Train it live: loss chart, accuracy per epoch, stop any time", icon=":material/trending_down:")
+st.page_link("pages/evaluate.py", label="4. Evaluate: accuracy per class, confusion matrix, your own photos", icon=":material/target:")

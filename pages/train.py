@@ -17,7 +17,7 @@ dataset = dataset_ui()
 if dataset is None:
     st.stop()
 
-LRS = [round(10 ** (k / 4), 8) for k in range(-24, 5)]  # 1e-6 .. 10, four steps per decade
+LRS = sorted({float(f"{10 ** (k / 4):.2g}") for k in range(-24, 5)})  # 1e-6 .. 10, four steps per decade
 
 
 def settings_ui(base: TrainConfig, key: str) -> TrainConfig:
@@ -62,7 +62,7 @@ base = PRESETS.get(choice, PRESETS["seed"]).config
 _, problem = inspect(model_spec)
 if problem is not None:
     st.error(f"**This model cannot be trained until it is fixed on the Model page.** {problem}")
-    st.page_link("pages/model.py", label="Fix it on the Model page", icon="🧱")
+    st.page_link("pages/model.py", label="Fix it on the Model page", icon=":material/stacks:")
 else:
     st.caption(f"Training **{model_spec.name}**: {model_spec}")
     config = settings_ui(base, choice)
@@ -117,7 +117,7 @@ def live_ui() -> None:
     elif status == "finished":
         acc = history.epochs[-1]["test_accuracy"] if history.epochs else None
         st.success(f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")
-        st.page_link("pages/evaluate.py", label="Evaluate this run class by class", icon="🎯")
+        st.page_link("pages/evaluate.py", label="Evaluate this run class by class", icon=":material/target:")
     elif status in ("diverged", "failed", "interrupted"):
         st.error(f"**The run {status}.** {reason}")
     elif status == "stopped":

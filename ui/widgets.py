@@ -12,7 +12,7 @@ def image_grid_ui(images: torch.Tensor, captions: list[str], columns: int, scale
     for start in range(0, len(images), columns):
         cols = st.columns(columns)
         for col, image, text in zip(cols, images[start:start + columns], captions[start:start + columns]):
-            col.image(to_pil(image, scale), caption=text, width="stretch")
+            col.image(to_pil(image, scale), caption=text, width="stretch", output_format="PNG")
 
 
 def error_ui(message: str, title: str = "That did not work") -> None:

@@ -1,0 +1,212 @@
+"""A real browser walks through the whole app as a new user would (Debian's Chromium driven by Playwright).
+
+Screenshots of every step land in screenshots/e2e/; a failing step names its screenshot.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import png_bytes, write_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "screenshots" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    tree = write_tree(tmp / "tree", per_class=(20, 5))
+    port = free_port()
+    env = {**os.environ, "CIFAR10_DATA": str(tree), "CIFAR10_ROOT": str(tmp / "data"), "CIFAR10_RUNS": str(tmp / "runs")}
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
+                             "--server.port", str(port), "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"streamlit did not become healthy; see {tmp / 'server.log'}")
+        time.sleep(0.3)
+    yield base, tmp
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(20_000)
+        yield pg
+        browser.close()
+
+
+@contextlib.contextmanager
+def step(page, name: str):
+    """Screenshot after the step; on failure, fail with the screenshot's path."""
+    path = SHOTS / f"{name}.png"
+    try:
+        yield
+        page.wait_for_timeout(300)
+        page.screenshot(path=path, full_page=True)
+    except Exception as exc:
+        page.screenshot(path=path, full_page=True)
+        raise AssertionError(f"browser step {name!r} failed (screenshot: {path}): {exc}") from exc
+
+
+def plot_points(page, key: str, trace: int = 0) -> int:
+    return page.evaluate(
+        """([key, trace]) => { const d = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+                               return d && d.data && d.data[trace] ? (d.data[trace].x || d.data[trace].y).length : 0 }""",
+        [key, trace])
+
+
+def choose(page, key: str, option: str) -> None:
+    """Pick a selectbox option by typing it, as a keyboard user would."""
+    box = page.locator(f".st-key-{key} input").first
+    box.click()
+    box.fill(option)
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def nav(page, title: str) -> None:
+    """Follow the sidebar link, which keeps the browser session (a typed URL starts a new one)."""
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title, exact=True).first.wait_for()
+
+
+def wait_for(condition, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_new_user_walks_through_the_app(server, page, tmp_path):
+    base, _ = server
+    with step(page, "01-home"):
+        page.goto(base)
+        page.get_by_text("Training images").wait_for()
+        assert page.get_by_text("200", exact=True).is_visible()
+        assert page.get_by_text("CPU,").first.is_visible()
+
+    with step(page, "02-dataset"):
+        nav(page, "Dataset")
+        page.locator(".st-key-counts_chart .js-plotly-plot").wait_for()
+        wait_for(lambda: page.locator("[data-testid='stImage']").count() >= 40, what="the image grid")
+        assert plot_points(page, "counts_chart") == 10
+
+    with step(page, "03-dataset-filter"):
+        page.locator(".st-key-grid_classes input").fill("ship")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        def only_ships():
+            captions = page.locator("[data-testid='stImageCaption']").all_inner_texts()[:20]
+            return len(captions) == 20 and set(captions) == {"ship"}
+        wait_for(only_ships, what="a grid of ships only")
+
+    with step(page, "04-model-preset"):
+        nav(page, "Model")
+        choose(page, "preset_pick", "seed")
+        page.locator(".st-key-preset_load button").click()
+        page.locator("[data-testid='stGraphVizChart'] svg").get_by_text("16x28x28").first.wait_for()
+
+    with step(page, "05-model-add-layer"):
+        page.locator(".st-key-add_pos input").fill("1")
+        page.locator(".st-key-add_pos input").press("Enter")
+        page.wait_for_timeout(500)
+        page.locator(".st-key-add_layer button").click()
+        page.locator("[data-testid='stGraphVizChart'] svg").get_by_text("32x32x32").first.wait_for()
+        page.locator("[data-testid='stGraphVizChart'] svg").get_by_text("16x28x28").first.wait_for()
+
+    with step(page, "06-model-invalid"):
+        choose(page, "add_kind", "MaxPool2d")
+        page.locator(".st-key-add_pos input").fill("8")
+        page.locator(".st-key-add_pos input").press("Enter")
+        page.wait_for_timeout(500)
+        page.locator(".st-key-add_layer button").click()
+        page.get_by_text("layer 8, MaxPool2d 2x2: MaxPool2d needs feature maps").first.wait_for()
+        page.get_by_text("This model cannot be trained yet").wait_for()
+
+    with step(page, "07-train-running"):
+        nav(page, "Train")
+        page.get_by_text("cannot be trained until it is fixed").wait_for()
+        choose(page, "train_model", "seed")
+        page.locator(".st-key-seed_epochs input").fill("60")
+        page.get_by_role("button", name="Start training").click()
+        wait_for(lambda: plot_points(page, "loss_chart") > 0, what="the first loss points")
+        first = plot_points(page, "loss_chart")
+        wait_for(lambda: plot_points(page, "loss_chart") > first, what="the loss chart to gain points")
+
+    with step(page, "08-train-finished"):
+        page.get_by_text("Finished: test accuracy").wait_for(timeout=90_000)
+        assert plot_points(page, "acc_chart") == 60
+
+    with step(page, "09-train-reload"):
+        page.locator(".st-key-seed_epochs input").fill("500")
+        page.get_by_role("button", name="Start training").click()
+        wait_for(lambda: plot_points(page, "loss_chart") > 0 and page.get_by_role("button", name="Stop").count() > 0,
+                 what="the second run to start")
+        run_id = page.url.split("run=")[1]
+        page.reload()
+        page.get_by_text(f"Run {run_id}").first.wait_for()
+        wait_for(lambda: plot_points(page, "loss_chart") > 0, what="the history after a reload")
+
+    with step(page, "10-train-stopped"):
+        page.get_by_role("button", name="Stop").click()
+        page.get_by_text("Stopped. What it learned so far is saved").wait_for(timeout=10_000)
+
+    with step(page, "11-evaluate"):
+        nav(page, "Evaluate")
+        page.locator(".st-key-confusion_chart .js-plotly-plot").wait_for()
+        assert plot_points(page, "per_class_chart") == 10
+
+    with step(page, "12-upload-png"):
+        photo = tmp_path / "photo.png"
+        photo.write_bytes(png_bytes(mode="RGB", size=(120, 90)))
+        page.locator(".st-key-photo_upload input[type='file']").set_input_files(photo)
+        page.locator(".st-key-topk_chart .js-plotly-plot").wait_for()
+        assert plot_points(page, "topk_chart") == 5
+        page.locator("h3").filter(has_text="%").first.wait_for()
+
+    with step(page, "13-upload-text"):
+        fake = tmp_path / "fake.png"
+        fake.write_text("this is text, not a picture")
+        page.locator(".st-key-photo_upload input[type='file']").set_input_files(fake)
+        page.get_by_text("fake.png is not an image this app can read").wait_for()
+        wait_for(lambda: page.locator(".st-key-topk_chart").count() == 0, what="the old chart to go")
