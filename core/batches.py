@@ -17,12 +17,14 @@ def flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Ten
     return torch.where(mask[:, None, None, None], x.flip(3), x)
 
 
-def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Pad every image by `padding` (zeros after normalization = grey) and cut a random 32x32 window from each."""
+def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None = None,
+                mode: str = "zeros") -> torch.Tensor:
+    """Pad every image by `padding` (zeros = grey after normalization, or a mirror of the border) and cut a random
+    32x32 window from each."""
     if padding <= 0:
         return x
     b, c, h, w = x.shape
-    padded = torch.nn.functional.pad(x, (padding,) * 4)
+    padded = torch.nn.functional.pad(x, (padding,) * 4, mode="constant" if mode == "zeros" else "reflect")
     dy = torch.randint(0, 2 * padding + 1, (b,), device=x.device, generator=generator)
     dx = torch.randint(0, 2 * padding + 1, (b,), device=x.device, generator=generator)
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]  # (B, H, 1)
@@ -31,9 +33,10 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)  # (B, C, H, W)
 
 
-def augment(x: torch.Tensor, crop_padding: int, hflip: bool, generator: torch.Generator | None = None) -> torch.Tensor:
+def augment(x: torch.Tensor, crop_padding: int, hflip: bool, generator: torch.Generator | None = None,
+            pad_mode: str = "zeros") -> torch.Tensor:
     if crop_padding:
-        x = random_crop(x, crop_padding, generator)
+        x = random_crop(x, crop_padding, generator, pad_mode)
     if hflip:
         x = flip(x, generator)
     return x

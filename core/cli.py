@@ -158,7 +158,7 @@ def cmd_evaluate(args) -> dict:
     dataset = datasets.load(args.data or run.summary.get("source"))
     if tuple(dataset.classes) != run.classes:
         raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
-    m = metrics(predict_probabilities(model, dataset.test_x, tta=run.config.flip_tta), dataset.test_y, run.classes)
+    m = metrics(predict_probabilities(model, dataset.test_x, tta=run.config.tta), dataset.test_y, run.classes)
     if not args.json:
         print(f"test accuracy {m.accuracy:.1%} on {len(dataset.test_y):,} images")
         for c in run.classes:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .layers import (AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Layer, Linear,
-                     MaxPool2d, ModelSpec, ReLU, ResidualBlock, Scale, validate)
+                     MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, validate)
 
 _HELPERS = {
     "Scale": '''
@@ -36,10 +36,13 @@ def _module_code(layer: Layer, shape) -> str:
     if isinstance(layer, Conv2d):
         bias = "" if layer.bias else ", bias=False"
         return f"nn.Conv2d({c}, {layer.out_channels}, {layer.kernel_size}, stride={layer.stride}, padding={layer.padding}{bias})"
+    if isinstance(layer, PatchWhiten):  # weights come from the data; load a saved run's weights to use it
+        return f"nn.Conv2d({c}, {2 * c * layer.kernel_size**2}, {layer.kernel_size})"
     if isinstance(layer, (MaxPool2d, AvgPool2d)):
         return f"nn.{layer.kind}({layer.kernel_size}, stride={layer._stride()}, padding={layer.padding})"
     if isinstance(layer, BatchNorm2d):
-        return f"nn.BatchNorm2d({c})"
+        eps = "" if layer.learn_scale else ", eps=1e-12"
+        return f"nn.BatchNorm2d({c}, momentum={layer.momentum}{eps})"
     if isinstance(layer, (ReLU, GELU, Flatten)):
         return f"nn.{layer.kind}()"
     if isinstance(layer, Dropout):

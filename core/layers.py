@@ -100,6 +100,7 @@ class Conv2d(Layer):
     stride: int = 1
     padding: int = 1
     bias: bool = True
+    identity_init: bool = False  # start as an identity on the first channels (airbench): an implicit residual
     kind: ClassVar[str] = "Conv2d"
 
     def _check(self):
@@ -118,7 +119,11 @@ class Conv2d(Layer):
         return (self.out_channels, oh, ow), params, weights * oh * ow
 
     def build(self, shape):
-        return nn.Conv2d(shape[0], self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias)
+        conv = nn.Conv2d(shape[0], self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias)
+        if self.identity_init:
+            with torch.no_grad():
+                nn.init.dirac_(conv.weight[: min(shape[0], self.out_channels)])
+        return conv
 
     def label(self):
         return f"Conv2d {self.out_channels} {self.kernel_size}x{self.kernel_size}" + (
@@ -180,14 +185,23 @@ class GlobalAvgPool(Layer):
 
 @dataclass(frozen=True)
 class BatchNorm2d(Layer):
+    momentum: float = 0.1  # weight of the newest batch in the running statistics
+    learn_scale: bool = True  # False keeps the scale at 1 and trains only the shift (airbench)
     kind: ClassVar[str] = "BatchNorm2d"
 
     def infer(self, shape):
+        if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) or not 0 < self.momentum <= 1:
+            raise _LayerProblem(f"momentum must be above 0 and at most 1, got {self.momentum!r}")
         c, h, w = _need_maps(shape, self.kind)
         return shape, 2 * c, c * h * w
 
     def build(self, shape):
-        return nn.BatchNorm2d(shape[0])
+        norm = nn.BatchNorm2d(shape[0], momentum=self.momentum, eps=1e-5 if self.learn_scale else 1e-12)
+        norm.weight.requires_grad = self.learn_scale
+        return norm
+
+    def label(self):
+        return "BatchNorm2d" + ("" if self.learn_scale else " (shift only)")
 
 
 @dataclass(frozen=True)
@@ -292,6 +306,47 @@ class _ScaleModule(nn.Module):
 
 
 @dataclass(frozen=True)
+class PatchWhiten(Layer):
+    """A frozen kxk conv set from the training data so its outputs are decorrelated (airbench's whitening stem).
+    It has 2 x 3 x k x k outputs: each eigen-direction of the image patches and its negative."""
+
+    kernel_size: int = 2
+    kind: ClassVar[str] = "PatchWhiten"
+
+    def infer(self, shape):
+        _positive("kernel_size", self.kernel_size, 1, 4)
+        c, h, w = _need_maps(shape, self.kind)
+        oh, ow = _window_out(h, self.kernel_size, 1, 0, self.kind), _window_out(w, self.kernel_size, 1, 0, self.kind)
+        out = 2 * c * self.kernel_size**2
+        weights = c * out * self.kernel_size**2
+        return (out, oh, ow), weights + out, weights * oh * ow
+
+    def build(self, shape):
+        return WhiteningConv(shape[0], self.kernel_size)
+
+    def label(self):
+        return f"PatchWhiten {self.kernel_size}x{self.kernel_size}"
+
+
+class WhiteningConv(nn.Conv2d):
+    def __init__(self, channels: int, kernel_size: int):
+        super().__init__(channels, 2 * channels * kernel_size**2, kernel_size, padding=0, bias=True)
+        self.weight.requires_grad = False
+        nn.init.zeros_(self.bias)
+
+    @torch.no_grad()
+    def init_from(self, images: torch.Tensor, eps: float = 5e-4) -> None:
+        """images: normalized (N, C, H, W) float. Weights = patch covariance eigenvectors / sqrt(eigenvalues)."""
+        c, k = images.shape[1], self.kernel_size[0]
+        patches = images.float().unfold(2, k, 1).unfold(3, k, 1).transpose(1, 3).reshape(-1, c * k * k)
+        covariance = patches.T @ patches / len(patches)
+        values, vectors = torch.linalg.eigh(covariance)
+        values, vectors = values.flip(0), vectors.T.flip(0).reshape(c * k * k, c, k, k)
+        scaled = vectors / torch.sqrt(values.clamp_min(0) + eps).view(-1, 1, 1, 1)
+        self.weight.copy_(torch.cat((scaled, -scaled)).to(self.weight.dtype))
+
+
+@dataclass(frozen=True)
 class ResidualBlock(Layer):
     """conv3x3-BN-ReLU-conv3x3-BN plus a shortcut (1x1 conv when the width or stride changes), then ReLU."""
 
@@ -339,7 +394,7 @@ class _Residual(nn.Module):
 LAYER_KINDS: dict[str, type[Layer]] = {
     cls.kind: cls
     for cls in (Conv2d, MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, GELU, Dropout, Flatten, Linear, GlobalAvgPool,
-                ResidualBlock, Scale)
+                ResidualBlock, Scale, PatchWhiten)
 }
 
 

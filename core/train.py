@@ -17,7 +17,8 @@ from .evaluate import predict_classes, accuracy_report
 from .layers import ModelSpec, build_model
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "onecycle", "cosine")
+SCHEDULES = ("constant", "onecycle", "cosine", "triangle")
+PAD_MODES = ("zeros", "reflect")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -34,11 +35,16 @@ class TrainConfig:
     momentum: float = 0.9  # SGD momentum (adam: beta1), 0..0.999
     nesterov: bool = False
     weight_decay: float = 5e-4  # L2 penalty, 0..0.1
-    schedule: str = "onecycle"  # constant | onecycle (linear up 20%, linear down) | cosine
+    schedule: str = "onecycle"  # constant | onecycle (up 20%, down to 0) | cosine | triangle (0.2 -> 1 at 23% -> 0.07)
     label_smoothing: float = 0.0  # 0..0.5
     crop_padding: int = 0  # random-crop augmentation: pixels of padding, 0 = off, up to 8
+    pad_mode: str = "zeros"  # what the crop's padding holds: zeros (grey after normalization) | reflect
     flip: bool = False  # random horizontal flips
-    flip_tta: bool = False  # average predictions over the image and its mirror at evaluation
+    tta: int = 0  # test-time augmentation: 0 none, 1 average with the mirror, 2 mirror and 1-pixel shifts
+    lr_bias_scale: float = 1.0  # BatchNorm shifts train this many times faster (weight decay as much weaker)
+    lookahead: bool = False  # pull weights towards a slow moving average from 30% of the run (airbench)
+    whiten_bias_epochs: int = 0  # PatchWhiten's bias trains for this many epochs, then freezes; 0 = always
+    compile: bool = False  # torch.compile the model (pays on GPUs for long runs; its time is reported apart)
     limit_train: int = 0  # use only the first N training images (after a seeded shuffle); 0 = all
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
@@ -54,13 +60,17 @@ class TrainConfig:
         _range("momentum", self.momentum, 0.0, 0.999)
         _range("weight_decay", self.weight_decay, 0.0, 0.1)
         _choice("schedule", self.schedule, SCHEDULES)
+        _choice("pad_mode", self.pad_mode, PAD_MODES)
+        _range("tta", self.tta, 0, 2, whole=True)
+        _range("lr_bias_scale", self.lr_bias_scale, 1.0, 1000.0)
+        _range("whiten_bias_epochs", self.whiten_bias_epochs, 0, 500, whole=True)
         _range("label_smoothing", self.label_smoothing, 0.0, 0.5)
         _range("crop_padding", self.crop_padding, 0, 8, whole=True)
         _range("limit_train", self.limit_train, 0, 10_000_000, whole=True)
         _range("seed", self.seed, 0, 2**31 - 1, whole=True)
         _choice("device", self.device, DEVICES)
         _choice("precision", self.precision, PRECISIONS)
-        for name in ("nesterov", "flip", "flip_tta", "channels_last"):
+        for name in ("nesterov", "flip", "lookahead", "compile", "channels_last"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
@@ -180,19 +190,73 @@ def schedule_factor(schedule: str, progress: float) -> float:
         return progress / warm if progress < warm else max(0.0, (1 - progress) / (1 - warm))
     if schedule == "cosine":
         return 0.5 * (1 + math.cos(math.pi * progress))
+    if schedule == "triangle":  # airbench: 0.2 -> 1 at 23% of the run -> 0.07 at the end
+        peak = 0.23
+        return 0.2 + 0.8 * progress / peak if progress < peak else 1 - 0.93 * (progress - peak) / (1 - peak)
     return 1.0
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    # weight decay on weights only: decaying BatchNorm scales and biases only hurts
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    """Weights decay; other vectors do not, except BatchNorm shifts under lr_bias_scale (airbench's recipe keeps
+    their per-step decay equal to the weights'). Each group's 'lr_scale' multiplies the scheduled rate."""
+    norm_shifts = {id(m.bias) for m in model.modules() if isinstance(m, nn.BatchNorm2d) and m.bias is not None}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    weights = [p for p in trainable if p.ndim > 1]
+    shifts = [p for p in trainable if id(p) in norm_shifts]
+    others = [p for p in trainable if p.ndim <= 1 and id(p) not in norm_shifts]
+    scale = config.lr_bias_scale
+    groups = [
+        {"params": weights, "weight_decay": config.weight_decay, "lr_scale": 1.0},
+        {"params": others, "weight_decay": 0.0, "lr_scale": 1.0},
+        {"params": shifts, "weight_decay": config.weight_decay / scale if scale > 1 else 0.0, "lr_scale": scale},
+    ]
+    groups = [g for g in groups if g["params"]]
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
     betas = (config.momentum, 0.999)
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
     return cls(groups, lr=config.lr, betas=betas)
+
+
+class Lookahead:
+    """airbench's weight averaging: every 5 steps from 30% of the run, move an average towards the weights and
+    copy it back, with a decay that grows towards the end (fast early, strongly averaged late)."""
+
+    EVERY, START = 5, 0.3
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.average = None
+
+    def step(self, step: int, total: int) -> None:
+        if step / total < self.START or step % self.EVERY:
+            return
+        state = [v for v in self.model.state_dict().values() if v.dtype.is_floating_point]
+        if self.average is None:
+            self.average = [v.detach().clone() for v in state]
+            return
+        decay = 0.95**self.EVERY * (step / total) ** 3
+        with torch.no_grad():
+            for avg, v in zip(self.average, state):
+                avg.lerp_(v, 1 - decay)
+                v.copy_(avg)
+
+    def finish_epoch(self) -> None:
+        if self.average is not None:
+            state = [v for v in self.model.state_dict().values() if v.dtype.is_floating_point]
+            with torch.no_grad():
+                for avg, v in zip(self.average, state):
+                    v.copy_(avg)
+
+
+def init_from_data(model: nn.Module, train_x: torch.Tensor) -> list[nn.Module]:
+    """Data-dependent layers (PatchWhiten) look at 5,000 training images before training starts."""
+    from .layers import WhiteningConv
+
+    whiteners = [m for m in model.modules() if isinstance(m, WhiteningConv)]
+    for m in whiteners:
+        m.init_from(normalize(train_x[:5000]).to(m.weight.device))
+    return whiteners
 
 
 def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -222,15 +286,19 @@ def fit(
     callbacks, control = callbacks or Callbacks(), control or Control()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
+    fresh = model is None
     model = (model or build_model(spec)).to(device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
-    optimizer = make_optimizer(model, config)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     amp = autocast_dtype(config, device)
 
     train_x, train_y = training_subset(dataset, config)
     train_x, train_y = train_x.to(device), train_y.to(device)  # the whole split lives on the device
+    whiteners = init_from_data(model, train_x) if fresh else []
+    optimizer = make_optimizer(model, config)
+    lookahead = Lookahead(model) if config.lookahead else None
+    forward = torch.compile(model) if config.compile else model
     generator = torch.Generator().manual_seed(config.seed)
     aug_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     per_epoch = steps_per_epoch(len(train_x), config.batch_size)
@@ -244,6 +312,8 @@ def fit(
     try:
         for epoch in range(1, config.epochs + 1):
             model.train()
+            for m in whiteners:
+                m.bias.requires_grad = not config.whiten_bias_epochs or epoch <= config.whiten_bias_epochs
             epoch_start = time.perf_counter()
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.int64)
@@ -256,17 +326,19 @@ def fit(
                     base_lr = new_lr
                 lr = base_lr * schedule_factor(config.schedule, step / total)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr
-                x = augment(normalize(train_x[idx]), config.crop_padding, config.flip, aug_gen)
+                    group["lr"] = lr * group["lr_scale"]
+                x = augment(normalize(train_x[idx]), config.crop_padding, config.flip, aug_gen, config.pad_mode)
                 x = x.contiguous(memory_format=memory_format)
                 y = train_y[idx]
                 with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
-                    logits = model(x)
+                    logits = forward(x)
                     loss = loss_fn(logits, y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 step += 1
+                if lookahead:
+                    lookahead.step(step, total)
                 seen += len(idx)
                 epoch_seen += len(idx)
                 loss_sum += loss.detach() * len(idx)
@@ -284,6 +356,10 @@ def fit(
                 now = time.perf_counter()
                 _flush(pending, epoch, seen / max(train_time + now - epoch_start, 1e-9), now - started, total, step,
                        callbacks, config.batch_size)
+            if lookahead:
+                lookahead.finish_epoch()
+            if device.type == "cuda":
+                torch.cuda.synchronize()  # GPU work is asynchronous: time it once it is done
             train_time += time.perf_counter() - epoch_start
             if control.stopped:
                 result.status = "stopped"  # no evaluation: Stop must take effect at once; weights are kept
@@ -313,7 +389,7 @@ def _flush(pending, epoch, ips, elapsed, total, step, callbacks: Callbacks, batc
 
 
 def _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, n, started) -> EpochReport:
-    predictions = predict_classes(model, dataset.test_x, device, tta=config.flip_tta,
+    predictions = predict_classes(model, dataset.test_x, device, tta=config.tta,
                                   amp=autocast_dtype(config, device), channels_last=config.channels_last)
     report = accuracy_report(predictions, dataset.test_y, dataset.classes)
     return EpochReport(

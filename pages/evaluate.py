@@ -34,7 +34,7 @@ def load(run_id: str, stamp: float):
 @st.cache_data(show_spinner="Classifying the test set…", max_entries=8)
 def test_metrics(run_id: str, stamp: float, source: str) -> Metrics:
     run, model = load(run_id, stamp)
-    return metrics(predict_probabilities(model, dataset.test_x, tta=run.config.flip_tta), dataset.test_y, run.classes)
+    return metrics(predict_probabilities(model, dataset.test_x, tta=run.config.tta), dataset.test_y, run.classes)
 
 
 try:

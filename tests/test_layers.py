@@ -6,7 +6,7 @@ import torch
 
 from core.export import to_python
 from core.layers import (LAYER_KINDS, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Linear,
-                         MaxPool2d, ModelSpec, ReLU, ResidualBlock, Scale, SpecError, build_model, spec_from_json,
+                         MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model, spec_from_json,
                          spec_to_json, summarize, validate)
 from core.presets import PRESETS
 
@@ -24,6 +24,7 @@ EXAMPLES = {
     "GlobalAvgPool": [Conv2d(16), GlobalAvgPool(), Linear(10)],
     "ResidualBlock": [Conv2d(8), ResidualBlock(16, 2), GlobalAvgPool(), Linear(10)],
     "Scale": [GlobalAvgPool(), Linear(10), Scale(0.5)],
+    "PatchWhiten": [PatchWhiten(2), GELU(), GlobalAvgPool(), Linear(10)],
 }
 
 
