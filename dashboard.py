@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/model.py", title="Model", icon=":material/stacks:"),
     st.Page("pages/train.py", title="Train", icon=":material/trending_down:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/target:"),
+    st.Page("pages/inspect.py", title="Inspect", icon=":material/visibility:"),
 ]
 
 st.navigation(PAGES).run()

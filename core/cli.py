@@ -9,7 +9,9 @@ from pathlib import Path
 from . import data as datasets
 from .data import DataError
 from .device import DeviceError, resolve_device
+from .describe import describe, draw_boxes
 from .evaluate import metrics, predict_image, predict_probabilities
+from .explain import explain_picture, overlay
 from .images import ImageError, decode_image
 from .jobs import BusyError, JobSnapshot, run_blocking
 from .layers import ModelSpec, SpecError, spec_from_json, summarize
@@ -57,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--run", required=True, help="a run folder")
     predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, WebP, BMP, GIF)")
     predict.add_argument("--json", action="store_true")
+
+    explain = sub.add_parser("explain", help="a heat map of where the model looked (Grad-CAM)")
+    explain.add_argument("--run", required=True, help="a run folder")
+    explain.add_argument("image", help="an image file")
+    explain.add_argument("--out", required=True, help="PNG file for the heat map over the image")
+    explain.add_argument("--target", help="explain this class instead of the predicted one")
+    explain.add_argument("--json", action="store_true")
+
+    describe = sub.add_parser("describe", help="find the objects the model knows in a photo and say where they are")
+    describe.add_argument("--run", required=True, help="a run folder")
+    describe.add_argument("image", help="an image file")
+    describe.add_argument("--out", help="PNG file with the boxes drawn on the photo")
+    describe.add_argument("--json", action="store_true")
 
     models = sub.add_parser("models", help="the presets with parameters and multiply-accumulates")
     models.add_argument("--json", action="store_true")
@@ -182,6 +197,46 @@ def cmd_predict(args) -> dict:
     return {"predictions": out}
 
 
+def _picture(name: str):
+    path = Path(name)
+    if not path.is_file():
+        raise ImageError(f"{name} does not exist")
+    return decode_image(path.read_bytes(), name)
+
+
+def _out_path(name: str) -> Path:
+    out = Path(name)
+    if out.suffix.lower() != ".png":
+        raise ImageError(f"--out {name} must end in .png")
+    if not out.parent.is_dir():
+        raise ImageError(f"--out {name}: folder {out.parent} does not exist")
+    return out
+
+
+def cmd_explain(args) -> dict:
+    run = open_run(resolve_cli_run(args.run))
+    model, picture, out = load_model(run), _picture(args.image), _out_path(args.out)
+    if args.target and args.target not in run.classes:
+        raise KeyError(f"--target {args.target!r} is not one of the run's classes ({', '.join(run.classes)})")
+    e = explain_picture(model, run.classes, picture, args.target)
+    overlay(picture, e.heatmap).save(out)
+    if not args.json:
+        print(f"predicted {e.predicted}; heat map of the evidence for {e.target} ({e.method}) saved to {out}")
+    return {"predicted": e.predicted, "target": e.target, "heatmap": str(out)}
+
+
+def cmd_describe(args) -> dict:
+    run = open_run(resolve_cli_run(args.run))
+    model, picture = load_model(run), _picture(args.image)
+    d = describe(model, run.classes, picture)
+    if args.out:
+        draw_boxes(picture, d.regions).save(_out_path(args.out))
+    if not args.json:
+        print(d.sentence)
+    return {"regions": [{"class": r.cls, "probability": r.probability, "box": list(r.box)} for r in d.regions],
+            "sentence": d.sentence}
+
+
 def cmd_models(args) -> dict:
     rows = []
     for preset in PRESETS.values():
@@ -192,4 +247,5 @@ def cmd_models(args) -> dict:
     return {"models": rows}
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
+            "explain": cmd_explain, "describe": cmd_describe}

@@ -1,7 +1,9 @@
 """Typed layer specs, shape inference, validation, model building and versioned JSON for layer-list CNNs."""
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import ClassVar
 
@@ -57,6 +59,16 @@ def _positive(name: str, value, low: int = 1, high: int = MAX_CHANNELS) -> None:
         raise _LayerProblem(f"{name} must be between {low} and {high}, got {value}")
 
 
+def _flag(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise _LayerProblem(f"{name} must be true or false, got {value!r:.40}")
+
+
+def _num(value) -> str:
+    """A setting for a label; labels must never fail, even for settings validation will refuse."""
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)[:20]
+
+
 def _need_maps(shape: Shape, what: str) -> tuple[int, int, int]:
     if len(shape) != 3:
         raise _LayerProblem(
@@ -104,6 +116,8 @@ class Conv2d(Layer):
     kind: ClassVar[str] = "Conv2d"
 
     def _check(self):
+        _flag("bias", self.bias)
+        _flag("identity_init", self.identity_init)
         _positive("out_channels", self.out_channels)
         _positive("kernel_size", self.kernel_size, 1, 15)
         _positive("stride", self.stride, 1, 8)
@@ -127,7 +141,7 @@ class Conv2d(Layer):
 
     def label(self):
         return f"Conv2d {self.out_channels} {self.kernel_size}x{self.kernel_size}" + (
-            f" /{self.stride}" if self.stride > 1 else ""
+            f" /{self.stride}" if isinstance(self.stride, int) and self.stride > 1 else ""
         )
 
 
@@ -190,6 +204,7 @@ class BatchNorm2d(Layer):
     kind: ClassVar[str] = "BatchNorm2d"
 
     def infer(self, shape):
+        _flag("learn_scale", self.learn_scale)
         if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) or not 0 < self.momentum <= 1:
             raise _LayerProblem(f"momentum must be above 0 and at most 1, got {self.momentum!r}")
         c, h, w = _need_maps(shape, self.kind)
@@ -234,7 +249,7 @@ class Dropout(Layer):
         return nn.Dropout(self.p)
 
     def label(self):
-        return f"Dropout {self.p:g}"
+        return f"Dropout {_num(self.p)}"
 
 
 @dataclass(frozen=True)
@@ -258,6 +273,7 @@ class Linear(Layer):
     kind: ClassVar[str] = "Linear"
 
     def infer(self, shape):
+        _flag("bias", self.bias)
         _positive("out_features", self.out_features, 1, 65536)
         if len(shape) != 1:
             raise _LayerProblem(
@@ -290,7 +306,7 @@ class Scale(Layer):
         return _ScaleModule(float(self.factor))
 
     def label(self):
-        return f"Scale x{self.factor:g}"
+        return f"Scale x{_num(self.factor)}"
 
 
 class _ScaleModule(nn.Module):
@@ -372,7 +388,7 @@ class ResidualBlock(Layer):
         return _Residual(shape[0], self.out_channels, self.stride)
 
     def label(self):
-        return f"ResidualBlock {self.out_channels}" + (f" /{self.stride}" if self.stride > 1 else "")
+        return f"ResidualBlock {self.out_channels}" + (f" /{self.stride}" if isinstance(self.stride, int) and self.stride > 1 else "")
 
 
 class _Residual(nn.Module):
@@ -535,3 +551,21 @@ def _layer_from_json(index: int, item) -> Layer:
     except TypeError:
         missing = [f.name for f in fields(cls) if f.name not in args and f.default is MISSING]
         raise SpecError(f"layer {index}, {kind}: missing setting {(missing or ['?'])[0]!r}") from None
+
+
+def spec_to_token(spec: ModelSpec) -> str:
+    """A compact, URL-safe form of the spec, for share links."""
+    raw = json.dumps(spec_to_json(spec), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def spec_from_token(token: str) -> ModelSpec:
+    try:
+        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, 200_000)  # a share link never needs more; refuses zip bombs
+        if inflater.unconsumed_tail:
+            raise ValueError("too large")
+    except (ValueError, zlib.error, TypeError):
+        raise SpecError("the model in this link is damaged; ask for the link again") from None
+    return spec_from_json(raw)

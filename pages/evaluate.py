@@ -6,7 +6,7 @@ from core import runs
 from core.evaluate import Metrics, metrics, predict_image, predict_probabilities
 from core.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
 from ui.figures import class_bar_figure, confusion_figure, precision_recall_figure, topk_figure
-from ui.state import dataset_ui
+from ui.state import dataset_ui, run_model, run_picker_ui
 from ui.widgets import image_grid_ui
 
 st.title("Evaluate")
@@ -14,43 +14,38 @@ dataset = dataset_ui()
 if dataset is None:
     st.stop()
 
-usable = [r for r in runs.list_runs() if r.get("status") in ("finished", "stopped", "interrupted", "diverged")
-          and r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
-if not usable:
-    st.info("No trained runs yet. Train one first; finished runs appear here.")
-    st.page_link("pages/train.py", label="Go to the Train page", icon=":material/trending_down:")
+run_id = run_picker_ui("eval_run")
+if run_id is None:
     st.stop()
-
-run_id = st.selectbox("Run", [r["id"] for r in usable], key="eval_run", format_func=lambda rid: next(
-    f"{rid} · {r.get('model')} · {r.get('status')}" for r in usable if r["id"] == rid))
-
-
-@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
-def load(run_id: str, stamp: float):
-    run = runs.open_run(runs.run_path(run_id))
-    return run, runs.load_model(run)
 
 
 @st.cache_data(show_spinner="Classifying the test set…", max_entries=8)
 def test_metrics(run_id: str, stamp: float, source: str) -> Metrics:
-    run, model = load(run_id, stamp)
+    run, model = run_model(run_id)
     return metrics(predict_probabilities(model, dataset.test_x, tta=run.config.tta), dataset.test_y, run.classes)
 
 
 try:
-    weights = runs.run_path(run_id) / "weights.safetensors"
-    stamp = weights.stat().st_mtime if weights.exists() else 0.0
-    run, model = load(run_id, stamp)
+    run, model = run_model(run_id)
     if run.classes != dataset.classes:
         st.error(f"**This run was trained on other classes** ({', '.join(run.classes)}) than the current dataset has.")
         st.stop()
-    m = test_metrics(run_id, stamp, dataset.source)
+    weights = runs.run_path(run_id) / "weights.safetensors"
+    m = test_metrics(run_id, weights.stat().st_mtime, dataset.source)
 except runs.RunError as exc:
     st.error(f"**This run cannot be evaluated.** {exc}")
     st.stop()
 
 classes = list(dataset.classes)
-st.metric("Test accuracy", f"{m.accuracy:.1%}", help=f"on {len(dataset.test_y):,} test images, in eval mode under no_grad")
+st.metric("Test accuracy", f"{m.accuracy:.1%}", help=f"on {len(dataset.test_y):,} test images")
+with st.expander("How the test images are scored"):
+    st.markdown(
+        "The model is switched to **evaluation mode** (`model.eval()`): BatchNorm uses the statistics it gathered "
+        "during training instead of the batch's, and Dropout is off. Predictions run under **`torch.no_grad()`**: "
+        "no gradients are recorded, which saves memory and time. The predicted class is the highest of the ten "
+        "scores; accuracy is the share of test images whose prediction matches the label. Precision of a class: of "
+        "the images predicted as it, how many are it; recall: of the images that are it, how many were found."
+    )
 c1, c2 = st.columns(2)
 c1.plotly_chart(class_bar_figure(classes, [m.per_class_accuracy[c] for c in classes], "Accuracy per class",
                                  "accuracy (%)", percent=True), width="stretch", key="per_class_chart")

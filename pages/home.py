@@ -37,3 +37,5 @@ st.page_link("pages/dataset.py", label="1. Look at the data: image grid, classes
 st.page_link("pages/model.py", label="2. Build a model: start from a preset, add and edit layers", icon=":material/stacks:")
 st.page_link("pages/train.py", label="3. Train it live: loss chart, accuracy per epoch, stop any time", icon=":material/trending_down:")
 st.page_link("pages/evaluate.py", label="4. Evaluate: accuracy per class, confusion matrix, your own photos", icon=":material/target:")
+st.page_link("pages/inspect.py", label="5. Inspect: feature maps, where it looked, a sentence about your photo",
+             icon=":material/visibility:")

@@ -4,13 +4,21 @@ import json
 import streamlit as st
 
 from core.export import to_python
-from core.layers import LAYER_KINDS, ModelSpec, SpecError, inspect, spec_from_json, spec_to_json
+from core.layers import (LAYER_KINDS, ModelSpec, SpecError, inspect, spec_from_json, spec_from_token, spec_to_json,
+                         spec_to_token)
 from core.presets import PRESETS
 from ui.layer_forms import EXPLAIN, layer_form_ui
 from ui.state import set_spec, spec
 
 st.title("Model")
+if "model" in st.query_params and not st.session_state.get("model_link_read"):
+    st.session_state.model_link_read = True  # a shared link opens its model once; edits then take over
+    try:
+        set_spec(spec_from_token(st.query_params["model"]))
+    except SpecError as exc:
+        st.error(f"**The model in this link cannot be opened.** {exc}")
 current = spec()
+st.query_params["model"] = spec_to_token(current)  # the URL always carries the model: copy it to share it
 
 top1, top2 = st.columns([2, 1])
 preset = top1.selectbox("Start from", ["(keep current)", *PRESETS, "empty stack"], key="preset_pick",
@@ -98,5 +106,6 @@ if spec_file is not None and s2.button("Use this spec", key="use_spec"):
 if problem is None:
     code = to_python(current)
     s3.download_button("Download PyTorch code", code, "net.py", "text/x-python", key="dl_code")
+    st.caption("Share this model: copy the page's address; it carries the whole layer stack.")
     with st.expander("The equivalent PyTorch code"):
         st.code(code, language="python")

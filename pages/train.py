@@ -5,12 +5,14 @@ import streamlit as st
 
 from core import runs
 from core.device import DEVICES, DeviceError, describe_device
+from core.export import training_script
 from core.jobs import BusyError
 from core.layers import SpecError, inspect
 from core.presets import PRESETS
 from core.train import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from ui.figures import accuracy_figure, compare_figure, loss_figure
-from ui.state import dataset_ui, registry, spec
+from ui.state import dataset_ui, first_filters, registry, spec
+from ui.widgets import image_grid_ui
 
 st.title("Train")
 dataset = dataset_ui()
@@ -20,7 +22,7 @@ if dataset is None:
 LRS = sorted({float(f"{10 ** (k / 4):.2g}") for k in range(-24, 5)})  # 1e-6 .. 10, four steps per decade
 
 
-def settings_ui(base: TrainConfig, key: str) -> TrainConfig:
+def settings_ui(base: TrainConfig, key: str) -> tuple[TrainConfig, bool]:
     with st.form(f"settings_{key}", border=True):
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input("Epochs", 1, 500, base.epochs, key=f"{key}_epochs",
@@ -51,7 +53,7 @@ def settings_ui(base: TrainConfig, key: str) -> TrainConfig:
                             "schedule": schedule, "label_smoothing": float(smoothing), "crop_padding": int(crop),
                             "flip": bool(flip), "limit_train": int(limit), "device": device,
                             "nesterov": base.nesterov and optimizer == "sgd" and momentum > 0})
-    return config if start else None
+    return config, start
 
 
 # --- choose what to train ---
@@ -65,8 +67,24 @@ if problem is not None:
     st.page_link("pages/model.py", label="Fix it on the Model page", icon=":material/stacks:")
 else:
     st.caption(f"Training **{model_spec.name}**: {model_spec}")
-    config = settings_ui(base, choice)
-    if config is not None:
+    config, start = settings_ui(base, choice)
+    code_col, teach_col = st.columns(2)
+    with code_col.expander("Show the code: this run as a plain PyTorch script"):
+        script = training_script(model_spec, config)
+        st.download_button("Download train.py", script, "train.py", "text/x-python", key="dl_script")
+        st.code(script, language="python")
+    with teach_col.expander("What happens while it trains"):
+        st.markdown(
+            "- **Batches and epochs**: the images go through in batches; one pass over all of them is an epoch.\n"
+            "- **Cross-entropy loss**: softmax turns the 10 scores into probabilities; the loss is −log of the "
+            "probability given to the right class (0 when sure and right, large when sure and wrong).\n"
+            "- **Backward pass**: `loss.backward()` computes how the loss changes with every weight.\n"
+            "- **SGD with momentum**: each weight steps against its gradient, scaled by the learning rate; momentum "
+            "keeps a running direction so steps don't zig-zag.\n"
+            "- **Evaluation**: after each epoch the test images are scored in eval mode under `no_grad`.\n"
+            "- **Checkpoints**: the weights are saved after every epoch (safetensors), so Stop or a crash keeps them."
+        )
+    if start:
         try:
             job = registry().start(model_spec, dataset, config.check())
             st.session_state.job_id = job.id
@@ -124,8 +142,13 @@ def live_ui() -> None:
         st.info("Stopped. What it learned so far is saved; the Evaluate page can use it.")
     if history.steps:
         st.plotly_chart(loss_figure(history.steps, history.events), width="stretch", key="loss_chart")
+    tiles = first_filters(run_id)
+    if tiles is not None:
+        st.caption(f"First-layer filters after epoch {len(history.epochs)} (each stretched to full contrast)")
+        image_grid_ui(tiles[:32], [""] * min(32, len(tiles)), 16, scale=max(1, 48 // tiles.shape[-1]))
     if history.epochs:
-        per_class = st.toggle("Accuracy per class", key="per_class_toggle")
+        per_class = st.toggle("Accuracy per class", key="per_class_toggle",
+                              help="Shows which classes the network learns late.")
         st.plotly_chart(accuracy_figure(history.epochs, list(dataset.classes), per_class), width="stretch",
                         key="acc_chart")
     if job is not None and snap.done and st.session_state.get("was_running") == job.id:

@@ -183,6 +183,9 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         wait_for(lambda: plot_points(page, "loss_chart") > 0 and page.get_by_role("button", name="Stop").count() > 0,
                  what="the second run to start")
         run_id = page.url.split("run=")[1]
+        began = time.monotonic()  # the server keeps answering promptly while a run trains
+        assert urllib.request.urlopen(f"{base}/_stcore/health", timeout=5).read() == b"ok"
+        assert time.monotonic() - began < 1.0
         page.reload()
         page.get_by_text(f"Run {run_id}").first.wait_for()
         wait_for(lambda: plot_points(page, "loss_chart") > 0, what="the history after a reload")

@@ -90,3 +90,37 @@ def test_module_entry_point_prints_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "core", "train", "--data", str(tmp_path / "none")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
+
+
+def test_explain_json_contract_and_heatmap_file(trained, capsys, tmp_path):
+    image = tmp_path / "pic.png"
+    image.write_bytes(png_bytes(mode="RGB", size=(64, 48)))
+    out = tmp_path / "heat.png"
+    code, stdout, _ = run_cli(capsys, "explain", "--run", trained["run"], str(image), "--out", str(out),
+                              "--target", "cat", "--json")
+    result = last_json(stdout)
+    assert code == 0 and result["target"] == "cat" and result["heatmap"] == str(out)
+    assert result["predicted"] in trained["per_class_accuracy"]
+    from PIL import Image
+
+    assert Image.open(out).size == (64, 48)
+
+
+def test_explain_refuses_an_unknown_class(trained, capsys, tmp_path):
+    image = tmp_path / "pic.png"
+    image.write_bytes(png_bytes(mode="RGB", size=(32, 32)))
+    code, _, err = run_cli(capsys, "explain", "--run", trained["run"], str(image), "--out", str(tmp_path / "h.png"),
+                           "--target", "unicorn")
+    assert code == 2 and "'unicorn' is not one of the run's classes" in err
+
+
+def test_describe_json_contract(trained, capsys, tmp_path):
+    image = tmp_path / "pic.png"
+    image.write_bytes(png_bytes(mode="RGB", size=(96, 64)))
+    code, stdout, _ = run_cli(capsys, "describe", "--run", trained["run"], str(image), "--out",
+                              str(tmp_path / "boxes.png"), "--json")
+    result = last_json(stdout)
+    assert code == 0 and isinstance(result["sentence"], str) and result["sentence"].endswith(".")
+    for region in result["regions"]:
+        assert set(region) == {"class", "probability", "box"} and len(region["box"]) == 4
+    assert (tmp_path / "boxes.png").exists()

@@ -124,3 +124,18 @@ def test_exported_python_with_helpers_runs():
     exec(to_python(ModelSpec(tuple(EXAMPLES["ResidualBlock"]))), namespace)
     assert namespace["Net"]()(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
     assert "class Scale" in to_python(ModelSpec((GlobalAvgPool(), Linear(10), Scale(2.0))))
+
+
+def test_share_tokens_round_trip_and_refuse_damage():
+    from core.layers import spec_from_token, spec_to_token
+
+    for preset in PRESETS.values():
+        assert spec_from_token(spec_to_token(preset.spec)) == preset.spec
+    with pytest.raises(SpecError, match="damaged"):
+        spec_from_token("not-a-token!!")
+    import base64
+    import zlib
+
+    bomb = base64.urlsafe_b64encode(zlib.compress(b" " * 10_000_000)).decode()
+    with pytest.raises(SpecError, match="damaged"):
+        spec_from_token(bomb)

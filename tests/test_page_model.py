@@ -49,3 +49,19 @@ def test_presets_load_and_code_is_shown(app_env):
     at.button(key="preset_load").click().run()
     assert len(table(at)) == 12
     assert "nn.Conv2d(3, 6, 5" in at.code[0].value
+
+
+def test_the_url_carries_the_model_and_a_shared_link_opens_it(app_env):
+    at = open_page("model")
+    at.selectbox(key="preset_pick").set_value("tutorial").run()
+    at.button(key="preset_load").click().run()
+    token = at.query_params["model"]
+    token = token[0] if isinstance(token, list) else token
+    from streamlit.testing.v1 import AppTest
+    from pathlib import Path
+
+    fresh = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60)
+    fresh.query_params["model"] = token
+    fresh.run()
+    fresh.switch_page("pages/model.py").run()
+    assert len(table(fresh)) == 12 and table(fresh)[0]["layer"] == "Conv2d 6 5x5"

@@ -78,3 +78,22 @@ def test_a_diverging_run_stops_with_the_reason(app_env):
     start(at, epochs=5)
     poll_until(at, lambda a: any("diverged" in e.value for e in a.error))
     assert "Try a learning rate about 10x lower" in at.error[0].value
+
+
+def test_two_sessions_train_at_once_and_stopping_one_leaves_the_other(app_env):
+    from ui.state import registry
+
+    first, second = open_page("train"), open_page("train")
+    id_a, id_b = start(first, epochs=400, batch=1), start(second, epochs=400, batch=1)
+    assert id_a != id_b
+    poll_until(first, lambda a: loss_points(a) > 0)
+    poll_until(second, lambda a: loss_points(a) > 0)
+    job_a, job_b = registry().get(id_a), registry().get(id_b)
+    assert job_a is not job_b and job_a.control is not job_b.control
+    first.button(key="stop").click().run()
+    poll_until(first, lambda a: any("Stopped" in i.value for i in a.info), timeout=10)
+    before = loss_points(second)
+    time.sleep(1.0)
+    poll_until(second, lambda a: loss_points(a) > before)
+    assert job_b.alive and not job_a.alive
+    assert runs.read_summary(runs.run_path(id_b))["status"] == "running"

@@ -57,3 +57,45 @@ def spec() -> ModelSpec:
 
 def set_spec(new: ModelSpec) -> None:
     st.session_state.spec = new
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _load_run(run_id: str, stamp: float):
+    run = runs.open_run(runs.run_path(run_id))
+    return run, runs.load_model(run)
+
+
+def run_model(run_id: str):
+    """(Run, model in eval mode) for a saved run, reloaded when its weights change; raises RunError."""
+    weights = runs.run_path(run_id) / "weights.safetensors"
+    return _load_run(run_id, weights.stat().st_mtime if weights.exists() else 0.0)
+
+
+def usable_runs() -> list[dict]:
+    """Saved runs that have weights to evaluate, newest first."""
+    return [r for r in runs.list_runs() if r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
+
+
+def run_picker_ui(key: str) -> str | None:
+    saved = usable_runs()
+    if not saved:
+        st.info("No trained runs yet. Train one first; finished runs appear here.")
+        st.page_link("pages/train.py", label="Go to the Train page", icon=":material/trending_down:")
+        return None
+    labels = {r["id"]: f"{r['id']} · {r.get('model')} · {r.get('status')}" for r in saved}
+    return st.selectbox("Run", list(labels), key=key, format_func=labels.get)
+
+
+def first_filters(run_id: str):
+    """The first conv layer's filters from the run's latest saved weights (refreshed as each epoch saves)."""
+    try:
+        return _filters(run_id, (runs.run_path(run_id) / "weights.safetensors").stat().st_mtime)
+    except (OSError, runs.RunError):
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _filters(run_id: str, stamp: float):
+    from core.explain import first_layer_filters
+
+    return first_layer_filters(runs.load_model(runs.open_run(runs.run_path(run_id))))

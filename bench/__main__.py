@@ -1,0 +1,199 @@
+"""`python -m bench [--quick] [--data SRC]`: the engine against the tutorial's pipeline, in one process, contenders
+alternated so drift cancels. Prints a table, then one JSON object as the last line.
+
+Sections: (1) tutorial vs engine on the same model, batch size and optimizer; (2) training time to reach the
+tutorial's 2-epoch test accuracy; (3) accuracy of the fast presets given the tutorial's 2-epoch wall time;
+(4) the dashboard's overhead over the CLI; (5) data decode, cached load and peak memory.
+Time-to-accuracy tries budgets from small to large and reports the first that reaches the target (the metric's own
+definition); presets are fixed beforehand and never chosen by test accuracy here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from core import data
+from core.evaluate import accuracy_report, predict_classes
+from core.jobs import JobRegistry, run_blocking
+from core.layers import build_model
+from core.presets import PRESETS
+from core.train import TrainConfig, autocast_dtype, fit
+from core.tutorial import TutorialTrainer, tutorial_datasets
+from ui.figures import loss_figure
+
+SEED_SAME = replace(PRESETS["seed"].config, device="cpu", channels_last=False)  # batch 4, SGD 0.001, momentum 0.9
+
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "interop_threads": torch.get_num_interop_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "python": platform.python_version()}
+
+
+def test_accuracy(model, dataset, config: TrainConfig) -> float:
+    predictions = predict_classes(model, dataset.test_x, "cpu", tta=config.tta,
+                                  amp=autocast_dtype(config, torch.device("cpu")), channels_last=config.channels_last)
+    return accuracy_report(predictions, dataset.test_y, dataset.classes).accuracy
+
+
+def train_images(config: TrainConfig, dataset) -> int:
+    n = len(dataset.train_x)
+    return (min(config.limit_train, n) if config.limit_train else n) * config.epochs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def section_data(source: str, quick: bool) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if not quick:
+            started = time.perf_counter()
+            data.load(source, Path(tmp))
+            out["first_decode_seconds"] = time.perf_counter() - started
+    data.load(source)  # make sure the project's cache holds it
+    started = time.perf_counter()
+    dataset = data.load(source)
+    dataset.train_x.sum()  # touch every byte: a memory-mapped cache is not loaded until read
+    out["cached_load_seconds"] = time.perf_counter() - started
+    return out
+
+
+def section_same_model(source, dataset, segments: int, steps: int) -> dict:
+    """Tutorial pipeline vs engine: same seed model, batch 4, SGD lr 0.001 momentum 0.9; alternating segments."""
+    trainset, _ = tutorial_datasets(source)
+    torch.manual_seed(0)
+    tutorial = TutorialTrainer(build_model(PRESETS["seed"].spec), trainset)
+    engine_ips = []
+    for k in range(segments):
+        tutorial.train_steps(steps)
+        config = replace(SEED_SAME, epochs=1, limit_train=steps * 4, seed=k)
+        engine_ips.append(fit(PRESETS["seed"].spec, dataset, config).images_per_second)
+    tut_ips = tutorial.images / tutorial.seconds
+    eng_ips = statistics.mean(engine_ips)
+    return {"tutorial_images_per_second": tut_ips, "engine_images_per_second": eng_ips, "ratio": eng_ips / tut_ips,
+            "tutorial_seconds": tutorial.seconds, "tutorial_images": tutorial.images,
+            "tutorial_test_accuracy": test_accuracy(tutorial.model, dataset, SEED_SAME),
+            "_tutorial_model": tutorial}
+
+
+def time_to_accuracy(name: str, spec, config: TrainConfig, dataset, target: float, budgets: list[float]) -> dict:
+    """Smallest budget (in epochs; fractions train on a part of the set) whose run reaches `target`."""
+    tried = []
+    for budget in budgets:
+        epochs = max(1, int(budget))
+        limit = int(len(dataset.train_x) * budget) if budget < 1 else 0
+        run_config = replace(config, epochs=epochs, limit_train=limit)
+        result = fit(spec, dataset, run_config)
+        acc = result.epochs[-1].test_accuracy
+        tried.append({"epochs": budget, "train_seconds": result.train_seconds, "test_accuracy": acc,
+                      "images_per_second": result.images_per_second})
+        if acc >= target:
+            return {"name": name, "reached": True, **tried[-1], "tried": tried}
+    return {"name": name, "reached": False, **tried[-1], "tried": tried}
+
+
+def section_given_time(dataset, seconds: float, ips: float) -> dict:
+    preset = PRESETS["fast"]
+    epochs = max(1, int(seconds * ips / len(dataset.train_x)))
+    result = fit(preset.spec, dataset, replace(preset.config, epochs=epochs))
+    return {"name": "fast", "epochs": epochs, "train_seconds": result.train_seconds,
+            "test_accuracy": result.epochs[-1].test_accuracy, "budget_seconds": seconds}
+
+
+def section_dashboard(dataset, config: TrainConfig, rounds: int) -> dict:
+    """The Train page's path (registry job + a 1 Hz poll that builds the loss chart) against the CLI's."""
+    spec = PRESETS["fast"].spec
+    dash, cli = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = JobRegistry(runs_root=Path(tmp) / "dash")
+        for k in range(rounds):
+            job = registry.start(spec, dataset, replace(config, seed=k))
+            while not job.join(1.0):
+                snap = job.snapshot()
+                loss_figure(snap.history().steps, snap.events).to_json()  # what the page draws each second
+            dash.append(job.snapshot().steps[-1].images_per_second)
+            snap = run_blocking(spec, dataset, replace(config, seed=k), Path(tmp) / f"cli{k}", on_poll=lambda s: None)
+            cli.append(snap.steps[-1].images_per_second)
+    return {"dashboard_images_per_second": statistics.mean(dash), "cli_images_per_second": statistics.mean(cli),
+            "ratio": statistics.mean(dash) / statistics.mean(cli)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run under 2 minutes (CI)")
+    parser.add_argument("--data", default=None, help="data source (default: CIFAR10_DATA, else cifar10)")
+    parser.add_argument("--skip-accurate", action="store_true", help="leave out the 10-minute accurate preset run")
+    args = parser.parse_args(argv)
+    source = args.data or data.default_source()
+    report: dict = {"machine": machine(), "data": source, "quick": args.quick}
+    say = lambda text: print(text, flush=True)  # noqa: E731
+
+    report["data_timing"] = section_data(source, args.quick)
+    dataset = data.load(source)
+    say(f"data: {report['data_timing']}")
+
+    n = len(dataset.train_x)
+    steps = min(1500 if args.quick else n // 4 // 2, max(1, n // 4))  # full: 4 half-epoch segments = 2 epochs
+    same = section_same_model(source, dataset, 2 if args.quick else 4, steps)
+    same.pop("_tutorial_model")
+    report["same_model"] = same
+    say(f"tutorial {same['tutorial_images_per_second']:.0f} img/s vs engine {same['engine_images_per_second']:.0f} "
+        f"img/s: {same['ratio']:.2f}x; tutorial test accuracy {same['tutorial_test_accuracy']:.1%} after "
+        f"{same['tutorial_images']:,} images in {same['tutorial_seconds']:.0f} s")
+
+    target, tut_seconds = same["tutorial_test_accuracy"], same["tutorial_seconds"]
+    fast_budgets = [0.25] if args.quick else [0.25, 0.375, 0.5, 0.625, 0.75, 1, 2, 3]
+    seed_budgets = [1] if args.quick else [1, 2, 3, 4, 6, 8]
+    seed_default = TrainConfig(device="cpu")  # the engine's defaults: batch 128, SGD 0.05 one-cycle
+    report["time_to_accuracy"] = [
+        time_to_accuracy("seed (engine defaults, batch 128)", PRESETS["seed"].spec, seed_default, dataset, target,
+                         seed_budgets),
+        time_to_accuracy("fast", PRESETS["fast"].spec, PRESETS["fast"].config, dataset, target, fast_budgets),
+    ]
+    for row in report["time_to_accuracy"]:
+        row["speedup_vs_tutorial"] = tut_seconds / row["train_seconds"] if row["reached"] else None
+        say(f"{row['name']}: {row['test_accuracy']:.1%} after {row['train_seconds']:.1f} s "
+            f"({row['images_per_second']:.0f} img/s), reached target {target:.1%}: {row['reached']}")
+
+    if not args.quick:
+        fast_ips = max(t["images_per_second"] for t in report["time_to_accuracy"][1]["tried"])
+        report["given_tutorial_time"] = [section_given_time(dataset, tut_seconds, fast_ips)]
+        if not args.skip_accurate:
+            acc = PRESETS["accurate"]
+            result = fit(acc.spec, dataset, acc.config)
+            report["given_tutorial_time"].append({"name": "accurate", "epochs": acc.config.epochs,
+                                                  "train_seconds": result.train_seconds,
+                                                  "test_accuracy": result.epochs[-1].test_accuracy})
+        for row in report["given_tutorial_time"]:
+            say(f"{row['name']}: {row['test_accuracy']:.1%} in {row['train_seconds']:.0f} s ({row['epochs']} epochs)")
+
+    dash_config = replace(PRESETS["fast"].config, epochs=1, limit_train=min(n, 5000 if args.quick else 25000))
+    report["dashboard_overhead"] = section_dashboard(dataset, dash_config, 1 if args.quick else 2)
+    say(f"dashboard {report['dashboard_overhead']['dashboard_images_per_second']:.0f} img/s vs CLI "
+        f"{report['dashboard_overhead']['cli_images_per_second']:.0f} img/s: {report['dashboard_overhead']['ratio']:.1%}")
+
+    report["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["peak_memory_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    say(f"peak memory: {report['peak_memory_mb']:.0f} MB (DataLoader workers: {report['peak_memory_children_mb']:.0f} MB)")
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Inspect: what a trained network sees in one image (feature maps, where it looked), a sentence describing a whole
+photo with boxes, and the training images it finds hardest."""
+import streamlit as st
+import torch
+from PIL import Image
+
+from core import runs
+from core.describe import describe, draw_boxes
+from core.explain import explain, feature_maps, hardest_examples, overlay
+from core.images import ImageError, decode_image, to_model_input, to_pil
+from ui.state import dataset_ui, run_model, run_picker_ui
+from ui.widgets import image_grid_ui
+
+st.title("Inspect")
+dataset = dataset_ui()
+run_id = run_picker_ui("inspect_run") if dataset is not None else None
+if run_id is None:
+    st.stop()
+try:
+    run, model = run_model(run_id)
+except runs.RunError as exc:
+    st.error(f"**This run cannot be inspected.** {exc}")
+    st.stop()
+classes = list(run.classes)
+
+st.caption("This network only knows the 10 CIFAR-10 classes: everything it sees is one of them, or nothing it knows.")
+source = st.segmented_control("Image", ["A test image", "Upload a photo"], default="A test image", key="inspect_src")
+picture = None
+if source == "Upload a photo":
+    upload = st.file_uploader("Photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="inspect_upload")
+    if upload is not None:
+        try:
+            picture = decode_image(upload.getvalue(), upload.name)
+        except ImageError as exc:
+            st.error(f"**That file cannot be inspected.** {exc}")
+else:
+    index = st.number_input("Test image number", 0, len(dataset.test_x) - 1, 0, key="inspect_index")
+    picture = to_pil(dataset.test_x[index])
+    st.caption(f"Labelled **{dataset.classes[int(dataset.test_y[index])]}**")
+if picture is None:
+    st.stop()
+
+image = to_model_input(picture)
+target = st.selectbox("Explain the evidence for", ["the predicted class", *classes], key="inspect_target",
+                      help="Pick another class to ask 'why this and not that?'")
+e = explain(model, classes, image, None if target == "the predicted class" else target)
+st.subheader(f"Predicted: {e.predicted} ({e.probabilities[e.predicted]:.0%}) · where it looked for {e.target}")
+c1, c2, c3 = st.columns(3)
+c1.image(to_pil(image, 8), caption="what the model sees (32x32)")
+c2.image(overlay(to_pil(image, 8), e.heatmap), caption=f"{e.method} for {e.target}: red = strong evidence")
+with c3.expander("What is Grad-CAM?", expanded=True):
+    st.markdown("It asks how much each feature map of the last convolution pushes the chosen class's score up "
+                "(the gradient), weights the maps by that, and keeps the positive part: the places whose features "
+                "made the network say this class.")
+
+st.subheader("Feature maps")
+st.caption("Each convolution turns the image into many maps; bright = the filter responded strongly there.")
+for layer, maps in feature_maps(model, image).items():
+    shown = maps[:16]
+    lo, hi = shown.amin((1, 2), keepdim=True), shown.amax((1, 2), keepdim=True)
+    tiles = ((shown - lo) / (hi - lo).clamp_min(1e-6) * 255).to(torch.uint8)[:, None].expand(-1, 3, -1, -1)
+    st.markdown(f"**Layer {layer + 1}** · {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}"
+                + (" (first 16 shown)" if maps.shape[0] > 16 else ""))
+    image_grid_ui(tiles, [f"map {k + 1}" for k in range(len(tiles))], 16, scale=max(1, 64 // maps.shape[1]))
+
+st.subheader("Describe the photo")
+st.caption("Windows at three sizes are classified; confident ones are kept, overlapping ones of a class merged.")
+shown = picture if picture.width >= 256 else picture.resize((256, round(256 * picture.height / picture.width)),
+                                                              Image.Resampling.NEAREST)  # room to draw the boxes
+d = describe(model, classes, shown)
+st.markdown(f"### {d.sentence}")
+st.image(draw_boxes(shown, d.regions), caption=f"{len(d.regions)} confident region(s)")
+
+st.subheader("Hardest training images")
+if st.button("Find the training images with the highest loss", key="hardest"):
+    with st.spinner("Scoring every training image…"):
+        idx, losses, guesses = hardest_examples(model, dataset.train_x, dataset.train_y)
+    st.caption("Often mislabelled, odd or ambiguous pictures.")
+    image_grid_ui(dataset.train_x[idx], [f"{dataset.classes[int(dataset.train_y[i])]} → {classes[g]} "
+                                         f"(loss {l:.1f})" for i, g, l in zip(idx, guesses, losses)], 10)

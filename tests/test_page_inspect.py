@@ -1,0 +1,49 @@
+"""Inspect page: prediction with a heat map, feature maps, a sentence with boxes, and the hardest images."""
+import pytest
+
+from conftest import open_page, png_bytes
+from core.jobs import TrainingJob
+from core.presets import PRESETS
+from core.runs import run_path
+from core.train import TrainConfig
+
+
+@pytest.fixture
+def trained_run(app_env):
+    from core.data import load
+
+    job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), TrainConfig(epochs=2, batch_size=10, device="cpu"),
+                      run_path("20260101-000000-tutorial-inspect1"))
+    job.start().join(60)
+    return job.id
+
+
+def test_a_test_image_gets_a_heat_map_feature_maps_and_a_sentence(trained_run):
+    at = open_page("inspect")
+    assert at.subheader[0].value.startswith("Predicted: ")
+    captions = [c for img in at.get("image") for c in [img.proto.imgs[0].caption]]
+    assert any("grad-cam for" in c for c in captions)
+    assert sum(c.startswith("map ") for c in captions) == 6 + 16  # tutorial net: 6 and 16 maps
+    assert any(m.value.startswith("### I see") or "don't recognise" in m.value for m in at.markdown)
+
+
+def test_asking_about_another_class(trained_run):
+    at = open_page("inspect")
+    at.selectbox(key="inspect_target").set_value("truck").run()
+    assert "where it looked for truck" in at.subheader[0].value
+
+
+def test_an_uploaded_photo_and_a_bad_upload(trained_run):
+    at = open_page("inspect")
+    at.segmented_control(key="inspect_src").set_value("Upload a photo").run()
+    at.file_uploader(key="inspect_upload").upload("p.png", png_bytes(mode="RGB", size=(300, 200)), "image/png").run()
+    assert not at.exception and at.subheader[0].value.startswith("Predicted: ")
+    at.file_uploader(key="inspect_upload").upload("bad.png", b"nope", "image/png").run()
+    assert "bad.png is not an image this app can read" in at.error[0].value
+
+
+def test_hardest_training_images(trained_run):
+    at = open_page("inspect")
+    at.button(key="hardest").click().run()
+    captions = [img.proto.imgs[0].caption for img in at.get("image")]
+    assert sum("(loss " in c for c in captions) == 20
