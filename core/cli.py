@@ -16,7 +16,8 @@ from .images import ImageError, decode_image
 from .jobs import BusyError, JobSnapshot, run_blocking
 from .layers import ModelSpec, SpecError, spec_from_json, summarize
 from .presets import PRESETS, get_preset
-from .runs import RUNS_ROOT, RunError, load_model, new_run_id, open_run, resolve_cli_run
+from .runs import (RUNS_ROOT, RunError, delete_run, list_runs, load_model, new_run_id, open_run,
+                   resolve_cli_run)
 from .train import ConfigError, TrainConfig, with_overrides
 
 USER_ERRORS = (DataError, SpecError, ConfigError, RunError, ImageError, DeviceError, BusyError, KeyError, OSError)
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=["auto", "fp32", "bf16"])
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder to create (default runs/<time>-<model>-<id>)")
+    train.add_argument("--resume", metavar="RUN", help="continue from a saved run's weights (its model and settings "
+                                                       "are the defaults; the result is a new run)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
     evaluate = sub.add_parser("evaluate", help="test accuracy, per class, and the confusion matrix of a run")
@@ -72,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("image", help="an image file")
     describe.add_argument("--out", help="PNG file with the boxes drawn on the photo")
     describe.add_argument("--json", action="store_true")
+
+    runs_cmd = sub.add_parser("runs", help="list saved runs, or delete one")
+    runs_cmd.add_argument("--delete", metavar="RUN", help="delete this run folder")
+    runs_cmd.add_argument("--json", action="store_true")
 
     models = sub.add_parser("models", help="the presets with parameters and multiply-accumulates")
     models.add_argument("--json", action="store_true")
@@ -127,7 +134,12 @@ def _progress_line(snap: JobSnapshot) -> str:
 
 
 def cmd_train(args) -> dict:
-    spec, config = load_spec(args.model)
+    initial = None
+    if args.resume:
+        previous = open_run(resolve_cli_run(args.resume))
+        spec, config, initial = previous.spec, previous.config, load_model(previous)
+    else:
+        spec, config = load_spec(args.model)
     config = with_overrides(config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             optimizer=args.optimizer, schedule=args.schedule, limit_train=args.limit_train,
                             device=args.device, precision=args.precision, seed=args.seed)
@@ -150,7 +162,7 @@ def cmd_train(args) -> dict:
                        f"train accuracy {e.train_accuracy:.1%}, test accuracy {e.test_accuracy:.1%}")
         shown["epochs"] = len(snap.epochs)
 
-    snap = run_blocking(spec, dataset, config, folder, on_poll=on_poll, poll_s=1.0 if tty else 5.0)
+    snap = run_blocking(spec, dataset, config, folder, on_poll=on_poll, poll_s=1.0 if tty else 5.0, initial=initial)
     on_poll(snap)
     if snap.status in ("failed", "diverged"):
         raise ConfigError(f"run {snap.status}: {snap.reason}")
@@ -237,6 +249,21 @@ def cmd_describe(args) -> dict:
             "sentence": d.sentence}
 
 
+def cmd_runs(args) -> dict:
+    if args.delete:
+        delete_run(resolve_cli_run(args.delete))
+        if not args.json:
+            print(f"deleted {args.delete}")
+        return {"deleted": args.delete}
+    listed = list_runs()
+    if not args.json:
+        for r in listed:
+            acc = r.get("test_accuracy")
+            print(f"{r['id']:<48} {r.get('status', '?'):<12} {'' if acc is None else f'{acc:.1%}'}")
+    return {"runs": [{"id": r["id"], "status": r.get("status"), "test_accuracy": r.get("test_accuracy"),
+                      "model": r.get("model")} for r in listed]}
+
+
 def cmd_models(args) -> dict:
     rows = []
     for preset in PRESETS.values():
@@ -248,4 +275,4 @@ def cmd_models(args) -> dict:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
-            "explain": cmd_explain, "describe": cmd_describe}
+            "explain": cmd_explain, "describe": cmd_describe, "runs": cmd_runs}

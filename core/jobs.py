@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from .data import Dataset
 from .device import describe_device, resolve_device
@@ -53,9 +54,11 @@ def check_trainable(spec: ModelSpec, dataset: Dataset, config: TrainConfig) -> N
 
 
 class TrainingJob:
-    def __init__(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path):
+    def __init__(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path,
+                 initial: nn.Module | None = None):
+        """`initial`: a trained model to continue from (resume or fine-tune); None trains from scratch."""
         check_trainable(spec, dataset, config)
-        self.spec, self.dataset, self.config, self.folder = spec, dataset, config, folder
+        self.spec, self.dataset, self.config, self.folder, self.initial = spec, dataset, config, folder, initial
         self.id = folder.name
         self.control = Control()
         self._lock = threading.Lock()
@@ -103,7 +106,7 @@ class TrainingJob:
             )
             with self._lock:
                 self._status = "running"
-            result = fit(self.spec, self.dataset, self.config, callbacks, self.control)
+            result = fit(self.spec, self.dataset, self.config, callbacks, self.control, model=self.initial)
             recorder.finish(result, result.model)
             self._end(result.status, result.reason)
         except (torch.OutOfMemoryError, MemoryError):
@@ -173,9 +176,9 @@ class JobRegistry:
 
 
 def run_blocking(spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path, on_poll=None,
-                 poll_s: float = 0.5) -> JobSnapshot:
+                 poll_s: float = 0.5, initial: nn.Module | None = None) -> JobSnapshot:
     """Train in the background thread exactly as the dashboard does, polling until done (the CLI's path)."""
-    job = TrainingJob(spec, dataset, config, folder).start()
+    job = TrainingJob(spec, dataset, config, folder, initial).start()
     try:
         while not job.join(poll_s):
             if on_poll:

@@ -167,7 +167,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         nav(page, "Train")
         page.get_by_text("cannot be trained until it is fixed").wait_for()
         choose(page, "train_model", "seed")
-        page.locator(".st-key-seed_epochs input").fill("60")
+        page.locator(".st-key-seed_epochs input").fill("20")
         page.get_by_role("button", name="Start training").click()
         wait_for(lambda: plot_points(page, "loss_chart") > 0, what="the first loss points")
         first = plot_points(page, "loss_chart")
@@ -175,7 +175,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
 
     with step(page, "08-train-finished"):
         page.get_by_text("Finished: test accuracy").wait_for(timeout=90_000)
-        assert plot_points(page, "acc_chart") == 60
+        assert plot_points(page, "acc_chart") == 20
 
     with step(page, "09-train-reload"):
         page.locator(".st-key-seed_epochs input").fill("500")
@@ -213,3 +213,10 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.locator(".st-key-photo_upload input[type='file']").set_input_files(fake)
         page.get_by_text("fake.png is not an image this app can read").wait_for()
         wait_for(lambda: page.locator(".st-key-topk_chart").count() == 0, what="the old chart to go")
+
+    with step(page, "14-inspect"):
+        nav(page, "Inspect")
+        page.get_by_text("Predicted:").first.wait_for()
+        page.get_by_text("grad-cam for").first.wait_for()
+        page.locator("h3").filter(has_text="I ").first.wait_for()
+        assert page.get_by_text("map 1", exact=True).count() >= 1

@@ -124,3 +124,22 @@ def test_describe_json_contract(trained, capsys, tmp_path):
     for region in result["regions"]:
         assert set(region) == {"class", "probability", "box"} and len(region["box"]) == 4
     assert (tmp_path / "boxes.png").exists()
+
+
+def test_resume_continues_from_a_runs_weights(trained, capsys, tmp_path, tiny_tree):
+    code, out, _ = run_cli(capsys, "train", "--resume", trained["run"], "--data", str(tiny_tree), "--epochs", "1",
+                           "--out", str(tmp_path / "more"), "--json")
+    result = last_json(out)
+    assert code == 0 and result["run"] == str(tmp_path / "more") and result["epochs"] == 1
+    from core.runs import open_run
+
+    assert open_run(tmp_path / "more").spec == open_run(Path(trained["run"])).spec
+
+
+def test_runs_lists_and_deletes(trained, capsys, data_root, tmp_path):
+    import core.runs
+
+    code, out, _ = run_cli(capsys, "runs", "--delete", trained["run"], "--json")
+    assert code == 0 and not Path(trained["run"]).exists()
+    code, out, _ = run_cli(capsys, "runs", "--json")
+    assert code == 0 and last_json(out) == {"runs": []}
