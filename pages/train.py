@@ -31,11 +31,12 @@ def settings_ui(base: TrainConfig, key: str) -> tuple[TrainConfig, bool]:
                                 help="Images per step; the gradient is averaged over them.")
         optimizer = c3.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key=f"{key}_opt",
                                  help="SGD follows the gradient; momentum keeps a running direction, like a ball rolling.")
-        lr = c4.select_slider("Learning rate", LRS, min(LRS, key=lambda v: abs(math.log(v / base.lr))),
-                              key=f"{key}_lr", help="Step size. Too high and the loss explodes; too low and it crawls.")
+        lr = c4.select_slider("Learning rate", sorted({*LRS, base.lr}), base.lr, key=f"{key}_lr",
+                              help="Step size. Too high and the loss explodes; too low and it crawls.")
         d1, d2, d3, d4 = st.columns(4)
         momentum = d1.slider("Momentum", 0.0, 0.99, float(base.momentum), 0.01, key=f"{key}_mom")
-        wd = d2.select_slider("Weight decay", [0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3], base.weight_decay,
+        wd = d2.select_slider("Weight decay", sorted({0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, base.weight_decay}),
+                              base.weight_decay,
                               key=f"{key}_wd", help="Pulls weights towards zero; helps the net generalise.")
         schedule = d3.selectbox("Schedule", SCHEDULES, SCHEDULES.index(base.schedule), key=f"{key}_sched",
                                 help="How the learning rate moves through the run.")

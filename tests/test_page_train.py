@@ -2,7 +2,10 @@
 import time
 
 from conftest import open_page, plotly_figures
+import pytest
+
 from core import runs
+from core.presets import PRESETS
 
 MODEL_KEY = "the model from the Model page"
 
@@ -97,3 +100,14 @@ def test_two_sessions_train_at_once_and_stopping_one_leaves_the_other(app_env):
     poll_until(second, lambda a: loss_points(a) > before)
     assert job_b.alive and not job_a.alive
     assert runs.read_summary(runs.run_path(id_b))["status"] == "running"
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_opens_in_the_form_with_its_own_settings(app_env, preset):
+    at = open_page("train")
+    at.selectbox(key="train_model").set_value(preset).run()
+    assert not at.exception, [e.message for e in at.exception]
+    config = PRESETS[preset].config
+    assert at.select_slider(key=f"{preset}_lr").value == config.lr
+    assert at.select_slider(key=f"{preset}_wd").value == config.weight_decay
+    assert at.number_input(key=f"{preset}_batch").value == config.batch_size

@@ -24,10 +24,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    runs = Path(tempfile.mkdtemp()) / "runs"
+    runs = Path(os.environ.get("SCREENSHOT_RUNS") or tempfile.mkdtemp()) / "runs"
     env = {**os.environ, "CIFAR10_RUNS": str(runs)}
-    subprocess.run([sys.executable, "-m", "core", "train", "--model", "fast", "--epochs", "3",
-                    "--out", str(runs / "20260101-000000-fast-readme")], cwd=ROOT, env=env, check=True)
+    if not (runs / "20260101-000000-fast-readme" / "weights.safetensors").exists():
+        subprocess.run([sys.executable, "-m", "core", "train", "--model", "fast", "--epochs", "3",
+                        "--out", str(runs / "20260101-000000-fast-readme")], cwd=ROOT, env=env, check=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -57,10 +58,15 @@ def main() -> None:
                 page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
                 shot(title.lower(), wait)
             page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Train").click()
+            page.get_by_role("heading", name="Train", exact=True).wait_for()
             page.locator(".st-key-train_model input").first.click()
             page.locator(".st-key-train_model input").first.fill("fast")
             page.get_by_role("option", name="fast", exact=True).click()
-            page.locator(".st-key-fast_limit input").fill("20000")
+            try:
+                page.locator(".st-key-fast_limit input").fill("20000", timeout=30_000)
+            except Exception:
+                page.screenshot(path=OUT / "debug-train.png")
+                raise
             page.get_by_role("button", name="Start training").click()
             page.get_by_text("Accuracy per epoch").first.wait_for(timeout=120_000)
             page.wait_for_timeout(4000)
