@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--schedule", choices=["constant", "onecycle", "cosine"])
     train.add_argument("--limit-train", type=int, help="train on this many images only (quick runs)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    train.add_argument("--precision", choices=["auto", "fp32", "bf16"])
+    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder to create (default runs/<time>-<model>-<id>)")
     train.add_argument("--resume", metavar="RUN", help="continue from a saved run's weights (its model and settings "

@@ -265,7 +265,7 @@ def _read_archive(path: Path, progress: Progress | None):
             entries = list(_tar_entries(path))
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise DataError(f"{path.name} is not a readable archive ({exc})") from None
-    if any(str(name).startswith("cifar-10-batches-py/") or "/cifar-10-batches-py/" in f"/{name}" for name, _ in entries):
+    if any("cifar-10-batches-py" in name.parts for name, _ in entries):
         raise DataError(
             f"{path.name} holds the python batches; unpack it and point the source at the folder, "
             "or use the 'cifar10' source"

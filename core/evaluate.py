@@ -32,6 +32,7 @@ def predict_probabilities(
     try:
         for start in range(0, len(images), EVAL_BATCH):
             x = normalize(images[start:start + EVAL_BATCH].to(device)).contiguous(memory_format=fmt)
+            x = x.to(next(model.parameters()).dtype)  # an fp16-trained model takes fp16 inputs
             with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
                 logits = _tta_logits(model, x, int(tta))
             out.append(torch.softmax(logits, 1).cpu())

@@ -19,7 +19,7 @@ from .layers import ModelSpec, build_model
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "onecycle", "cosine", "triangle")
 PAD_MODES = ("zeros", "reflect")
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 class ConfigError(ValueError):
@@ -48,7 +48,7 @@ class TrainConfig:
     limit_train: int = 0  # use only the first N training images (after a seeded shuffle); 0 = all
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
-    precision: str = "auto"  # auto (bf16 on GPUs) | fp32 | bf16
+    precision: str = "auto"  # auto (bf16 autocast on GPUs) | fp32 | bf16 (autocast) | fp16 (fp16 weights, GPUs only)
     channels_last: bool = True  # memory layout that conv kernels run faster on
 
     def check(self) -> "TrainConfig":
@@ -256,6 +256,8 @@ def init_from_data(model: nn.Module, train_x: torch.Tensor) -> list[nn.Module]:
 
 
 def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if config.precision == "fp16":
+        return None  # the weights themselves are fp16: nothing to cast
     if config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda"):
         return torch.bfloat16
     return None
@@ -288,6 +290,10 @@ def fit(
     model = (model or build_model(spec)).to(device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
+    if config.precision == "fp16":
+        if device.type != "cuda":
+            raise ConfigError("precision fp16 needs a CUDA GPU; use bf16 or fp32 on this device")
+        half_weights(model)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     amp = autocast_dtype(config, device)
 
@@ -327,14 +333,9 @@ def fit(
                 for group in optimizer.param_groups:
                     group["lr"] = lr * group["lr_scale"]
                 x = augment(normalize(train_x[idx]), config.crop_padding, config.flip, aug_gen, config.pad_mode)
-                x = x.contiguous(memory_format=memory_format)
                 y = train_y[idx]
-                with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
-                    logits = forward(x)
-                    loss = loss_fn(logits, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                x = x.to(input_dtype(model)).contiguous(memory_format=memory_format)
+                logits, loss = _train_step(forward, optimizer, loss_fn, x, y, device, amp)
                 step += 1
                 if lookahead:
                     lookahead.step(step, total)
@@ -347,15 +348,14 @@ def fit(
                 if now - last_flush >= flush_every_s or control.stopped:
                     last_flush = now
                     elapsed_train = train_time + (now - epoch_start)
-                    _flush(pending, epoch, seen / max(elapsed_train, 1e-9), now - started, total, step, callbacks,
-                           len(idx))
+                    _flush(pending, epoch, seen / max(elapsed_train, 1e-9), now - started, total, step, callbacks)
                     pending = []
                 if control.stopped:
                     break
             if pending:
                 now = time.perf_counter()
                 _flush(pending, epoch, seen / max(train_time + now - epoch_start, 1e-9), now - started, total, step,
-                       callbacks, config.batch_size)
+                       callbacks)
             if lookahead:
                 lookahead.finish_epoch()
             if device.type == "cuda":
@@ -374,7 +374,31 @@ def fit(
     return result
 
 
-def _flush(pending, epoch, ips, elapsed, total, step, callbacks: Callbacks, batch: int) -> None:
+def half_weights(model: nn.Module) -> None:
+    """fp16 weights and activations (airbench's GPU setting), BatchNorm kept in fp32 for its statistics."""
+    model.half()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.float()
+
+
+def input_dtype(model: nn.Module) -> torch.dtype:
+    return next(model.parameters()).dtype
+
+
+def _train_step(forward, optimizer, loss_fn, x, y, device: torch.device, amp: torch.dtype | None):
+    """One step of gradient descent: forward, loss, gradients, update. Returns (logits, loss)."""
+    with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+        logits = forward(x)
+        loss = loss_fn(logits.float(), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return logits, loss
+
+
+def _flush(pending, epoch, ips, elapsed, total, step, callbacks: Callbacks) -> None:
+    """Read the pending losses (one wait for the device), refuse non-finite ones, report each step."""
     losses = torch.stack([loss for _, loss, _ in pending]).float().tolist()
     for (s, _, lr), loss in zip(pending, losses):
         if not math.isfinite(loss):

@@ -137,7 +137,6 @@ def test_resume_continues_from_a_runs_weights(trained, capsys, tmp_path, tiny_tr
 
 
 def test_runs_lists_and_deletes(trained, capsys, data_root, tmp_path):
-    import core.runs
 
     code, out, _ = run_cli(capsys, "runs", "--delete", trained["run"], "--json")
     assert code == 0 and not Path(trained["run"]).exists()

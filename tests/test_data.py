@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import torch
 
-from conftest import CLASSES, class_images, tar_of, write_tree
+from conftest import CLASSES, class_images, write_tree
 from core import data
 from core.data import DataError, load
 

@@ -1,10 +1,9 @@
 """Describe: a collage of known images at known places is described with their classes and positions."""
-import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import CLASSES, class_images
-from core.describe import Region, describe, sentence, where, windows
+from core.describe import describe, sentence, where, windows
 from core.jobs import TrainingJob
 from core.layers import BatchNorm2d, Conv2d, GlobalAvgPool, Linear, MaxPool2d, ModelSpec, ReLU
 from core.runs import load_model, open_run

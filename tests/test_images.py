@@ -1,7 +1,6 @@
 """Decoding uploads by content, and the one 32x32 conversion every path uses."""
 import io
 
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -3,7 +3,6 @@ import json
 import time
 
 import pytest
-import torch
 
 from core.jobs import TrainingJob
 from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU

@@ -2,7 +2,6 @@
 import math
 
 import pytest
-import torch
 
 from core.layers import BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, ModelSpec, ReLU
 from core.presets import PRESETS
