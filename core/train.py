@@ -48,7 +48,8 @@ class TrainConfig:
     limit_train: int = 0  # use only the first N training images (after a seeded shuffle); 0 = all
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
-    precision: str = "auto"  # auto (bf16 autocast on GPUs) | fp32 | bf16 (autocast) | fp16 (fp16 weights, GPUs only)
+    precision: str = "auto"  # auto (bf16 autocast on GPUs) | fp32 | bf16 (autocast) | fp16 (fp16 weights on CUDA
+    #                          GPUs; CPUs have no fast fp16, so there it means bf16 autocast)
     channels_last: bool = True  # memory layout that conv kernels run faster on
 
     def check(self) -> "TrainConfig":
@@ -255,10 +256,14 @@ def init_from_data(model: nn.Module, train_x: torch.Tensor) -> list[nn.Module]:
     return whiteners
 
 
+def fp16_weights(config: TrainConfig, device: torch.device) -> bool:
+    return config.precision == "fp16" and device.type == "cuda"
+
+
 def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
-    if config.precision == "fp16":
+    if fp16_weights(config, device):
         return None  # the weights themselves are fp16: nothing to cast
-    if config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda"):
+    if config.precision in ("bf16", "fp16") or (config.precision == "auto" and device.type == "cuda"):
         return torch.bfloat16
     return None
 
@@ -290,9 +295,7 @@ def fit(
     model = (model or build_model(spec)).to(device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
-    if config.precision == "fp16":
-        if device.type != "cuda":
-            raise ConfigError("precision fp16 needs a CUDA GPU; use bf16 or fp32 on this device")
+    if fp16_weights(config, device):
         half_weights(model)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     amp = autocast_dtype(config, device)

@@ -97,3 +97,14 @@ def test_limit_train_uses_a_seeded_subset(tiny_dataset):
     fit(SMALL, tiny_dataset, TrainConfig(epochs=1, batch_size=10, limit_train=20, device="cpu"),
         Callbacks(on_step=steps.append))
     assert len(steps) == 2
+
+
+def test_fp16_means_bf16_autocast_on_a_cpu():
+    import torch
+
+    from core.train import autocast_dtype, fp16_weights
+
+    config = TrainConfig(precision="fp16")
+    assert not fp16_weights(config, torch.device("cpu"))
+    assert autocast_dtype(config, torch.device("cpu")) == torch.bfloat16
+    assert fp16_weights(config, torch.device("cuda")) and autocast_dtype(config, torch.device("cuda")) is None
