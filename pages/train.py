@@ -95,6 +95,9 @@ else:
 
 # --- the run being watched: from this session, or from the URL after a refresh ---
 run_id = st.query_params.get("run") or st.session_state.get("job_id")
+if run_id:  # remembered both ways: a reloaded tab finds it in the URL, a page switch in the session
+    st.session_state.job_id = run_id
+    st.query_params["run"] = run_id
 job = registry().get(run_id) if run_id else None
 folder = None
 if run_id and job is None:

@@ -102,10 +102,10 @@ def choose(page, key: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def nav(page, title: str) -> None:
+def nav(page, title: str, heading: str | None = None) -> None:
     """Follow the sidebar link, which keeps the browser session (a typed URL starts a new one)."""
     page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
-    page.get_by_role("heading", name=title, exact=True).first.wait_for()
+    page.get_by_role("heading", name=heading or title, exact=True).first.wait_for()
 
 
 def wait_for(condition, timeout=20.0, what="condition"):
@@ -175,7 +175,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
 
     with step(page, "08-train-finished"):
         page.get_by_text("Finished: test accuracy").wait_for(timeout=90_000)
-        assert plot_points(page, "acc_chart") == 20
+        wait_for(lambda: plot_points(page, "acc_chart") == 20, what="all 20 epochs on the accuracy chart")
 
     with step(page, "09-train-reload"):
         page.locator(".st-key-seed_epochs input").fill("500")
@@ -189,6 +189,16 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.reload()
         page.get_by_text(f"Run {run_id}").first.wait_for()
         wait_for(lambda: plot_points(page, "loss_chart") > 0, what="the history after a reload")
+
+    with step(page, "09b-browse-while-training"):
+        began = time.monotonic()  # the rest of the app stays usable while a run trains
+        nav(page, "Home", "CIFAR-10 Studio")
+        page.get_by_text("Training images").wait_for()
+        render_s = time.monotonic() - began
+        print(f"home page rendered in {render_s:.2f} s during training")
+        assert render_s < 2.0, f"the home page took {render_s:.1f} s to render during training"
+        nav(page, "Train")
+        page.get_by_text(f"Run {run_id}").first.wait_for()
 
     with step(page, "10-train-stopped"):
         page.get_by_role("button", name="Stop").click()
