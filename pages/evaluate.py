@@ -4,6 +4,7 @@ import torch
 
 from core import runs
 from core.evaluate import Metrics, metrics, predict_image, predict_probabilities
+from core.explain import explain, overlay
 from core.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
 from ui.figures import class_bar_figure, confusion_figure, precision_recall_figure, topk_figure
 from ui.state import dataset_ui, run_model, run_picker_ui
@@ -71,6 +72,18 @@ st.subheader("Most confidently wrong")
 wrong = m.misclassified[:20]
 image_grid_ui(dataset.test_x[wrong], [f"{classes[int(dataset.test_y[i])]} → {classes[m.predictions[i]]} "
                                       f"{m.confidences[i]:.0%}" for i in wrong], 10)
+
+if wrong:
+    with st.expander("Why was it wrong? Where it looked, for its guess and for the true class"):
+        pick = st.selectbox("Image", wrong, key="wrong_pick", format_func=lambda i: (
+            f"test #{i}: {classes[int(dataset.test_y[i])]} predicted {classes[m.predictions[i]]}"))
+        guess, truth = classes[m.predictions[pick]], classes[int(dataset.test_y[pick])]
+        big = to_pil(dataset.test_x[pick], 6)
+        w1, w2, w3 = st.columns(3)
+        w1.image(big, caption="the image")
+        for col, cls in ((w2, guess), (w3, truth)):
+            e = explain(model, classes, dataset.test_x[pick], cls)
+            col.image(overlay(big, e.heatmap), caption=f"evidence for {cls} ({e.probabilities[cls]:.0%})")
 
 st.subheader("Try an image")
 st.caption("This network only knows the 10 CIFAR-10 classes; it shrinks your photo to 32x32 first.")

@@ -57,3 +57,11 @@ def test_a_text_file_named_png_is_refused(trained_run):
     at.file_uploader(key="photo_upload").upload("fake.png", b"just text", "image/png").run()
     assert "fake.png is not an image this app can read" in at.error[0].value
     assert "topk_chart" not in plotly_figures(at)
+
+
+def test_a_confidently_wrong_image_is_explained_for_its_guess_and_its_truth(trained_run):
+    at = open_page("evaluate")
+    captions = [img.proto.imgs[0].caption for img in at.get("image")]
+    evidence = [c for c in captions if c.startswith("evidence for ")]
+    assert any("→" in c for c in captions), "the two-epoch tiny run should get some test images wrong"
+    assert len(evidence) == 2 and evidence[0] != evidence[1]
