@@ -18,6 +18,7 @@ def encode(image: Image.Image, fmt="PNG", **kw) -> bytes:
     (b"", "is empty"),
     (b"hello, I am text", "is not an image"),
     (b"%PDF-1.4 fake", "is not an image"),
+    (b"\x7fELF\x02\x01\x01" + bytes(200), "is not an image"),  # an executable renamed .png
 ])
 def test_non_images_are_refused_by_content(data, message):
     with pytest.raises(ImageError, match=message):
