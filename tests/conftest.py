@@ -135,3 +135,18 @@ def plotly_figures(at) -> dict:
     import json
 
     return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
+
+
+@pytest.fixture
+def trained_run(app_env):
+    """A two-epoch tutorial-net run on the tiny data, saved where the dashboard looks for runs."""
+    from core.data import load
+    from core.jobs import TrainingJob
+    from core.presets import PRESETS
+    from core.runs import run_path
+    from core.train import TrainConfig
+
+    job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), TrainConfig(epochs=2, batch_size=10, device="cpu"),
+                      run_path("20260101-000000-tutorial-abc123"))
+    job.start().join(60)
+    return job.id

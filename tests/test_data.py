@@ -87,10 +87,11 @@ def test_missing_source_is_named(data_root, tmp_path):
         load(str(tmp_path / "nowhere"))
 
 
-def test_archive_member_escaping_the_target_is_refused(data_root, tmp_path):
+@pytest.mark.parametrize("name", ["../../etc/evil.png", "/etc/cron.d/evil.png", "train/../../evil.png"])
+def test_archive_member_escaping_the_target_is_refused(data_root, tmp_path, name):
     path = tmp_path / "evil.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
-        info = tarfile.TarInfo("../../etc/evil.png")
+        info = tarfile.TarInfo(name)
         info.size = 3
         tar.addfile(info, io.BytesIO(b"abc"))
     with pytest.raises(DataError, match="points outside the archive"):

@@ -2,20 +2,6 @@
 import pytest
 
 from conftest import open_page, plotly_figures, png_bytes
-from core.jobs import TrainingJob
-from core.presets import PRESETS
-from core.runs import run_path
-from core.train import TrainConfig
-
-
-@pytest.fixture
-def trained_run(app_env):
-    from core.data import load
-
-    job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), TrainConfig(epochs=2, batch_size=10, device="cpu"),
-                      run_path("20260101-000000-tutorial-abc123"))
-    job.start().join(60)
-    return job.id
 
 
 def test_no_runs_yet_points_to_training(app_env):

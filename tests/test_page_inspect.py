@@ -1,21 +1,6 @@
 """Inspect page: prediction with a heat map, feature maps, a sentence with boxes, and the hardest images."""
-import pytest
 
 from conftest import open_page, png_bytes
-from core.jobs import TrainingJob
-from core.presets import PRESETS
-from core.runs import run_path
-from core.train import TrainConfig
-
-
-@pytest.fixture
-def trained_run(app_env):
-    from core.data import load
-
-    job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), TrainConfig(epochs=2, batch_size=10, device="cpu"),
-                      run_path("20260101-000000-tutorial-inspect1"))
-    job.start().join(60)
-    return job.id
 
 
 def test_a_test_image_gets_a_heat_map_feature_maps_and_a_sentence(trained_run):
