@@ -199,10 +199,7 @@ def cmd_predict(args) -> dict:
     model = load_model(run)
     out = []
     for name in args.images:
-        path = Path(name)
-        if not path.is_file():
-            raise ImageError(f"{name} does not exist")
-        p = predict_image(model, run.classes, decode_image(path.read_bytes(), name))
+        p = predict_image(model, run.classes, _picture(name))
         out.append({"image": name, "top": [{"class": c, "probability": v} for c, v in p.top], "caption": p.caption})
         if not args.json:
             print(f"{name}: {p.caption}")

@@ -443,9 +443,6 @@ class DatasetStore:
         with self._lock:
             self._sets[dataset.source] = dataset
 
-    def loaded(self, source: str) -> bool:
-        return source in self._sets
-
 
 def allowed_roots() -> list[Path]:
     """Server folders a visitor may name as a data source: the data folder, the default source's folder, and

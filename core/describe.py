@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from .evaluate import predict_probabilities
+from .evaluate import article, predict_probabilities
 from .images import to_model_input
 
 SCALES = (1.0, 0.6, 0.4)  # window side as a fraction of the picture's shorter side
@@ -84,15 +84,11 @@ def where(box, width: int, height: int) -> str:
     return horizontal or vertical or "in the middle"
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
-
-
 def sentence(regions: list[Region], width: int, height: int, classes) -> str:
     if not regions:
         return (f"I don't recognise anything I know here; this network only knows {', '.join(classes[:-1])} "
                 f"and {classes[-1]}.")
-    parts = [f"{_article(r.cls)} {r.cls} {where(r.box, width, height)}" for r in regions[:4]]
+    parts = [f"{article(r.cls)} {r.cls} {where(r.box, width, height)}" for r in regions[:4]]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"I see {listed}."
 

@@ -128,7 +128,7 @@ def predict_image(model: nn.Module, classes, image: Image.Image, k: int = 5, dev
     return Prediction(top, caption(top), x)
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
@@ -136,11 +136,11 @@ def caption(top: list[tuple[str, float]]) -> str:
     """One sentence from the ranked classes, hedged by how sure the model is."""
     (first, p1), rest = top[0], top[1:]
     if p1 < 0.35:
-        names = " or ".join(f"{_article(c)} {c}" for c, _ in top[:3])
+        names = " or ".join(f"{article(c)} {c}" for c, _ in top[:3])
         return f"I am not sure what this is; it might be {names} (best guess {first}, {p1:.0%})."
     sure = "This is" if p1 >= 0.9 else "Most likely"
-    sentence = f"{sure} {_article(first)} {first} ({p1:.0%})"
+    sentence = f"{sure} {article(first)} {first} ({p1:.0%})"
     if rest and rest[0][1] >= 0.05:
         second, p2 = rest[0]
-        sentence += f"; it could also be {_article(second)} {second} ({p2:.0%})"
+        sentence += f"; it could also be {article(second)} {second} ({p2:.0%})"
     return sentence + "."

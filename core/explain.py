@@ -44,11 +44,11 @@ def feature_maps(model: nn.Sequential, image: torch.Tensor) -> dict[int, torch.T
 
 def _cam_layer(model: nn.Sequential) -> int | None:
     """The last layer whose output is still a spatial map larger than 1x1: Grad-CAM's usual choice."""
-    x, best = torch.zeros(1, 3, SIDE, SIDE), None
+    x, best, convs = torch.zeros(1, 3, SIDE, SIDE), None, set(feature_layers(model))
     with torch.no_grad():
         for i, module in enumerate(model.eval()):
             x = module(x)
-            if x.ndim == 4 and x.shape[-1] > 1 and i in feature_layers(model):
+            if x.ndim == 4 and x.shape[-1] > 1 and i in convs:
                 best = i
     return best
 

@@ -257,10 +257,7 @@ class Flatten(Layer):
     kind: ClassVar[str] = "Flatten"
 
     def infer(self, shape):
-        n = 1
-        for s in shape:
-            n *= s
-        return (n,), 0, 0
+        return (_numel(shape),), 0, 0
 
     def build(self, shape):
         return nn.Flatten()
