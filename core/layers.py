@@ -433,22 +433,26 @@ def summarize(spec: ModelSpec) -> Summary:
     if len(spec.layers) > MAX_LAYERS:
         raise SpecError(f"the model has {len(spec.layers)} layers; the limit is {MAX_LAYERS}")
     shape: Shape = spec.input_shape
-    infos, activations = [], 0
+    infos = []
     for i, layer in enumerate(spec.layers, start=1):
         try:
             shape, params, macs = layer.infer(shape)
         except _LayerProblem as problem:
             raise SpecError(f"layer {i}, {layer.label()}: {problem}", layer=i) from None
-        activations += _numel(shape)
         infos.append(LayerInfo(i, layer.label(), shape, params, macs))
     total_params = sum(info.parameters for info in infos)
     if total_params > MAX_PARAMETERS:
-        raise SpecError(f"the model has {total_params:,} parameters; the limit is {MAX_PARAMETERS:,}; use narrower layers")
-    if activations > MAX_ACTIVATIONS:
+        worst = max(infos, key=lambda info: info.parameters)  # the layer to make narrower
         raise SpecError(
-            f"the model's feature maps hold {activations:,} numbers per image, too many to train in memory "
-            f"(limit {MAX_ACTIVATIONS:,}); use fewer channels or pool earlier"
-        )
+            f"layer {worst.index}, {worst.name}: the model has {total_params:,} parameters, over the limit of "
+            f"{MAX_PARAMETERS:,}, and this layer holds {worst.parameters:,} of them; make it narrower", layer=worst.index)
+    activations = sum(_numel(info.output_shape) for info in infos)
+    if activations > MAX_ACTIVATIONS:
+        worst = max(infos, key=lambda info: _numel(info.output_shape))
+        raise SpecError(
+            f"layer {worst.index}, {worst.name}: the model's feature maps hold {activations:,} numbers per image, "
+            f"too many to train in memory (limit {MAX_ACTIVATIONS:,}); this layer outputs "
+            f"{_numel(worst.output_shape):,} of them: use fewer channels or pool earlier", layer=worst.index)
     return Summary(infos, total_params, sum(info.macs for info in infos), shape)
 
 

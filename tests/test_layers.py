@@ -83,9 +83,16 @@ def test_empty_and_nonsense_sizes_are_refused():
         validate(ModelSpec((Conv2d(0), Flatten(), Linear(10))))
 
 
-def test_activations_that_would_not_fit_in_memory_are_refused():
-    with pytest.raises(SpecError, match="too many to train in memory"):
-        validate(ModelSpec((Conv2d(4096, 3), Conv2d(4096, 3), GlobalAvgPool(), Linear(10))))
+def test_activations_that_would_not_fit_in_memory_are_refused_naming_the_biggest_layer():
+    with pytest.raises(SpecError, match=r"^layer 2, Conv2d 4096 3x3: .* too many to train in memory") as err:
+        validate(ModelSpec((Conv2d(8, 3), Conv2d(4096, 3), GlobalAvgPool(), Linear(10))))
+    assert err.value.layer == 2 and "this layer outputs 4,194,304 of them" in str(err.value)
+
+
+def test_too_many_parameters_names_the_widest_layer():
+    with pytest.raises(SpecError, match=r"^layer 3, Linear 4096: the model has .* parameters, over the limit") as err:
+        validate(ModelSpec((Conv2d(64), Flatten(), Linear(4096), Linear(10))))
+    assert err.value.layer == 3
 
 
 def test_json_round_trip_of_every_preset():
