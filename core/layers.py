@@ -10,6 +10,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from .bounds import ranged, settings_problem
+
 SPEC_VERSION = 1
 INPUT_SHAPE = (3, 32, 32)  # CIFAR-10 images: channels, height, width
 NUM_CLASSES = 10
@@ -52,16 +54,16 @@ class Summary:
     output_shape: Shape
 
 
-def _positive(name: str, value, low: int = 1, high: int = MAX_CHANNELS) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _LayerProblem(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise _LayerProblem(f"{name} must be between {low} and {high}, got {value}")
+def _check_settings(layer: "Layer") -> None:
+    """Each setting against the range its field declares (the same ranges the Model page's widgets use)."""
+    problem = settings_problem(layer)
+    if problem:
+        raise _LayerProblem(problem)
 
 
-def _flag(name: str, value) -> None:
-    if not isinstance(value, bool):
-        raise _LayerProblem(f"{name} must be true or false, got {value!r:.40}")
+def _infer(layer: "Layer", shape: Shape) -> tuple[Shape, int, int]:
+    _check_settings(layer)
+    return layer.infer(shape)
 
 
 def _num(value) -> str:
@@ -107,24 +109,15 @@ def _window_out(size: int, kernel: int, stride: int, padding: int, what: str) ->
 
 @dataclass(frozen=True)
 class Conv2d(Layer):
-    out_channels: int
-    kernel_size: int = 3
-    stride: int = 1
-    padding: int = 1
+    out_channels: int = ranged(low=1, high=MAX_CHANNELS, suggest=32)
+    kernel_size: int = ranged(3, low=1, high=15)
+    stride: int = ranged(1, low=1, high=8)
+    padding: int = ranged(1, low=0, high=7)
     bias: bool = True
     identity_init: bool = False  # start as an identity on the first channels (airbench): an implicit residual
     kind: ClassVar[str] = "Conv2d"
 
-    def _check(self):
-        _flag("bias", self.bias)
-        _flag("identity_init", self.identity_init)
-        _positive("out_channels", self.out_channels)
-        _positive("kernel_size", self.kernel_size, 1, 15)
-        _positive("stride", self.stride, 1, 8)
-        _positive("padding", self.padding, 0, 7)
-
     def infer(self, shape):
-        self._check()
         c, h, w = _need_maps(shape, "Conv2d")
         oh = _window_out(h, self.kernel_size, self.stride, self.padding, "Conv2d")
         ow = _window_out(w, self.kernel_size, self.stride, self.padding, "Conv2d")
@@ -147,17 +140,17 @@ class Conv2d(Layer):
 
 @dataclass(frozen=True)
 class _Pool(Layer):
-    kernel_size: int = 2
-    stride: int = 0  # 0 means "same as kernel_size", as in torch
-    padding: int = 0
+    kernel_size: int = ranged(2, low=1, high=32)
+    stride: int = ranged(0, low=0, high=32)  # 0 means "same as kernel_size", as in torch
+    padding: int = ranged(0, low=0, high=16)  # and at most half the window, as torch requires
 
     def _stride(self) -> int:
         return self.stride or self.kernel_size
 
     def infer(self, shape):
-        _positive("kernel_size", self.kernel_size, 1, 32)
-        _positive("stride", self.stride, 0, 32)
-        _positive("padding", self.padding, 0, self.kernel_size // 2)
+        if self.padding > self.kernel_size // 2:
+            raise _LayerProblem(f"a padding of {self.padding} is more than half the {self.kernel_size}x{self.kernel_size} "
+                                f"window; use padding {self.kernel_size // 2} or less, or a larger window")
         c, h, w = _need_maps(shape, self.kind)
         oh = _window_out(h, self.kernel_size, self._stride(), self.padding, self.kind)
         ow = _window_out(w, self.kernel_size, self._stride(), self.padding, self.kind)
@@ -199,14 +192,11 @@ class GlobalAvgPool(Layer):
 
 @dataclass(frozen=True)
 class BatchNorm2d(Layer):
-    momentum: float = 0.1  # weight of the newest batch in the running statistics
+    momentum: float = ranged(0.1, low=0.001, high=1.0, whole=False)  # weight of the newest batch in the running stats
     learn_scale: bool = True  # False keeps the scale at 1 and trains only the shift (airbench)
     kind: ClassVar[str] = "BatchNorm2d"
 
     def infer(self, shape):
-        _flag("learn_scale", self.learn_scale)
-        if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) or not 0 < self.momentum <= 1:
-            raise _LayerProblem(f"momentum must be above 0 and at most 1, got {self.momentum!r}")
         c, h, w = _need_maps(shape, self.kind)
         return shape, 2 * c, c * h * w
 
@@ -237,13 +227,8 @@ class GELU(Layer):
 
 @dataclass(frozen=True)
 class Dropout(Layer):
-    p: float = 0.5
+    p: float = ranged(0.5, low=0.0, high=0.95, whole=False)  # the fraction of values zeroed while training
     kind: ClassVar[str] = "Dropout"
-
-    def infer(self, shape):
-        if isinstance(self.p, bool) or not isinstance(self.p, (int, float)) or not 0.0 <= self.p < 1.0:
-            raise _LayerProblem(f"p must be a fraction from 0 up to (not including) 1, got {self.p!r}")
-        return shape, 0, 0
 
     def build(self, shape):
         return nn.Dropout(self.p)
@@ -265,13 +250,11 @@ class Flatten(Layer):
 
 @dataclass(frozen=True)
 class Linear(Layer):
-    out_features: int
+    out_features: int = ranged(low=1, high=65536, suggest=10)
     bias: bool = True
     kind: ClassVar[str] = "Linear"
 
     def infer(self, shape):
-        _flag("bias", self.bias)
-        _positive("out_features", self.out_features, 1, 65536)
         if len(shape) != 1:
             raise _LayerProblem(
                 f"its input is still {shape[0]}x{shape[1]}x{shape[2]} feature maps; "
@@ -291,13 +274,8 @@ class Linear(Layer):
 class Scale(Layer):
     """Multiplies by a constant; a fixed temperature on the logits helps fast training (airbench)."""
 
-    factor: float = 1.0
+    factor: float = ranged(1.0, low=1e-4, high=1e4, whole=False)
     kind: ClassVar[str] = "Scale"
-
-    def infer(self, shape):
-        if isinstance(self.factor, bool) or not isinstance(self.factor, (int, float)) or not 1e-4 <= abs(self.factor) <= 1e4:
-            raise _LayerProblem(f"factor must be between 1e-4 and 1e4 in size, got {self.factor!r}")
-        return shape, 0, 0
 
     def build(self, shape):
         return _ScaleModule(float(self.factor))
@@ -323,11 +301,10 @@ class PatchWhiten(Layer):
     """A frozen kxk conv set from the training data so its outputs are decorrelated (airbench's whitening stem).
     It has 2 x 3 x k x k outputs: each eigen-direction of the image patches and its negative."""
 
-    kernel_size: int = 2
+    kernel_size: int = ranged(2, low=1, high=4)
     kind: ClassVar[str] = "PatchWhiten"
 
     def infer(self, shape):
-        _positive("kernel_size", self.kernel_size, 1, 4)
         c, h, w = _need_maps(shape, self.kind)
         oh, ow = _window_out(h, self.kernel_size, 1, 0, self.kind), _window_out(w, self.kernel_size, 1, 0, self.kind)
         out = 2 * c * self.kernel_size**2
@@ -363,13 +340,11 @@ class WhiteningConv(nn.Conv2d):
 class ResidualBlock(Layer):
     """conv3x3-BN-ReLU-conv3x3-BN plus a shortcut (1x1 conv when the width or stride changes), then ReLU."""
 
-    out_channels: int
-    stride: int = 1
+    out_channels: int = ranged(low=1, high=MAX_CHANNELS, suggest=64)
+    stride: int = ranged(1, low=1, high=2)
     kind: ClassVar[str] = "ResidualBlock"
 
     def infer(self, shape):
-        _positive("out_channels", self.out_channels)
-        _positive("stride", self.stride, 1, 2)
         c, h, w = _need_maps(shape, self.kind)
         oh = _window_out(h, 3, self.stride, 1, self.kind)
         ow = _window_out(w, 3, self.stride, 1, self.kind)
@@ -436,7 +411,7 @@ def summarize(spec: ModelSpec) -> Summary:
     infos = []
     for i, layer in enumerate(spec.layers, start=1):
         try:
-            shape, params, macs = layer.infer(shape)
+            shape, params, macs = _infer(layer, shape)
         except _LayerProblem as problem:
             raise SpecError(f"layer {i}, {layer.label()}: {problem}", layer=i) from None
         infos.append(LayerInfo(i, layer.label(), shape, params, macs))
@@ -480,7 +455,7 @@ def inspect(spec: ModelSpec) -> tuple[list[LayerInfo], SpecError | None]:
     infos, shape = [], spec.input_shape
     for i, layer in enumerate(spec.layers, start=1):
         try:
-            shape, params, macs = layer.infer(shape)
+            shape, params, macs = _infer(layer, shape)
         except _LayerProblem:
             break
         infos.append(LayerInfo(i, layer.label(), shape, params, macs))
@@ -504,7 +479,7 @@ def build_model(spec: ModelSpec) -> nn.Sequential:
     shape, modules = spec.input_shape, []
     for layer in spec.layers:
         modules.append(layer.build(shape))
-        shape = layer.infer(shape)[0]
+        shape = _infer(layer, shape)[0]
     return nn.Sequential(*modules)
 
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .batches import augment, normalize, shuffled_batches, steps_per_epoch
+from .bounds import bounds_of, choice, ranged, settings_problem
 from .data import Dataset
 from .device import DEVICES, resolve_device
 from .evaluate import predict_classes, accuracy_report
@@ -28,52 +29,39 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 2  # full passes over the (possibly limited) training set, 1..500
-    batch_size: int = 128  # images per step, 1..8192
-    optimizer: str = "sgd"  # sgd | adam | adamw
-    lr: float = 0.05  # peak learning rate, 1e-6..10
-    momentum: float = 0.9  # SGD momentum (adam: beta1), 0..0.999
+    """Every setting of a run; the allowed values sit on each field and are checked in core, whatever the caller."""
+
+    epochs: int = ranged(2, low=1, high=500)  # full passes over the (possibly limited) training set
+    batch_size: int = ranged(128, low=1, high=8192)  # images per step
+    optimizer: str = choice("sgd", OPTIMIZERS)
+    lr: float = ranged(0.05, low=1e-6, high=10.0, whole=False)  # peak learning rate
+    momentum: float = ranged(0.9, low=0.0, high=0.999, whole=False)  # SGD momentum (adam: beta1)
     nesterov: bool = False
-    weight_decay: float = 5e-4  # L2 penalty, 0..0.1
-    schedule: str = "onecycle"  # constant | onecycle (up 20%, down to 0) | cosine | triangle (0.2 -> 1 at 23% -> 0.07)
-    label_smoothing: float = 0.0  # 0..0.5
-    crop_padding: int = 0  # random-crop augmentation: pixels of padding, 0 = off, up to 8
-    pad_mode: str = "zeros"  # what the crop's padding holds: zeros (grey after normalization) | reflect
+    weight_decay: float = ranged(5e-4, low=0.0, high=0.1, whole=False)  # L2 penalty
+    schedule: str = choice("onecycle", SCHEDULES)  # constant | onecycle (up 20%, down to 0) | cosine |
+    #                                               triangle (0.2 -> 1 at 23% -> 0.07)
+    label_smoothing: float = ranged(0.0, low=0.0, high=0.5, whole=False)
+    crop_padding: int = ranged(0, low=0, high=8)  # random-crop augmentation: pixels of padding, 0 = off
+    pad_mode: str = choice("zeros", PAD_MODES)  # what the crop's padding holds: zeros (grey after normalization)
     flip: bool = False  # random horizontal flips
-    tta: int = 0  # test-time augmentation: 0 none, 1 average with the mirror, 2 mirror and 1-pixel shifts
-    lr_bias_scale: float = 1.0  # BatchNorm shifts train this many times faster (weight decay as much weaker)
+    tta: int = ranged(0, low=0, high=2)  # test-time augmentation: 0 none, 1 with the mirror, 2 mirror and shifts
+    lr_bias_scale: float = ranged(1.0, low=1.0, high=1000.0, whole=False)  # BatchNorm shifts train this many times
+    #                                                                        faster (weight decay as much weaker)
     lookahead: bool = False  # pull weights towards a slow moving average from 30% of the run (airbench)
-    whiten_bias_epochs: int = 0  # PatchWhiten's bias trains for this many epochs, then freezes; 0 = always
+    whiten_bias_epochs: int = ranged(0, low=0, high=500)  # PatchWhiten's bias trains this many epochs; 0 = always
     compile: bool = False  # torch.compile the model (pays on GPUs for long runs; its time is reported apart)
-    limit_train: int = 0  # use only the first N training images (after a seeded shuffle); 0 = all
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | mps
-    precision: str = "auto"  # auto (bf16 autocast on GPUs) | fp32 | bf16 (autocast) | fp16 (fp16 weights on CUDA
-    #                          GPUs; CPUs have no fast fp16, so there it means bf16 autocast)
+    limit_train: int = ranged(0, low=0, high=10_000_000)  # only the first N training images (seeded shuffle); 0 = all
+    seed: int = ranged(0, low=0, high=2**31 - 1)
+    device: str = choice("auto", DEVICES)
+    precision: str = choice("auto", PRECISIONS)  # auto (bf16 autocast on GPUs) | fp32 | bf16 (autocast) | fp16
+    #                                             (fp16 weights on CUDA GPUs; CPUs have no fast fp16: bf16 there)
     channels_last: bool = True  # memory layout that conv kernels run faster on
 
     def check(self) -> "TrainConfig":
-        """Refuse settings outside sane ranges here, in core, whatever the caller (widget, CLI, script)."""
-        _range("epochs", self.epochs, 1, 500, whole=True)
-        _range("batch_size", self.batch_size, 1, 8192, whole=True)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _range("lr", self.lr, 1e-6, 10.0)
-        _range("momentum", self.momentum, 0.0, 0.999)
-        _range("weight_decay", self.weight_decay, 0.0, 0.1)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("pad_mode", self.pad_mode, PAD_MODES)
-        _range("tta", self.tta, 0, 2, whole=True)
-        _range("lr_bias_scale", self.lr_bias_scale, 1.0, 1000.0)
-        _range("whiten_bias_epochs", self.whiten_bias_epochs, 0, 500, whole=True)
-        _range("label_smoothing", self.label_smoothing, 0.0, 0.5)
-        _range("crop_padding", self.crop_padding, 0, 8, whole=True)
-        _range("limit_train", self.limit_train, 0, 10_000_000, whole=True)
-        _range("seed", self.seed, 0, 2**31 - 1, whole=True)
-        _choice("device", self.device, DEVICES)
-        _choice("precision", self.precision, PRECISIONS)
-        for name in ("nesterov", "flip", "lookahead", "compile", "channels_last"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        """Refuse settings outside their declared ranges, and combinations that make no sense."""
+        problem = settings_problem(self)
+        if problem:
+            raise ConfigError(problem)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ConfigError("nesterov needs the sgd optimizer with momentum above 0")
         return self
@@ -93,18 +81,6 @@ class TrainConfig:
             return cls(**data).check()
         except TypeError as exc:
             raise ConfigError(str(exc)) from None
-
-
-def _range(name, value, low, high, whole=False):
-    ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not (low <= value <= high) or (not whole and math.isnan(value)):
-        kind = "a whole number" if whole else "a number"
-        raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g}, got {value!r}")
-
-
-def _choice(name, value, allowed):
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -156,7 +132,9 @@ class Control:
         return self._stop.is_set()
 
     def set_lr(self, lr: float) -> None:
-        _range("lr", lr, 1e-6, 10.0)
+        problem = bounds_of(TrainConfig, "lr").problem("lr", lr)
+        if problem:
+            raise ConfigError(problem)
         with self._lock:
             self._lr = float(lr)
 

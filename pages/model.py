@@ -1,5 +1,6 @@
 """Model: start from a preset, add / remove / reorder / edit layers, see every shape, export JSON and PyTorch code."""
 import json
+import zlib
 
 import streamlit as st
 
@@ -65,7 +66,10 @@ with edit_col:
             layers[pick + 1], layers[pick] = layers[pick], layers[pick + 1]
         if b3.button("Remove", key="remove_layer"):
             layers.pop(pick)
-        edited = layer_form_ui(type(current.layers[pick]), f"edit{pick}", current.layers[pick])
+        # the layer itself is part of the widgets' key: after a preset loads or a layer moves, the form shows
+        # the layer now at this position, not what was typed for the one before
+        form_key = f"edit{pick}-{zlib.crc32(repr(current.layers[pick]).encode()):08x}"
+        edited = layer_form_ui(type(current.layers[pick]), form_key, current.layers[pick])
         if st.button("Apply changes", key="apply_edit"):
             layers[pick] = edited
         if layers != list(current.layers):

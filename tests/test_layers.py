@@ -7,7 +7,7 @@ import torch
 from core.export import to_python
 from core.layers import (LAYER_KINDS, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Linear,
                          MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model, spec_from_json,
-                         spec_to_json, summarize, validate)
+                         spec_to_json, summarize, validate, inspect)
 from core.presets import PRESETS
 
 # one small model per layer kind, each ending in 10 outputs
@@ -79,7 +79,7 @@ def test_model_must_end_in_ten_outputs():
 def test_empty_and_nonsense_sizes_are_refused():
     with pytest.raises(SpecError, match="no layers"):
         validate(ModelSpec(()))
-    with pytest.raises(SpecError, match="layer 1, Conv2d 0 3x3: out_channels must be between 1"):
+    with pytest.raises(SpecError, match="layer 1, Conv2d 0 3x3: out_channels must be a whole number from 1 to 4096, got 0"):
         validate(ModelSpec((Conv2d(0), Flatten(), Linear(10))))
 
 
@@ -149,3 +149,31 @@ def test_share_tokens_round_trip_and_refuse_damage():
     bomb = base64.urlsafe_b64encode(zlib.compress(b" " * 10_000_000)).decode()
     with pytest.raises(SpecError, match="damaged"):
         spec_from_token(bomb)
+
+
+def _ranged_settings():
+    """(kind, setting, bounds) for every bounded setting of every layer kind."""
+    from dataclasses import fields
+
+    return [(kind, f.name, f.metadata["bounds"]) for kind, cls in LAYER_KINDS.items() for f in fields(cls)
+            if "bounds" in f.metadata]
+
+
+@pytest.mark.parametrize("kind,name,bounds", _ranged_settings(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_setting_accepts_its_declared_range_and_refuses_beyond_it(kind, name, bounds):
+    """The bounds on a field are the whole truth: both ends validate, one step past either end names the setting."""
+    from dataclasses import replace
+
+    base = EXAMPLES[kind][0] if kind in EXAMPLES and type(EXAMPLES[kind][0]).kind == kind else \
+        next(layer for layer in EXAMPLES[kind] if layer.kind == kind)
+    position = EXAMPLES[kind].index(base)
+    step = 1 if bounds.whole else 1e-3
+    for value, ok in ((bounds.low, True), (bounds.high, True), (bounds.low - step, False), (bounds.high + step, False)):
+        value = int(value) if bounds.whole else float(value)
+        layers = list(EXAMPLES[kind])
+        layers[position] = replace(base, **{name: value})
+        infos, problem = inspect(ModelSpec(tuple(layers)))
+        setting_problem = problem is not None and f"{name} must be" in str(problem)
+        assert setting_problem != ok, (value, problem)
+        if not ok:
+            assert problem.layer == position + 1

@@ -1,5 +1,12 @@
 """Model page: presets, adding / removing / reordering layers, live shapes, and validation that blocks training."""
+from dataclasses import fields
+
+import pytest
+
 from conftest import open_page
+from core.bounds import bounds_of
+from core.layers import LAYER_KINDS
+from core.presets import PRESETS
 
 
 def table(at) -> list[dict]:
@@ -65,3 +72,52 @@ def test_the_url_carries_the_model_and_a_shared_link_opens_it(app_env):
     fresh.run()
     fresh.switch_page("pages/model.py").run()
     assert len(table(fresh)) == 12 and table(fresh)[0]["layer"] == "Conv2d 6 5x5"
+
+
+def _edit_widgets(at, kind: str) -> dict:
+    """The edit form's number inputs for the layer at position 1, by setting name."""
+    return {w.key.split(f"_{kind}_", 1)[1]: w for w in at.number_input
+            if w.key and w.key.startswith("edit0-") and f"_{kind}_" in w.key}
+
+
+@pytest.mark.parametrize("kind", list(LAYER_KINDS))
+def test_every_layer_kind_can_be_added_then_edited_to_the_ends_of_its_ranges(app_env, kind):
+    """Each setting's widget spans exactly the range the spec validates: adding the layer with its defaults, then
+    setting each number to its highest allowed value and applying, never raises."""
+    at = open_page("model")
+    at.selectbox(key="add_kind").set_value(kind).run()
+    at.number_input(key="add_pos").set_value(1).run()
+    at.button(key="add_layer").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert table(at)[0]["layer"].startswith(kind)
+    at.selectbox(key="edit_pick").set_value(0).run()
+    cls = LAYER_KINDS[kind]
+    ranged = {f.name for f in fields(cls) if "bounds" in f.metadata}
+    assert set(_edit_widgets(at, kind)) == ranged
+    for name in sorted(ranged):
+        w = _edit_widgets(at, kind)[name]
+        bounds = bounds_of(cls, name)
+        assert (w.min, w.max) == (bounds.low, bounds.high), name
+        w.set_value(w.max).run()
+        assert not at.exception, [e.message for e in at.exception]
+    at.button(key="apply_edit").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    edited = at.session_state["spec"].layers[0]
+    assert {name: getattr(edited, name) for name in ranged} == {name: bounds_of(cls, name).high for name in ranged}
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_layer_of_every_preset_opens_in_the_edit_form(app_env, preset):
+    at = open_page("model")
+    at.selectbox(key="preset_pick").set_value(preset).run()
+    at.button(key="preset_load").click().run()
+    kinds_seen = set()
+    for i, layer in enumerate(PRESETS[preset].spec.layers):
+        if layer in kinds_seen:
+            continue  # identical layers draw identical forms
+        kinds_seen.add(layer)
+        at.selectbox(key="edit_pick").set_value(i).run()
+        assert not at.exception, (i, layer, [e.message for e in at.exception])
+        at.button(key="apply_edit").click().run()
+        assert not at.exception, (i, layer, [e.message for e in at.exception])
+    assert at.session_state["spec"].layers == PRESETS[preset].spec.layers  # opening and applying changes nothing

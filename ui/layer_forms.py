@@ -1,18 +1,12 @@
-"""Widget forms for layer specs, built from each dataclass's fields with ranges that make sense for 32x32 images."""
+"""Widget forms for layer specs, built from each dataclass's fields; every range is the one the spec validates."""
 from __future__ import annotations
 
 from dataclasses import MISSING, fields
 
 import streamlit as st
 
+from core.bounds import is_flag
 from core.layers import Layer
-
-# (low, high, default) per setting; a pool stride of 0 means "same as the window"
-RANGES = {
-    "out_channels": (1, 1024, 32), "kernel_size": (1, 11, 3), "stride": (0, 4, 1), "padding": (0, 5, 1),
-    "out_features": (1, 4096, 10), "p": (0.0, 0.9, 0.5), "factor": (0.001, 100.0, 1.0),
-}
-POOL_DEFAULTS = {"kernel_size": 2, "stride": 0, "padding": 0}
 
 EXPLAIN = {
     "Conv2d": "slides small learned filters over the image; each output channel is one filter's response map.",
@@ -33,20 +27,22 @@ EXPLAIN = {
 def layer_form_ui(cls: type[Layer], key: str, current: Layer | None = None) -> Layer:
     """Widgets for each setting of `cls`, prefilled from `current`; returns the layer they describe."""
     values = {}
-    is_pool = cls.kind in ("MaxPool2d", "AvgPool2d")
     for f in fields(cls):
-        low, high, default = RANGES.get(f.name, (0, 0, 0))
-        if is_pool and f.name in POOL_DEFAULTS:
-            default = POOL_DEFAULTS[f.name]
-        elif f.default is not MISSING:
-            default = f.default
+        default = f.default if f.default is not MISSING else f.metadata["bounds"].suggest
         value = getattr(current, f.name) if current is not None else default
         label, wkey = f.name.replace("_", " "), f"{key}_{cls.kind}_{f.name}"
-        if f.type in ("bool", bool):
+        if is_flag(f):
             values[f.name] = st.toggle(label, value=bool(value), key=wkey)
-        elif f.type in ("float", float):
-            values[f.name] = st.number_input(label, float(low), float(high), float(value), key=wkey, format="%.3f")
+            continue
+        b = f.metadata["bounds"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            value = default  # a spec file can hold anything; the model table names the problem
+        shown = min(max(value, b.low), b.high)  # a spec saved outside today's range (an old file) shows clamped
+        if b.whole:
+            values[f.name] = int(st.number_input(label, int(b.low), int(b.high), int(shown), step=1, key=wkey))
         else:
-            values[f.name] = int(st.number_input(label, int(low), int(high), int(value), step=1, key=wkey))
+            values[f.name] = st.number_input(label, float(b.low), float(b.high), float(shown), step=0.05, key=wkey,
+                                             format="%.4g")
     st.caption(f"{cls.kind}: {EXPLAIN.get(cls.kind, '')}")
-    return cls(**values)  # settings out of range are named by the model table, at this layer
+    return cls(**values)
+

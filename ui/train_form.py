@@ -3,35 +3,45 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.bounds import bounds_of
 from core.device import DEVICES, describe_device
 from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
 
-LRS = sorted({float(f"{10 ** (k / 4):.2g}") for k in range(-24, 5)})  # 1e-6 .. 10, four steps per decade
+
+def _limits(name: str) -> tuple:
+    """(low, high) of a TrainConfig setting, typed for its widget: the range core checks is the range shown."""
+    b = bounds_of(TrainConfig, name)
+    return (int(b.low), int(b.high)) if b.whole else (float(b.low), float(b.high))
+
+
+# four steps per decade across the allowed learning rates (1e-6 .. 10)
+LRS = sorted(v for v in {float(f"{10 ** (k / 4):.2g}") for k in range(-28, 9)} if _limits("lr")[0] <= v <= _limits("lr")[1])
 
 
 def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig, bool]:
     """The Train page's form, prefilled from a preset's config; returns the config and whether Start was pressed."""
     with st.form(f"settings_{key}", border=True):
         c1, c2, c3, c4 = st.columns(4)
-        epochs = c1.number_input("Epochs", 1, 500, base.epochs, key=f"{key}_epochs",
+        epochs = c1.number_input("Epochs", *_limits("epochs"), base.epochs, key=f"{key}_epochs",
                                  help="One epoch = every training image seen once.")
-        batch = c2.number_input("Batch size", 1, 8192, base.batch_size, key=f"{key}_batch",
+        batch = c2.number_input("Batch size", *_limits("batch_size"), base.batch_size, key=f"{key}_batch",
                                 help="Images per step; the gradient is averaged over them.")
         optimizer = c3.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key=f"{key}_opt",
                                  help="SGD follows the gradient; momentum keeps a running direction, like a ball rolling.")
         lr = c4.select_slider("Learning rate", sorted({*LRS, base.lr}), base.lr, key=f"{key}_lr",
                               help="Step size. Too high and the loss explodes; too low and it crawls.")
         d1, d2, d3, d4 = st.columns(4)
-        momentum = d1.slider("Momentum", 0.0, 0.99, float(base.momentum), 0.01, key=f"{key}_mom")
-        wd = d2.select_slider("Weight decay", sorted({0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, base.weight_decay}),
+        momentum = d1.slider("Momentum", *_limits("momentum"), float(base.momentum), 0.01, key=f"{key}_mom")
+        wd = d2.select_slider("Weight decay", sorted({0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, _limits("weight_decay")[1],
+                                                      base.weight_decay}),
                               base.weight_decay,
                               key=f"{key}_wd", help="Pulls weights towards zero; helps the net generalise.")
         schedule = d3.selectbox("Schedule", SCHEDULES, SCHEDULES.index(base.schedule), key=f"{key}_sched",
                                 help="How the learning rate moves through the run.")
-        smoothing = d4.slider("Label smoothing", 0.0, 0.5, float(base.label_smoothing), 0.05, key=f"{key}_ls",
+        smoothing = d4.slider("Label smoothing", *_limits("label_smoothing"), float(base.label_smoothing), 0.05, key=f"{key}_ls",
                               help="Cross-entropy against 'mostly right' targets instead of 100% sure ones.")
         e1, e2, e3, e4 = st.columns(4)
-        crop = e1.slider("Random crop padding", 0, 8, base.crop_padding, key=f"{key}_crop")
+        crop = e1.slider("Random crop padding", *_limits("crop_padding"), base.crop_padding, key=f"{key}_crop")
         flip = e2.toggle("Random flips", base.flip, key=f"{key}_flip")
         limit = e3.number_input("Training images (0 = all)", 0, n_train, 0, 1000, key=f"{key}_limit")
         device = e4.selectbox("Device", DEVICES, DEVICES.index(base.device), key=f"{key}_device",
