@@ -6,7 +6,10 @@ import json
 import sys
 from pathlib import Path
 
+from torch import nn
+
 from . import data as datasets
+from .bounds import bounds_of, choices_of
 from .data import DataError
 from .device import DeviceError, resolve_device
 from .describe import describe, draw_boxes
@@ -23,8 +26,25 @@ from .train import ConfigError, TrainConfig, with_overrides
 USER_ERRORS = (DataError, SpecError, ConfigError, RunError, ImageError, DeviceError, BusyError, KeyError, OSError)
 
 
+# TrainConfig settings that take one of a fixed set of values, each offered as --NAME with core's own list
+CHOICE_FLAGS = {
+    "optimizer": "the optimizer",
+    "schedule": "how the learning rate moves through the run",
+    "device": "where to train (auto picks a GPU when there is one)",
+    "precision": "number format (auto: bf16 autocast on GPUs, fp32 on CPUs)",
+}
+
+
+JSON_HELP = "print one JSON object as the last line (progress goes to stderr)"
+
+
 class CliError(Exception):
     pass
+
+
+def _ranged_help(name: str, what: str) -> str:
+    b = bounds_of(TrainConfig, name)
+    return f"{what}, {b.low:g} to {b.high:g} (preset default otherwise)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,50 +58,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model and save the run")
     train.add_argument("--data", help="cifar10 (default, or $CIFAR10_DATA), a folder, or an archive")
-    train.add_argument("--model", default="seed", help=f"a preset ({', '.join(PRESETS)}) or a spec .json file")
-    train.add_argument("--epochs", type=int, help="passes over the training set (preset default otherwise)")
-    train.add_argument("--batch-size", type=int, help="images per step")
-    train.add_argument("--lr", type=float, help="peak learning rate")
-    train.add_argument("--optimizer", choices=["sgd", "adam", "adamw"])
-    train.add_argument("--schedule", choices=["constant", "onecycle", "cosine"])
-    train.add_argument("--limit-train", type=int, help="train on this many images only (quick runs)")
-    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
-    train.add_argument("--seed", type=int)
+    train.add_argument("--model", default="seed", help=f"a preset ({', '.join(PRESETS)}) or a spec .json file "
+                                                       "(default: seed)")
+    train.add_argument("--epochs", type=int, help=_ranged_help("epochs", "passes over the training set"))
+    train.add_argument("--batch-size", type=int, help=_ranged_help("batch_size", "images per step"))
+    train.add_argument("--lr", type=float, help=_ranged_help("lr", "peak learning rate"))
+    for name, what in CHOICE_FLAGS.items():
+        train.add_argument(f"--{name}", choices=choices_of(TrainConfig, name), help=f"{what} (preset default otherwise)")
+    train.add_argument("--limit-train", type=int, help="train on this many images only, for quick runs (0 = all)")
+    train.add_argument("--seed", type=int, help="seeds initialisation, shuffling, augmentation and dropout: the same "
+                                                "seed gives the same run")
     train.add_argument("--out", help="run folder to create (default runs/<time>-<model>-<id>)")
     train.add_argument("--resume", metavar="RUN", help="continue from a saved run's weights (its model and settings "
                                                        "are the defaults; the result is a new run)")
-    train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    train.add_argument("--json", action="store_true", help=JSON_HELP)
 
     evaluate = sub.add_parser("evaluate", help="test accuracy, per class, and the confusion matrix of a run")
     evaluate.add_argument("--run", required=True, help="a run folder")
     evaluate.add_argument("--data", help="data source (default: the one the run trained on)")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--json", action="store_true", help=JSON_HELP)
 
     predict = sub.add_parser("predict", help="classify image files with a run's model")
     predict.add_argument("--run", required=True, help="a run folder")
     predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, WebP, BMP, GIF)")
-    predict.add_argument("--json", action="store_true")
+    predict.add_argument("--json", action="store_true", help=JSON_HELP)
 
     explain = sub.add_parser("explain", help="a heat map of where the model looked (Grad-CAM)")
     explain.add_argument("--run", required=True, help="a run folder")
     explain.add_argument("image", help="an image file")
     explain.add_argument("--out", required=True, help="PNG file for the heat map over the image")
     explain.add_argument("--target", help="explain this class instead of the predicted one")
-    explain.add_argument("--json", action="store_true")
+    explain.add_argument("--json", action="store_true", help=JSON_HELP)
 
     describe = sub.add_parser("describe", help="find the objects the model knows in a photo and say where they are")
     describe.add_argument("--run", required=True, help="a run folder")
     describe.add_argument("image", help="an image file")
     describe.add_argument("--out", help="PNG file with the boxes drawn on the photo")
-    describe.add_argument("--json", action="store_true")
+    describe.add_argument("--json", action="store_true", help=JSON_HELP)
 
     runs_cmd = sub.add_parser("runs", help="list saved runs, or delete one")
     runs_cmd.add_argument("--delete", metavar="RUN", help="delete this run folder")
-    runs_cmd.add_argument("--json", action="store_true")
+    runs_cmd.add_argument("--json", action="store_true", help=JSON_HELP)
 
     models = sub.add_parser("models", help="the presets with parameters and multiply-accumulates")
-    models.add_argument("--json", action="store_true")
+    models.add_argument("--json", action="store_true", help=JSON_HELP)
     return parser
 
 
@@ -133,7 +153,9 @@ def _progress_line(snap: JobSnapshot) -> str:
             f"loss {s.loss:.3f} | {s.images_per_second:,.0f} img/s | ETA {eta}")
 
 
-def cmd_train(args) -> dict:
+def train_setup(args) -> tuple[ModelSpec, TrainConfig, nn.Module | None]:
+    """The model, the checked config (the preset's or the resumed run's, with the flags applied) and, for --resume,
+    the weights to start from."""
     initial = None
     if args.resume:
         previous = open_run(resolve_cli_run(args.resume))
@@ -141,8 +163,13 @@ def cmd_train(args) -> dict:
     else:
         spec, config = load_spec(args.model)
     config = with_overrides(config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            optimizer=args.optimizer, schedule=args.schedule, limit_train=args.limit_train,
-                            device=args.device, precision=args.precision, seed=args.seed)
+                            limit_train=args.limit_train, seed=args.seed,
+                            **{name: getattr(args, name) for name in CHOICE_FLAGS})
+    return spec, config, initial
+
+
+def cmd_train(args) -> dict:
+    spec, config, initial = train_setup(args)
     device = resolve_device(config.device)
     dataset = datasets.load(args.data, progress=lambda done, total, msg: _say(args, f"\r{msg}: {done}/{total}", end=""))
     folder = Path(args.out) if args.out else RUNS_ROOT / new_run_id(spec.name)

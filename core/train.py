@@ -409,4 +409,8 @@ def _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, n, s
 
 def with_overrides(config: TrainConfig, **overrides) -> TrainConfig:
     """A copy of `config` with the given settings replaced (None means 'keep'), checked."""
-    return replace(config, **{k: v for k, v in overrides.items() if v is not None}).check()
+    given = {k: v for k, v in overrides.items() if v is not None}
+    new = replace(config, **given)
+    if new.nesterov and (new.optimizer != "sgd" or new.momentum == 0) and "nesterov" not in given:
+        new = replace(new, nesterov=False)  # Nesterov is a kind of SGD momentum: leaving SGD leaves it behind
+    return new.check()

@@ -142,3 +142,47 @@ def test_runs_lists_and_deletes(trained, capsys, data_root, tmp_path):
     assert code == 0 and not Path(trained["run"]).exists()
     code, out, _ = run_cli(capsys, "runs", "--json")
     assert code == 0 and last_json(out) == {"runs": []}
+
+
+def _train_choices():
+    from core.bounds import choices_of
+    from core.cli import CHOICE_FLAGS
+    from core.presets import PRESETS
+    from core.train import TrainConfig
+
+    return [(preset, name, value) for preset in PRESETS for name in CHOICE_FLAGS
+            for value in choices_of(TrainConfig, name)]
+
+
+@pytest.mark.parametrize("preset,name,value", _train_choices())
+def test_every_choice_of_every_train_flag_reaches_the_config(preset, name, value):
+    """Each choice core accepts is offered by the CLI and lands in TrainConfig, on top of every preset."""
+    from core.cli import build_parser, train_setup
+
+    args = build_parser().parse_args(["train", "--model", preset, f"--{name}", value])
+    _, config, _ = train_setup(args)
+    assert getattr(config, name) == value
+
+
+def test_every_flag_of_every_command_has_a_help_text():
+    import argparse
+
+    from core.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{command} {'/'.join(action.option_strings) or action.dest}"
+               for command, parser in sub.choices.items() for action in parser._actions
+               if not action.help or action.help == argparse.SUPPRESS]
+    assert sub.choices and not missing, missing
+
+
+def test_train_flags_override_the_preset_and_keep_the_rest(capsys):
+    from core.cli import build_parser, train_setup
+    from core.presets import PRESETS
+
+    args = build_parser().parse_args(["train", "--model", "fast", "--epochs", "3", "--lr", "0.2", "--seed", "7"])
+    spec, config, initial = train_setup(args)
+    expected = PRESETS["fast"].config
+    assert spec == PRESETS["fast"].spec and initial is None
+    assert (config.epochs, config.lr, config.seed) == (3, 0.2, 7)
+    assert (config.batch_size, config.schedule, config.lookahead) == (expected.batch_size, "triangle", True)
