@@ -2,8 +2,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# On machines with the offline copy beside the project, use it unless CIFAR10_DATA says otherwise.
-OFFLINE_COPY := $(wildcard ../shared/datasets/cifar10-jpeg.tar.gz)
+# On machines with an offline copy beside the project, use it unless CIFAR10_DATA says otherwise: the official
+# format (official pixels, nothing to decode) first, else the small JPEG copy.
+OFFLINE_COPY := $(firstword $(wildcard ../shared/datasets/cifar-10-python-rebuilt.tar.gz ../shared/datasets/cifar10-jpeg.tar.gz))
 export CIFAR10_DATA ?= $(OFFLINE_COPY)
 PORT ?= 8501
 

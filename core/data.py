@@ -190,28 +190,28 @@ class _BatchUnpickler(pickle.Unpickler):
         raise DataError(f"a CIFAR-10 batch file refers to {module}.{name}, which a data file never needs; refused")
 
 
-def _unpickle(path: Path) -> dict:
+def _unpickle(raw: bytes, name: str) -> dict:
     try:
-        with open(path, "rb") as f:
-            obj = _BatchUnpickler(f, encoding="bytes").load()
+        obj = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except DataError:
         raise
     except Exception as exc:
-        raise DataError(f"{path.name} is not a readable CIFAR-10 batch file ({type(exc).__name__})") from None
+        raise DataError(f"{name} is not a readable CIFAR-10 batch file ({type(exc).__name__})") from None
     if not isinstance(obj, dict):
-        raise DataError(f"{path.name} is not a readable CIFAR-10 batch file")
+        raise DataError(f"{name} is not a readable CIFAR-10 batch file")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-def _read_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    if not path.exists():
-        raise DataError(f"{path} is missing from the CIFAR-10 folder")
-    batch = _unpickle(path)
+BatchReader = Callable[[str], "bytes | None"]  # a batch file's bytes by name (None when absent)
+
+
+def _parse_batch(raw: bytes, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = _unpickle(raw, name)
     data, labels = batch.get("data"), batch.get("labels")
     if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3072 or labels is None:
-        raise DataError(f"{path.name} does not hold 3072-byte images with labels")
+        raise DataError(f"{name} does not hold 3072-byte images with labels")
     if len(labels) != len(data):
-        raise DataError(f"{path.name} holds {len(data)} images but {len(labels)} labels")
+        raise DataError(f"{name} holds {len(data)} images but {len(labels)} labels")
     x = torch.from_numpy(np.ascontiguousarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32).copy())
     return x, torch.tensor(list(labels), dtype=torch.int64)
 
@@ -219,14 +219,27 @@ def _read_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 def _read_batches(folder: Path):
     if not folder.is_dir():
         raise DataError(f"{folder} is missing; " + HOW_TO_SUPPLY)
-    meta = _unpickle(folder / "batches.meta")
+    return _decode_batches(lambda name: (folder / name).read_bytes() if (folder / name).is_file() else None, str(folder))
+
+
+def _required(read: BatchReader, name: str, where: str) -> bytes:
+    raw = read(name)
+    if raw is None:
+        raise DataError(f"{name} is missing from {where}")
+    return raw
+
+
+def _decode_batches(read: BatchReader, where: str):
+    """The official python batches (batches.meta, data_batch_1..5, test_batch), from a folder or an archive."""
+    meta = _unpickle(_required(read, "batches.meta", where), "batches.meta")
     classes = [c.decode() if isinstance(c, bytes) else str(c) for c in meta.get("label_names", [])]
     if not classes:
         raise DataError("batches.meta has no label_names")
-    parts = [_read_batch(folder / f"data_batch_{i}") for i in range(1, 6) if (folder / f"data_batch_{i}").exists()]
+    raws = {name: read(name) for name in (f"data_batch_{i}" for i in range(1, 6))}
+    parts = [_parse_batch(raw, name) for name, raw in raws.items() if raw is not None]
     if not parts:
-        raise DataError(f"{folder} has no data_batch_N files")
-    test_x, test_y = _read_batch(folder / "test_batch")
+        raise DataError(f"{where} has no data_batch_N files")
+    test_x, test_y = _parse_batch(_required(read, "test_batch", where), "test_batch")
     train_x, train_y = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     for y in (train_y, test_y):
         if len(y) and (y.min() < 0 or y.max() >= len(classes)):
@@ -265,11 +278,11 @@ def _read_archive(path: Path, progress: Progress | None):
             entries = list(_tar_entries(path))
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise DataError(f"{path.name} is not a readable archive ({exc})") from None
-    if any("cifar-10-batches-py" in name.parts for name, _ in entries):
-        raise DataError(
-            f"{path.name} holds the python batches; unpack it and point the source at the folder, "
-            "or use the 'cifar10' source"
-        )
+    batches = {name.name: read for name, read in entries if name.parent.name == "cifar-10-batches-py"}
+    if batches:  # the official cifar-10-python.tar.gz, as downloaded
+        if progress:
+            progress(0, 1, "reading the python batches")
+        return _decode_batches(lambda name: batches[name]() if name in batches else None, path.name)
     return _decode_tree(entries, path.name, progress)
 
 

@@ -147,3 +147,47 @@ def test_a_malicious_batch_pickle_is_refused(data_root, tmp_path):
         pickle.dump({b"label_names": Boom()}, f)
     with pytest.raises(DataError, match="refused"):
         load(str(tmp_path / "x"))
+
+
+def _official_archive(batches_root, out):
+    """cifar-10-python.tar.gz as the official release packs it: one cifar-10-batches-py/ folder."""
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(batches_root / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    return out
+
+
+def test_the_official_archive_loads_as_it_is_downloaded(data_root, tiny_batches, tmp_path):
+    """A hand-downloaded cifar-10-python.tar.gz is read directly, to the same tensors as its unpacked folder."""
+    archive = _official_archive(tiny_batches, tmp_path / "cifar-10-python.tar.gz")
+    from_archive, from_folder = load(str(archive)), load(str(tiny_batches))
+    assert from_archive.classes == tuple(CLASSES)
+    for split in ("train", "test"):
+        assert torch.equal(from_archive.split(split)[0], from_folder.split(split)[0])
+        assert torch.equal(from_archive.split(split)[1], from_folder.split(split)[1])
+
+
+def test_an_official_archive_with_a_malicious_pickle_is_refused(data_root, tiny_batches, tmp_path):
+    class Boom:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > /tmp/pwned-archive",))
+
+    with open(tiny_batches / "cifar-10-batches-py" / "test_batch", "wb") as f:
+        pickle.dump({b"data": Boom(), b"labels": []}, f)
+    with pytest.raises(DataError, match="refused"):
+        load(str(_official_archive(tiny_batches, tmp_path / "evil.tar.gz")))
+    assert not os.path.exists("/tmp/pwned-archive")
+
+
+def test_an_official_archive_missing_its_test_batch_is_named(data_root, tiny_batches, tmp_path):
+    (tiny_batches / "cifar-10-batches-py" / "test_batch").unlink()
+    with pytest.raises(DataError, match="test_batch is missing from partial.tar.gz"):
+        load(str(_official_archive(tiny_batches, tmp_path / "partial.tar.gz")))
+
+
+def test_an_official_archive_escaping_its_folder_is_refused(data_root, tiny_batches, tmp_path):
+    out = tmp_path / "escape.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(tiny_batches / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+        tar.add(tiny_batches / "cifar-10-batches-py" / "test_batch", arcname="../cifar-10-batches-py/test_batch")
+    with pytest.raises(DataError, match="points outside the archive"):
+        load(str(out))
