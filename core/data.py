@@ -13,7 +13,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -88,19 +88,19 @@ def load(source: str | None = None, root: Path | None = None, progress: Progress
 
 
 def load_archive_bytes(data: bytes, name: str, root: Path | None = None, progress: Progress | None = None) -> Dataset:
-    """An uploaded archive: kept under root/uploads by content hash, then loaded like any archive."""
+    """An uploaded archive, stored under root/uploads by its content hash and loaded like any archive. Its source
+    is that stored path, so two different uploads with the same file name never share a dataset or its metrics."""
     if not name.lower().endswith(ARCHIVE_SUFFIXES):
         raise DataError(f"{name} is not an archive ({', '.join(ARCHIVE_SUFFIXES)})")
     folder = Path(root or DATA_ROOT) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     suffix = next(s for s in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True) if name.lower().endswith(s))
-    path = folder / (hashlib.sha256(data).hexdigest()[:20] + suffix)
+    path = folder / (hashlib.sha256(data).hexdigest()[:24] + suffix)
     if not path.exists():
-        tmp = path.with_suffix(".part")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
         tmp.write_bytes(data)
         os.replace(tmp, path)
-    dataset = load(str(path), root, progress)
-    return Dataset(dataset.train_x, dataset.train_y, dataset.test_x, dataset.test_y, dataset.classes, name)
+    return load(str(path), root, progress)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -438,23 +438,35 @@ def _plain_32x32(raw: bytes) -> np.ndarray:
 
 
 class DatasetStore:
-    """One decoded copy per source for a whole process (the dashboard shares it across browser sessions)."""
+    """One decoded copy per source for a whole process (the dashboard shares it across browser sessions).
+    A source loads once, outside the store's lock: sessions asking for it wait for that load only, and sessions
+    asking for another source are never held up by it."""
 
     def __init__(self, root: Path | None = None):
         self.root = root
         self._lock = threading.Lock()
-        self._sets: dict[str, Dataset] = {}
+        self._sets: dict[str, Future] = {}
 
     def get(self, source: str | None = None, progress: Progress | None = None) -> Dataset:
         source = source or default_source()
-        with self._lock:  # two sessions asking at once decode once
-            if source not in self._sets:
-                self._sets[source] = load(source, self.root, progress)
-            return self._sets[source]
+        with self._lock:
+            pending, mine = self._sets.get(source), False
+            if pending is None:
+                pending, mine = self._sets.setdefault(source, Future()), True
+        if mine:
+            try:
+                pending.set_result(load(source, self.root, progress))
+            except BaseException as exc:
+                with self._lock:
+                    del self._sets[source]  # a failed load is tried again next time (the file may be fixed)
+                pending.set_exception(exc)
+        return pending.result()
 
     def add(self, dataset: Dataset) -> None:
+        done: Future = Future()
+        done.set_result(dataset)
         with self._lock:
-            self._sets[dataset.source] = dataset
+            self._sets[dataset.source] = done
 
 
 def allowed_roots() -> list[Path]:

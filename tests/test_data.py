@@ -191,3 +191,78 @@ def test_an_official_archive_escaping_its_folder_is_refused(data_root, tiny_batc
         tar.add(tiny_batches / "cifar-10-batches-py" / "test_batch", arcname="../cifar-10-batches-py/test_batch")
     with pytest.raises(DataError, match="points outside the archive"):
         load(str(out))
+
+
+def test_two_different_uploads_with_the_same_name_stay_apart(data_root, tmp_path):
+    """Sources of uploads are keyed by content: two people's cifar.tar.gz never share a dataset."""
+    from conftest import tar_of
+
+    one = tar_of(write_tree(tmp_path / "one", per_class=(2, 1), classes=["cat", "dog"]), tmp_path / "one.tar.gz")
+    two = tar_of(write_tree(tmp_path / "two", per_class=(3, 1), classes=["ant", "bee", "cow"]), tmp_path / "two.tar.gz")
+    store = data.DatasetStore(data_root)
+    a = data.load_archive_bytes(one.read_bytes(), "cifar.tar.gz", data_root)
+    store.add(a)
+    b = data.load_archive_bytes(two.read_bytes(), "cifar.tar.gz", data_root)
+    store.add(b)
+    assert a.source != b.source
+    assert store.get(a.source).classes == ("cat", "dog") and store.get(b.source).classes == ("ant", "bee", "cow")
+    again = data.load_archive_bytes(one.read_bytes(), "renamed.tar.gz", data_root)
+    assert again.source == a.source  # same bytes, same source, whatever the file was called
+
+
+def _slow_store(monkeypatch, data_root, slow_source: str):
+    """A store whose `slow_source` blocks in load() until released; other sources load at once."""
+    import threading
+
+    release, started, calls = threading.Event(), threading.Event(), []
+    real_load = data.load
+
+    def load_(source, root=None, progress=None):
+        calls.append(source)
+        if source == slow_source:
+            started.set()
+            assert release.wait(10), "never released"
+        return real_load(source, root, progress)
+
+    monkeypatch.setattr(data, "load", load_)
+    return data.DatasetStore(data_root), release, started, calls
+
+
+def test_a_slow_load_holds_up_no_other_source(data_root, tiny_tree, tiny_batches, monkeypatch):
+    import threading
+
+    store, release, started, _ = _slow_store(monkeypatch, data_root, str(tiny_tree))
+    waiting = threading.Thread(target=store.get, args=(str(tiny_tree),))
+    waiting.start()
+    assert started.wait(10)
+    other = threading.Thread(target=store.get, args=(str(tiny_batches),))
+    other.start()
+    other.join(10)
+    assert not other.is_alive(), "another source waited for the slow one"
+    release.set()
+    waiting.join(10)
+    assert not waiting.is_alive()
+
+
+def test_sessions_asking_for_the_same_source_at_once_load_it_once(data_root, tiny_tree, monkeypatch):
+    import threading
+
+    store, release, started, calls = _slow_store(monkeypatch, data_root, str(tiny_tree))
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(store.get(str(tiny_tree)))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    assert started.wait(10)
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert calls == [str(tiny_tree)] and len(got) == 3 and got[0] is got[1] is got[2]
+
+
+def test_a_failed_load_is_reported_to_every_waiter_and_tried_again(data_root, tmp_path):
+    store = data.DatasetStore(data_root)
+    missing = tmp_path / "later"
+    with pytest.raises(DataError, match="does not exist"):
+        store.get(str(missing))
+    write_tree(missing, per_class=(1, 1), classes=["cat", "dog"])
+    assert store.get(str(missing)).classes == ("cat", "dog")
