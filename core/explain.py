@@ -57,30 +57,29 @@ def explain(model: nn.Sequential, classes, image: torch.Tensor, target: str | No
             method: str = "auto") -> Explanation:
     """Heat map of the evidence for `target` (default: the predicted class) in a uint8 (3, 32, 32) image.
     method: grad-cam (needs a conv layer), input-gradient, or auto (grad-cam where it can)."""
-    model.eval()
+    # The model may be shared by every session of the server (a cached run): nothing here may change it. No hooks,
+    # and torch.autograd.grad instead of backward(), so no .grad is ever left on its parameters.
+    model.eval()  # the state a shared model is always in
     x = normalize(image[None]).requires_grad_(True)
     layer = _cam_layer(model) if method != "input-gradient" else None
-    activations = None
+    activations = x
     h = x
     for i, module in enumerate(model):
         h = module(h)
         if i == layer:
-            h.retain_grad()
             activations = h
     probs = torch.softmax(h.float(), 1)[0]
     predicted = classes[int(probs.argmax())]
     target = target or predicted
     if target not in classes:
         raise ValueError(f"unknown class {target!r}; classes: {', '.join(classes)}")
-    model.zero_grad(set_to_none=True)
-    h[0, list(classes).index(target)].backward()
-    if method != "input-gradient" and activations is not None and activations.grad is not None \
-            and activations.grad.abs().sum() > 0:
-        weights = activations.grad[0].mean((1, 2))  # (C,): how much each map helps the target
+    act_grad, x_grad = torch.autograd.grad(h[0, list(classes).index(target)], [activations, x], allow_unused=True)
+    if layer is not None and act_grad is not None and act_grad.abs().sum() > 0:
+        weights = act_grad[0].mean((1, 2))  # (C,): how much each map helps the target
         cam = torch.relu((weights[:, None, None] * activations[0]).sum(0)).detach()
         method = "grad-cam"
     else:  # no spatial maps (or a flat gradient): fall back to the pixels' own gradient
-        cam = x.grad[0].abs().amax(0)
+        cam = x_grad[0].abs().amax(0) if x_grad is not None else torch.zeros(SIDE, SIDE)
         method = "input-gradient"
     cam = torch.nn.functional.interpolate(cam[None, None].float(), size=(SIDE, SIDE), mode="bilinear",
                                           align_corners=False)[0, 0]

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .curve import Curve
 from .data import Dataset
 from .device import describe_device, resolve_device
 from .layers import ModelSpec, SpecError, summarize, validate
@@ -23,7 +24,8 @@ class JobSnapshot:
     id: str
     status: str  # starting | running | finished | stopped | diverged | failed
     reason: str
-    steps: list[StepReport]
+    steps: list[StepReport]  # a sample of the steps (at most a few thousand), always ending with the latest
+    smoothed: list[float]  # the moving average of the loss over every step, at each sampled step
     epochs: list[EpochReport]
     events: list[dict]
     total_steps: int
@@ -36,7 +38,8 @@ class JobSnapshot:
 
     def history(self) -> History:
         """The same shape as a history read back from a run folder, so charts need not care which."""
-        return History([vars(s) for s in self.steps], [vars(e) for e in self.epochs], list(self.events))
+        steps = [{**vars(s), "smoothed": m} for s, m in zip(self.steps, self.smoothed)]
+        return History(steps, [vars(e) for e in self.epochs], list(self.events))
 
     @property
     def progress(self) -> float:
@@ -62,7 +65,7 @@ class TrainingJob:
         self.id = folder.name
         self.control = Control()
         self._lock = threading.Lock()
-        self._steps: list[StepReport] = []
+        self._curve = Curve()
         self._epochs: list[EpochReport] = []
         self._events: list[dict] = []
         self._status, self._reason, self._lr, self._total = "starting", "", config.lr, 0
@@ -73,8 +76,7 @@ class TrainingJob:
         return self
 
     def stop(self) -> None:
-        self.control.stop()
-        self._event({"type": "stop", "step": self._steps[-1].step if self._steps else 0})
+        self.control.stop()  # fit() reports the stop as an event at the step where it takes effect
 
     def set_lr(self, lr: float) -> None:
         self.control.set_lr(lr)
@@ -89,8 +91,10 @@ class TrainingJob:
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
-            return JobSnapshot(self.id, self._status, self._reason, list(self._steps), list(self._epochs),
-                               list(self._events), self._total, self._lr, self.folder)
+            points = self._curve.points()
+            return JobSnapshot(self.id, self._status, self._reason, [p.report for p in points],
+                               [p.smoothed for p in points], list(self._epochs), list(self._events), self._total,
+                               self._lr, self.folder)
 
     # --- the worker thread; never touches any UI ---
 
@@ -128,7 +132,7 @@ class TrainingJob:
 
     def _step(self, report: StepReport) -> None:
         with self._lock:
-            self._steps.append(report)
+            self._curve.add(report)
             self._lr, self._total = report.lr, report.total_steps
 
     def _epoch(self, report: EpochReport) -> None:
@@ -150,6 +154,7 @@ class JobRegistry:
 
     runs_root: Path = RUNS_ROOT
     max_running: int = 2
+    max_finished: int = 8  # finished jobs kept in memory; older ones are read back from their run folders
     _jobs: dict[str, TrainingJob] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -163,8 +168,15 @@ class JobRegistry:
                 )
             run_id = f"{new_run_id(spec.name)}-{secrets.token_urlsafe(6).replace('_', 'x').replace('-', 'y')}"
             job = TrainingJob(spec, dataset, config, run_path(run_id, self.runs_root))
+            self._evict()
             self._jobs[job.id] = job
         return job.start()
+
+    def _evict(self) -> None:
+        """Forget the oldest finished jobs beyond max_finished (their run folders keep everything)."""
+        finished = [job_id for job_id, job in self._jobs.items() if not job.alive and job.snapshot().done]
+        for job_id in finished[:max(0, len(finished) - self.max_finished)]:
+            del self._jobs[job_id]
 
     def get(self, job_id: str) -> TrainingJob | None:
         with self._lock:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import zlib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import ClassVar
@@ -61,6 +62,19 @@ def _check_settings(layer: "Layer") -> None:
         raise _LayerProblem(problem)
 
 
+@torch.no_grad()
+def _init_random(module: nn.Module, generator: torch.Generator | None) -> None:
+    """torch's own default initialisation of every conv and linear layer in `module`, from `generator`."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+            if isinstance(m, WhiteningConv):
+                nn.init.zeros_(m.bias)  # its weights are set from the data before training; its bias starts at 0
+            elif m.bias is not None:
+                bound = 1 / math.sqrt(m.weight[0].numel())  # 1 / sqrt(fan_in)
+                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+
+
 def _infer(layer: "Layer", shape: Shape) -> tuple[Shape, int, int]:
     _check_settings(layer)
     return layer.infer(shape)
@@ -90,6 +104,10 @@ class Layer:
 
     def build(self, shape: Shape) -> nn.Module:
         raise NotImplementedError
+
+    def initialize(self, module: nn.Module, generator: torch.Generator | None) -> None:
+        """Random initial weights, drawn from `generator` (None: torch's process-wide one)."""
+        _init_random(module, generator)
 
     def label(self) -> str:
         return self.kind
@@ -126,11 +144,13 @@ class Conv2d(Layer):
         return (self.out_channels, oh, ow), params, weights * oh * ow
 
     def build(self, shape):
-        conv = nn.Conv2d(shape[0], self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias)
+        return nn.Conv2d(shape[0], self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias)
+
+    def initialize(self, module, generator):
+        super().initialize(module, generator)
         if self.identity_init:
             with torch.no_grad():
-                nn.init.dirac_(conv.weight[: min(shape[0], self.out_channels)])
-        return conv
+                nn.init.dirac_(module.weight[: min(module.in_channels, self.out_channels)])
 
     def label(self):
         return f"Conv2d {self.out_channels} {self.kernel_size}x{self.kernel_size}" + (
@@ -231,10 +251,23 @@ class Dropout(Layer):
     kind: ClassVar[str] = "Dropout"
 
     def build(self, shape):
-        return nn.Dropout(self.p)
+        return SeededDropout(self.p)
 
     def label(self):
         return f"Dropout {_num(self.p)}"
+
+
+class SeededDropout(nn.Dropout):
+    """nn.Dropout drawing its masks from the run's own generator when it has one: the process-wide generator is
+    shared by every run training in the server, so with it "same seed, same run" would fail."""
+
+    generator: torch.Generator | None = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0 or self.generator is None:
+            return super().forward(x)
+        keep = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
+        return x * keep / (1 - self.p)
 
 
 @dataclass(frozen=True)
@@ -473,12 +506,17 @@ def _numel(shape: Shape) -> int:
     return n
 
 
-def build_model(spec: ModelSpec) -> nn.Sequential:
-    """A plain nn.Sequential; validated first so a bad spec fails with its message, not a torch error."""
+def build_model(spec: ModelSpec, seed: int | None = None) -> nn.Sequential:
+    """A plain nn.Sequential; validated first so a bad spec fails with its message, not a torch error.
+    With a seed, the initial weights come from a generator of its own: they depend on the seed alone, whatever
+    other runs in the same server do with torch's process-wide generator meanwhile."""
     validate(spec)
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
     shape, modules = spec.input_shape, []
     for layer in spec.layers:
-        modules.append(layer.build(shape))
+        module = layer.build(shape)
+        layer.initialize(module, generator)
+        modules.append(module)
         shape = _infer(layer, shape)[0]
     return nn.Sequential(*modules)
 

@@ -64,13 +64,13 @@ PRESETS: dict[str, Preset] = {
             "A narrow airbench-style net (2x2 stem, three conv-pool-BN-GELU blocks 32/64/64) trained with Nesterov SGD, "
             "label smoothing, flip + translate augmentation and flip test-time augmentation. Built for CPUs.",
             _airbench("fast", (32, 64, 64)),
-            _airbench_config(epochs=8, batch_size=512, precision="bf16"),
+            _airbench_config(epochs=8, batch_size=512, precision="auto"),
         ),
         Preset(
             "accurate",
             "The same recipe at widths 64/128/128 and more epochs: about 10 minutes on a 2-core CPU.",
             _airbench("accurate", (64, 128, 128)),
-            _airbench_config(epochs=16, batch_size=512, precision="bf16"),
+            _airbench_config(epochs=16, batch_size=512, precision="auto"),
         ),
         Preset(
             "gpu-speedrun",

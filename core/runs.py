@@ -20,7 +20,7 @@ from .layers import ModelSpec, SpecError, build_model, spec_from_json, spec_to_j
 from .train import ConfigError, EpochReport, FitResult, StepReport, TrainConfig
 
 RUNS_ROOT = Path(os.environ.get("CIFAR10_RUNS", "runs"))
-HEARTBEAT_S = 2.0  # a running run rewrites its summary this often
+HEARTBEAT_S = 2.0  # a running run rewrites its summary this often, on a timer
 STALE_S = 30.0  # a "running" summary older than this belongs to a process that died: interrupted
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
@@ -126,7 +126,7 @@ def load_weights(path: Path, spec: ModelSpec) -> nn.Module:
 class History:
     steps: list[dict] = field(default_factory=list)  # {"step", "epoch", "loss", "lr", ...}
     epochs: list[dict] = field(default_factory=list)  # EpochReport fields
-    events: list[dict] = field(default_factory=list)  # lr changes, stop, divergence
+    events: list[dict] = field(default_factory=list)  # {"type": "lr" | "stop" | "diverged", "step", ...}
 
 
 @dataclass
@@ -206,8 +206,13 @@ def read_history(folder: Path) -> History:
             item = json.loads(line)
         except ValueError:
             continue  # a line cut short by a crash: the rest is still good
-        kind = item.pop("type", None) if isinstance(item, dict) else None
-        {"step": history.steps, "epoch": history.epochs, "event": history.events}.get(kind, []).append(item)
+        if not isinstance(item, dict) or "type" not in item:
+            continue
+        if item["type"] in ("step", "epoch"):
+            kind = item.pop("type")
+            (history.steps if kind == "step" else history.epochs).append(item)
+        else:  # events keep their own type: lr, stop, diverged
+            history.events.append(item)
     return history
 
 
@@ -237,11 +242,13 @@ def delete_run(folder: Path) -> None:
 
 
 class RunRecorder:
-    """Connects fit()'s callbacks to a run folder: metrics appended as they come, weights after every epoch."""
+    """Connects fit()'s callbacks to a run folder: metrics appended as they come, weights after every epoch, and a
+    heartbeat on a timer, so a run busy compiling or evaluating still reads as alive to every other session."""
 
     def __init__(self, folder: Path, spec: ModelSpec, config: TrainConfig, classes, source: str, device: str):
         self.folder, self.spec, self.classes = folder, spec, tuple(classes)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the metrics buffer
+        self._summary_lock = threading.Lock()  # the summary and its file: the heartbeat writes it from its own thread
         self._buffer: list[str] = []
         self._last_flush = 0.0
         folder.mkdir(parents=True, exist_ok=True)
@@ -254,34 +261,44 @@ class RunRecorder:
             "test_accuracy": None, "per_class_accuracy": {}, "images_per_second": None, "train_seconds": None,
             "reason": "",
         }
-        write_json(folder / "summary.json", self.summary)
+        self._update()
+        self._done = threading.Event()
+        threading.Thread(target=self._heartbeat, name=f"heartbeat-{folder.name}", daemon=True).start()
 
     def on_step(self, report: StepReport) -> None:
         self._append({"type": "step", "step": report.step, "epoch": report.epoch, "loss": report.loss,
                       "lr": report.lr, "images_per_second": report.images_per_second, "elapsed": report.elapsed})
 
     def on_event(self, event: dict) -> None:
-        self._append({"type": "event", **event}, force=True)
+        self._append(event, force=True)  # its own "type" (lr, stop, diverged) tells it from steps and epochs
 
     def on_epoch(self, report: EpochReport, model: nn.Module) -> None:
         save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)
         self._append({"type": "epoch", **report.__dict__}, force=True)
-        self.summary.update(epochs_done=report.epoch, test_accuracy=report.test_accuracy,
-                            per_class_accuracy=report.per_class_accuracy)
-        self._write_summary()
+        self._update(epochs_done=report.epoch, test_accuracy=report.test_accuracy,
+                     per_class_accuracy=report.per_class_accuracy)
 
     def finish(self, result: FitResult, model: nn.Module | None = None) -> None:
         if result.status == "stopped" and model is not None:
             save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)  # keep what was learned
-        self.summary.update(status=result.status, reason=result.reason, train_seconds=result.train_seconds,
-                            images_per_second=result.images_per_second)
         self._flush()
-        self._write_summary()
+        self._end(status=result.status, reason=result.reason, train_seconds=result.train_seconds,
+                  images_per_second=result.images_per_second)
 
     def fail(self, reason: str) -> None:
-        self.summary.update(status="failed", reason=reason)
         self._flush()
-        self._write_summary()
+        self._end(status="failed", reason=reason)
+
+    def _end(self, **changes) -> None:
+        self._done.set()
+        self._update(**changes)
+
+    def _heartbeat(self) -> None:
+        while not self._done.wait(HEARTBEAT_S):
+            with self._summary_lock:
+                if self.summary["status"] != "running":
+                    return
+            self._update()
 
     def _append(self, item: dict, force: bool = False) -> None:
         with self._lock:
@@ -289,17 +306,16 @@ class RunRecorder:
         # one write a second keeps small-batch runs fast; events and epochs are written at once
         if force or time.monotonic() - self._last_flush > 1.0:
             self._flush()
-            if self.summary["status"] == "running" and time.time() - self.summary["updated"] > HEARTBEAT_S:
-                self._write_summary()
 
     def _flush(self) -> None:
         with self._lock:
             lines, self._buffer = self._buffer, []
             self._last_flush = time.monotonic()
-        if lines:
-            with open(self.folder / "metrics.jsonl", "a") as f:
-                f.write("\n".join(lines) + "\n")
+            if lines:  # under the lock: two flushes never interleave their lines
+                with open(self.folder / "metrics.jsonl", "a") as f:
+                    f.write("\n".join(lines) + "\n")
 
-    def _write_summary(self) -> None:
-        self.summary["updated"] = time.time()
-        write_json(self.folder / "summary.json", self.summary)
+    def _update(self, **changes) -> None:
+        with self._summary_lock:
+            self.summary.update(changes, updated=time.time())
+            write_json(self.folder / "summary.json", self.summary)

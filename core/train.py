@@ -13,9 +13,9 @@ from torch import nn
 from .batches import augment, normalize, shuffled_batches, steps_per_epoch
 from .bounds import bounds_of, choice, ranged, settings_problem
 from .data import Dataset
-from .device import DEVICES, resolve_device
+from .device import DEVICES, has_fast_bf16, resolve_device
 from .evaluate import predict_classes, accuracy_report
-from .layers import ModelSpec, build_model
+from .layers import ModelSpec, SeededDropout, build_model
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "onecycle", "cosine", "triangle")
@@ -53,8 +53,9 @@ class TrainConfig:
     limit_train: int = ranged(0, low=0, high=10_000_000)  # only the first N training images (seeded shuffle); 0 = all
     seed: int = ranged(0, low=0, high=2**31 - 1)
     device: str = choice("auto", DEVICES)
-    precision: str = choice("auto", PRECISIONS)  # auto (bf16 autocast on GPUs) | fp32 | bf16 (autocast) | fp16
-    #                                             (fp16 weights on CUDA GPUs; CPUs have no fast fp16: bf16 there)
+    precision: str = choice("auto", PRECISIONS)  # auto (bf16 autocast where the hardware runs bf16 natively: GPUs,
+    #                                CPUs with AVX-512 BF16 or AMX; else fp32) | fp32 | bf16 (autocast, always) |
+    #                                fp16 (fp16 weights on CUDA GPUs; elsewhere the same as auto)
     channels_last: bool = True  # memory layout that conv kernels run faster on
 
     def check(self) -> "TrainConfig":
@@ -155,7 +156,9 @@ class FitResult:
 
 
 class Diverged(RuntimeError):
-    pass
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -239,9 +242,10 @@ def fp16_weights(config: TrainConfig, device: torch.device) -> bool:
 
 
 def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """bf16 when asked for; for auto (and fp16 off CUDA), bf16 only where the hardware runs it natively."""
     if fp16_weights(config, device):
         return None  # the weights themselves are fp16: nothing to cast
-    if config.precision in ("bf16", "fp16") or (config.precision == "auto" and device.type == "cuda"):
+    if config.precision == "bf16" or (config.precision in ("auto", "fp16") and has_fast_bf16(device)):
         return torch.bfloat16
     return None
 
@@ -268,9 +272,8 @@ def fit(
     device = resolve_device(config.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
-    torch.manual_seed(config.seed)
     fresh = model is None
-    model = (model or build_model(spec)).to(device)
+    model = (model or build_model(spec, seed=config.seed)).to(device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     if fp16_weights(config, device):
@@ -284,8 +287,10 @@ def fit(
     optimizer = make_optimizer(model, config)
     lookahead = Lookahead(model) if config.lookahead else None
     forward = torch.compile(model) if config.compile else model
+    # the run's own random streams (the process-wide one is shared by every run in a server)
     generator = torch.Generator().manual_seed(config.seed)
     aug_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 2))
     per_epoch = steps_per_epoch(len(train_x), config.batch_size)
     total = per_epoch * config.epochs
     base_lr, step, seen, started = config.lr, 0, 0, time.perf_counter()
@@ -344,15 +349,23 @@ def fit(
             train_time += time.perf_counter() - epoch_start
             if control.stopped:
                 result.status = "stopped"  # no evaluation: Stop must take effect at once; weights are kept
+                callbacks.on_event({"type": "stop", "step": step})
                 break
             report = _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, epoch_seen, started)
             result.epochs.append(report)
             callbacks.on_epoch(report, model)
     except Diverged as exc:
         result.status, result.reason = "diverged", str(exc)
+        callbacks.on_event({"type": "diverged", "step": exc.step, "reason": str(exc)})
     result.train_seconds = train_time
     result.images_per_second = seen / max(train_time, 1e-9)
     return result
+
+
+def seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
+    for m in model.modules():
+        if isinstance(m, SeededDropout):
+            m.generator = generator
 
 
 def half_weights(model: nn.Module) -> None:
@@ -386,7 +399,8 @@ def _flush(pending, epoch, ips, elapsed, total, step, callbacks: Callbacks) -> N
             raise Diverged(
                 f"the loss became {'NaN' if math.isnan(loss) else 'infinite'} at step {s} (epoch {epoch}) "
                 f"with learning rate {lr:.3g}; the weights from the last finished epoch are kept. "
-                f"Try a learning rate about 10x lower ({lr / 10:.2g}), or add BatchNorm2d after the convolutions"
+                f"Try a learning rate about 10x lower ({lr / 10:.2g}), or add BatchNorm2d after the convolutions",
+                step=s,
             )
     rate = elapsed / step if step else 0.0
     for (s, _, lr), loss in zip(pending, losses):

@@ -78,3 +78,30 @@ def test_hardest_examples_are_the_highest_losses():
     all_losses = nn.functional.cross_entropy(model(normalize(images)), labels, reduction="none")
     assert idx == all_losses.topk(5).indices.tolist()
     assert losses == sorted(losses, reverse=True)
+
+
+def test_explaining_leaves_a_shared_model_exactly_as_it_was():
+    """A cached run's model is shared by every session: Grad-CAM must not leave gradients or change its weights."""
+    import threading
+
+    model = build_model(PRESETS["fast"].spec, seed=0).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    images = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(k))
+              for k in range(4)]
+    alone = [explain(model, CLASSES, image).heatmap for image in images]
+    together = [None] * 4
+
+    def work(k):
+        together[k] = explain(model, CLASSES, images[k], target=CLASSES[k]).heatmap
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    frozen = build_model(PRESETS["fast"].spec, seed=0).eval().requires_grad_(False)  # as the dashboard caches it
+    assert np.allclose(explain(frozen, CLASSES, images[0]).heatmap, alone[0], atol=1e-5)
+    for k in range(4):
+        assert np.allclose(together[k], explain(model, CLASSES, images[k], target=CLASSES[k]).heatmap, atol=1e-5)

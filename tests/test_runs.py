@@ -7,7 +7,7 @@ import pytest
 from core.jobs import TrainingJob
 from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
 from core.runs import (RunError, list_runs, load_model, open_run, read_history, run_path, write_atomic)
-from core.train import TrainConfig
+from core.train import StepReport, TrainConfig
 
 SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
 CONFIG = TrainConfig(epochs=2, batch_size=20, lr=0.05, device="cpu")
@@ -91,15 +91,78 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
-def test_a_stopped_job_keeps_its_weights(tiny_dataset, tmp_path):
+def wait_for(condition, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_a_stopped_job_keeps_its_weights_and_records_the_stop(tiny_dataset, tmp_path):
     job = TrainingJob(SPEC, tiny_dataset, TrainConfig(epochs=50, batch_size=2, device="cpu"), tmp_path / "s")
     job.start()
-    while not job.snapshot().steps:
-        time.sleep(0.01)
-    stopped_at = time.monotonic()
+    wait_for(lambda: job.snapshot().steps, what="the first step")
     job.stop()
-    assert job.join(5) and time.monotonic() - stopped_at < 1.0
+    assert job.join(30)
     snap = job.snapshot()
-    assert snap.status == "stopped"
+    assert snap.status == "stopped" and snap.steps[-1].step < snap.total_steps
     assert open_run(tmp_path / "s").summary["status"] == "stopped"
     load_model(open_run(tmp_path / "s"))
+    [event] = read_history(tmp_path / "s").events  # the metrics log says where the run stopped
+    assert event == {"type": "stop", "step": snap.steps[-1].step}
+
+
+def test_a_diverged_run_records_the_divergence_in_its_metrics(tiny_dataset, tmp_path):
+    from core.layers import Flatten
+
+    unstable = ModelSpec((Flatten(), Linear(256), Linear(256), Linear(10)))
+    job = TrainingJob(unstable, tiny_dataset, TrainConfig(epochs=3, batch_size=10, lr=10.0, momentum=0.99,
+                                                          schedule="constant", device="cpu"), tmp_path / "d").start()
+    assert job.join(60)
+    [event] = read_history(tmp_path / "d").events
+    assert event["type"] == "diverged" and event["reason"] == job.snapshot().reason
+    assert open_run(tmp_path / "d").summary["status"] == "diverged"
+
+
+def test_the_heartbeat_beats_while_no_step_comes(tiny_dataset, tmp_path, monkeypatch):
+    """A run busy with something long (a compile, an evaluation) still reads as alive: the heartbeat is a timer."""
+    from core.runs import RunRecorder
+    from core.train import FitResult
+
+    monkeypatch.setattr("core.runs.HEARTBEAT_S", 0.05)
+    recorder = RunRecorder(tmp_path / "h", SPEC, CONFIG, tiny_dataset.classes, "tiny", "cpu")
+    first = json.loads((tmp_path / "h" / "summary.json").read_text())["updated"]
+    wait_for(lambda: json.loads((tmp_path / "h" / "summary.json").read_text())["updated"] > first,
+             timeout=5, what="a heartbeat")
+    recorder.finish(FitResult(model=None, status="finished"))
+    time.sleep(0.2)
+    summary = json.loads((tmp_path / "h" / "summary.json").read_text())
+    assert summary["status"] == "finished"
+    time.sleep(0.2)  # and no beat after the end overwrites it
+    assert json.loads((tmp_path / "h" / "summary.json").read_text()) == summary
+
+
+def test_the_registry_forgets_old_finished_jobs_but_their_runs_stay_readable(tiny_dataset, tmp_path):
+    from core.jobs import JobRegistry
+
+    registry = JobRegistry(runs_root=tmp_path / "runs", max_finished=2)
+    ids = []
+    for _ in range(4):
+        job = registry.start(SPEC, tiny_dataset, TrainConfig(epochs=1, batch_size=30, device="cpu"))
+        assert job.join(60)
+        ids.append(job.id)
+    registry.start(SPEC, tiny_dataset, TrainConfig(epochs=1, batch_size=30, device="cpu")).join(60)
+    assert [registry.get(i) is None for i in ids] == [True, True, False, False]
+    assert read_history(run_path(ids[0], tmp_path / "runs")).epochs  # still there for the Train page to read
+
+
+def test_a_snapshot_of_a_long_run_stays_small(tiny_dataset, tmp_path):
+    """Polling a 20,000-step run copies a bounded sample, ending with the latest step, with every step averaged."""
+    from core.curve import MAX_POINTS
+
+    job = TrainingJob(SPEC, tiny_dataset, TrainConfig(epochs=1, batch_size=20, device="cpu"), tmp_path / "l")
+    for step in range(1, 20_001):
+        job._step(StepReport(step, 1, 1.0 + step % 2, 0.1, 1.0, 0.0, 0.0, 20_000))
+    snap = job.snapshot()
+    assert len(snap.steps) <= 2 * MAX_POINTS + 1 and snap.steps[-1].step == 20_000
+    assert snap.smoothed[-1] == pytest.approx(1.5, abs=0.05) and snap.progress == 1.0

@@ -1,9 +1,13 @@
 """Training: the loss falls, Stop and learning-rate changes take effect, divergence stops with a reason."""
 import math
+import threading
+import time
+from dataclasses import replace
 
 import pytest
+import torch
 
-from core.layers import BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, ModelSpec, ReLU
+from core.layers import BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, ModelSpec, ReLU
 from core.presets import PRESETS
 from core.train import Callbacks, ConfigError, Control, TrainConfig, fit, schedule_factor
 
@@ -23,10 +27,47 @@ def test_a_few_epochs_lower_the_loss_and_report_every_step_and_epoch(tiny_datase
     assert result.images_per_second > 0
 
 
+RANDOM = ModelSpec((Conv2d(8), BatchNorm2d(), ReLU(), Dropout(0.5), GlobalAvgPool(), Linear(10)), name="random")
+AUGMENTED = TrainConfig(epochs=2, batch_size=10, lr=0.05, crop_padding=2, flip=True, limit_train=40, seed=3,
+                        device="cpu")
+
+
+def _weights(result):
+    return {k: v.clone() for k, v in result.model.state_dict().items()}
+
+
 def test_the_same_seed_gives_the_same_run(tiny_dataset):
-    a = fit(SMALL, tiny_dataset, QUICK)
-    b = fit(SMALL, tiny_dataset, QUICK)
+    a = fit(RANDOM, tiny_dataset, AUGMENTED)
+    b = fit(RANDOM, tiny_dataset, AUGMENTED)
     assert a.epochs[-1].train_loss == b.epochs[-1].train_loss
+    assert all(torch.equal(v, _weights(b)[k]) for k, v in _weights(a).items())
+    c = fit(RANDOM, tiny_dataset, replace(AUGMENTED, seed=4))
+    assert not torch.equal(_weights(a)["0.weight"], _weights(c)["0.weight"])
+
+
+def test_runs_training_at_once_with_the_same_seed_end_with_the_same_weights(tiny_dataset):
+    """Initialisation, shuffling, augmentation and dropout draw from the run's own generators: runs in other
+    threads, and anyone reseeding torch's global generator meanwhile, change nothing."""
+    alone = _weights(fit(RANDOM, tiny_dataset, AUGMENTED))
+    results, stop_noise = [None, None], threading.Event()
+
+    def train(k):
+        results[k] = _weights(fit(RANDOM, tiny_dataset, AUGMENTED))
+
+    def noise():  # another session drawing from (and reseeding) the global generator all the while
+        while not stop_noise.is_set():
+            torch.manual_seed(int(time.time_ns() % 1000))
+            torch.rand(100)
+
+    threads = [threading.Thread(target=train, args=(k,)) for k in range(2)] + [threading.Thread(target=noise)]
+    for t in threads:
+        t.start()
+    for t in threads[:2]:
+        t.join(120)
+    stop_noise.set()
+    threads[2].join(10)
+    for weights in results:
+        assert weights is not None and all(torch.equal(v, alone[k]) for k, v in weights.items())
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -46,8 +87,10 @@ def test_stop_takes_effect_within_one_batch(tiny_dataset):
         if report.step == 2:
             control.stop()
 
-    result = fit(SMALL, tiny_dataset, QUICK, Callbacks(on_step=on_step), control)
+    events = []
+    result = fit(SMALL, tiny_dataset, QUICK, Callbacks(on_step=on_step, on_event=events.append), control)
     assert result.status == "stopped" and len(steps) == 2 and result.epochs == []
+    assert events == [{"type": "stop", "step": 2}]
 
 
 def test_learning_rate_can_change_mid_run_and_is_recorded(tiny_dataset):
@@ -65,10 +108,13 @@ def test_learning_rate_can_change_mid_run_and_is_recorded(tiny_dataset):
 
 def test_an_exploding_loss_stops_with_the_reason_and_a_suggestion(tiny_dataset):
     unstable = ModelSpec((Flatten(), Linear(256), Linear(256), Linear(10)))
+    events = []
     result = fit(unstable, tiny_dataset, TrainConfig(epochs=3, batch_size=10, lr=10.0, momentum=0.99,
-                                                     schedule="constant", device="cpu"))
+                                                     schedule="constant", device="cpu"), Callbacks(on_event=events.append))
     assert result.status == "diverged"
     assert "the loss became" in result.reason and "Try a learning rate about 10x lower" in result.reason
+    [event] = events
+    assert event["type"] == "diverged" and event["reason"] == result.reason and f"at step {event['step']} " in result.reason
 
 
 @pytest.mark.parametrize("change,message", [
@@ -99,12 +145,17 @@ def test_limit_train_uses_a_seeded_subset(tiny_dataset):
     assert len(steps) == 2
 
 
-def test_fp16_means_bf16_autocast_on_a_cpu():
-    import torch
-
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_uses_bf16_only_where_the_cpu_runs_it_natively(monkeypatch, native):
     from core.train import autocast_dtype, fp16_weights
 
-    config = TrainConfig(precision="fp16")
-    assert not fp16_weights(config, torch.device("cpu"))
-    assert autocast_dtype(config, torch.device("cpu")) == torch.bfloat16
-    assert fp16_weights(config, torch.device("cuda")) and autocast_dtype(config, torch.device("cuda")) is None
+    monkeypatch.setattr("core.train.has_fast_bf16", lambda device: native or device.type == "cuda")
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    expected = torch.bfloat16 if native else None
+    for precision in ("auto", "fp16"):  # CPUs have no fast fp16 weights: fp16 means the same as auto there
+        assert autocast_dtype(TrainConfig(precision=precision), cpu) == expected
+        assert not fp16_weights(TrainConfig(precision=precision), cpu)
+    assert autocast_dtype(TrainConfig(precision="bf16"), cpu) == torch.bfloat16  # asked for: always
+    assert autocast_dtype(TrainConfig(precision="fp32"), cpu) is None
+    assert autocast_dtype(TrainConfig(precision="auto"), cuda) == torch.bfloat16
+    assert fp16_weights(TrainConfig(precision="fp16"), cuda) and autocast_dtype(TrainConfig(precision="fp16"), cuda) is None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-MAX_POINTS = 2000  # per-step lines are thinned to this many points; the smoothed line uses every step
+from core.curve import MAX_POINTS, ema  # per-step lines are thinned to about MAX_POINTS points
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#4c9f70", "#d1495b", "#00798c", "#edae49"]
 
 
@@ -13,21 +13,14 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320) -> go
     return fig
 
 
-def ema(values: list[float], beta: float = 0.95) -> list[float]:
-    """Exponential moving average with bias correction, like TensorBoard's smoothing."""
-    out, avg = [], 0.0
-    for i, v in enumerate(values, start=1):
-        avg = beta * avg + (1 - beta) * v
-        out.append(avg / (1 - beta**i))
-    return out
-
-
 def loss_figure(steps: list[dict], events: list[dict] | None = None, title: str = "Training loss") -> go.Figure:
+    """steps: dicts with "step" and "loss", and "smoothed" when a live job already averaged every step (a saved
+    history is averaged here). At most about MAX_POINTS points are drawn, whatever the run's length."""
     fig = go.Figure()
     xs, ys = [s["step"] for s in steps], [s["loss"] for s in steps]
+    smooth = [s["smoothed"] for s in steps] if steps and "smoothed" in steps[0] else ema(ys)
     stride = max(1, len(xs) // MAX_POINTS)
     fig.add_scatter(x=xs[::stride], y=ys[::stride], mode="lines", name="per step", line=dict(color="#c8c8d0", width=1))
-    smooth = ema(ys)
     fig.add_scatter(x=xs[::stride], y=smooth[::stride], mode="lines", name="smoothed", line=dict(color=PALETTE[0], width=3))
     for e in events or []:
         if e.get("type") == "lr":

@@ -62,7 +62,8 @@ def set_spec(new: ModelSpec) -> None:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
 def _load_run(run_id: str, stamp: float):
     run = runs.open_run(runs.run_path(run_id))
-    return run, runs.load_model(run)
+    model = runs.load_model(run).requires_grad_(False)  # shared by every session: read-only (explain needs no
+    return run, model                                   # parameter gradients, only the input's and activations')
 
 
 def run_model(run_id: str):

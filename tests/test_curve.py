@@ -1,0 +1,40 @@
+"""The live loss curve: bounded however long the run, exact where it keeps a step, the latest step always in it."""
+import math
+
+import pytest
+
+from core.curve import Curve, ema
+from core.train import StepReport
+
+
+def report(step: int) -> StepReport:
+    return StepReport(step=step, epoch=1, loss=2.0 + math.sin(step / 7.0), lr=0.1, images_per_second=1.0,
+                      elapsed=0.0, eta=0.0, total_steps=100_000)
+
+
+def test_ema_is_bias_corrected():
+    assert ema([4.0]) == [4.0]
+    assert ema([1.0, 3.0], beta=0.5) == [1.0, pytest.approx((0.25 + 1.5) / 0.75)]
+
+
+@pytest.mark.parametrize("n", [1, 7, 3999, 4000, 100_000])
+def test_a_curve_of_any_length_stays_small_and_exact(n):
+    curve = Curve(max_points=1000)
+    for step in range(1, n + 1):
+        curve.add(report(step))
+    points = curve.points()
+    assert len(points) <= 2 * 1000 + 1
+    assert points[-1].report.step == n  # the latest step is always drawn
+    steps = [p.report.step for p in points]
+    assert steps == sorted(set(steps)) and steps[0] <= curve.stride
+    assert all(s % curve.stride == 0 for s in steps[:-1])
+    smoothed = ema([report(s).loss for s in range(1, n + 1)])
+    for p in points[:: max(1, len(points) // 50)] + [points[-1]]:
+        assert p.smoothed == pytest.approx(smoothed[p.report.step - 1], rel=1e-9)
+
+
+def test_a_long_run_keeps_a_dense_sample_not_just_the_start():
+    curve = Curve(max_points=1000)
+    for step in range(1, 100_001):
+        curve.add(report(step))
+    assert len(curve.points()) >= 1000
