@@ -57,10 +57,15 @@ event = st.plotly_chart(confusion_figure(classes, m.confusion), width="stretch",
                         on_select="rerun", selection_mode="points")
 points = (event.selection.points if event and event.selection else []) or []
 t1, t2 = st.columns(2)
-if points:  # a clicked cell sets both pickers
-    st.session_state.cm_true, st.session_state.cm_pred = points[0]["y"], points[0]["x"]
+clicked = (points[0]["y"], points[0]["x"]) if points else None
+if clicked and clicked != st.session_state.get("cm_clicked"):  # a new click sets both pickers, once, so the
+    st.session_state.cm_true, st.session_state.cm_pred = clicked  # pickers stay free to change afterwards
+st.session_state.cm_clicked = clicked
+for key, default in (("cm_true", classes[0]), ("cm_pred", classes[1])):
+    if st.session_state.get(key) not in classes:  # first visit, or a run with other classes
+        st.session_state[key] = default
 true_c = t1.selectbox("True class", classes, key="cm_true")
-pred_c = t2.selectbox("Predicted class", classes, index=1, key="cm_pred")
+pred_c = t2.selectbox("Predicted class", classes, key="cm_pred")
 preds, conf = torch.tensor(m.predictions), torch.tensor(m.confidences)
 cell = ((dataset.test_y == classes.index(true_c)) & (preds == classes.index(pred_c))).nonzero().flatten()
 cell = cell[conf[cell].argsort(descending=True)][:30]

@@ -1,4 +1,6 @@
 """Evaluate page: per-class figures of a saved run, the confusion matrix and its images, and uploads."""
+import re
+
 import pytest
 
 from conftest import open_page, plotly_figures, png_bytes
@@ -20,13 +22,34 @@ def test_per_class_accuracy_precision_recall_and_confusion(trained_run):
     assert accuracy == pytest.approx(sum(confusion[i][i] for i in range(10)) / 30, abs=0.001)
 
 
-def test_choosing_a_confusion_cell_shows_its_images(trained_run):
+def _cell_images(at) -> list[str]:
+    return [img.proto.imgs[0].caption for img in at.get("image")]
+
+
+def test_choosing_a_confusion_cell_shows_exactly_its_images(trained_run):
+    """For the busiest cell and for an empty one, the caption's count and the images shown match the matrix."""
     at = open_page("evaluate")
-    at.selectbox(key="cm_true").set_value("cat").run()
-    at.selectbox(key="cm_pred").set_value("cat").run()
-    caption = next(c.value for c in at.caption if "are cat and were predicted cat" in c.value)
-    shown = int(caption.split()[0])
-    assert 0 <= shown <= 3
+    confusion = plotly_figures(at)["confusion_chart"]["data"][0]["z"]
+    classes = plotly_figures(at)["confusion_chart"]["data"][0]["x"]
+    cells = [(confusion[i][j], i, j) for i in range(10) for j in range(10)]
+    busiest, empty = max(cells), min(cells)
+    assert busiest[0] > 0 and empty[0] == 0
+    for count, i, j in (busiest, empty):
+        at.selectbox(key="cm_true").set_value(classes[i]).run()
+        at.selectbox(key="cm_pred").set_value(classes[j]).run()
+        assert any(c.value.startswith(f"{count} test images are {classes[i]} and were predicted {classes[j]}")
+                   for c in at.caption)
+        shown = [c for c in _cell_images(at) if re.fullmatch(rf"{classes[j]} \d+%", c)]  # "cat 87%"
+        assert len(shown) == min(count, 30)
+
+
+def test_the_confusion_chart_can_be_clicked_cell_by_cell(trained_run):
+    """Every cell carries a selectable marker at its centre with its count (heatmaps alone report no click)."""
+    at = open_page("evaluate")
+    heatmap, cells = plotly_figures(at)["confusion_chart"]["data"]
+    assert cells["type"] == "scatter" and len(cells["x"]) == 100
+    for x, y, n in zip(cells["x"], cells["y"], cells["customdata"]):
+        assert heatmap["z"][heatmap["y"].index(y)][heatmap["x"].index(x)] == n
 
 
 def test_an_uploaded_png_gets_a_top5_chart_and_a_caption(trained_run):

@@ -75,9 +75,16 @@ def precision_recall_figure(classes: list[str], precision: dict, recall: dict) -
 
 
 def confusion_figure(classes: list[str], confusion: list[list[int]]) -> go.Figure:
+    """A heatmap with an invisible marker on every cell: plotly heatmaps report no selection when clicked
+    (streamlit#8760), markers do, so a click on a cell selects that cell's (predicted, true) pair."""
     fig = go.Figure(go.Heatmap(z=confusion, x=classes, y=classes, colorscale="Blues", text=confusion,
-                               texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+                               texttemplate="%{text}", hoverinfo="skip"))
+    cells = [(p, t, confusion[i][j]) for i, t in enumerate(classes) for j, p in enumerate(classes)]
+    fig.add_scatter(x=[p for p, _, _ in cells], y=[t for _, t, _ in cells], customdata=[n for _, _, n in cells],
+                    mode="markers", marker=dict(size=36, symbol="square", opacity=0), showlegend=False,
+                    name="cells", hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>")
     fig.update_yaxes(autorange="reversed")
+    fig.update_layout(clickmode="event+select", dragmode=False)
     return _layout(fig, "Confusion matrix (click a cell to see its images)", "predicted class", "true class", 520)
 
 
