@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from .train import StepReport
 
 SMOOTHING = 0.95  # weight of the past in the moving average, as TensorBoard's smoothing slider
-MAX_POINTS = 2000  # a curve keeps between this many and twice this many steps, however long the run
+MAX_POINTS = 600  # a curve keeps between this many and twice this many steps (a chart is ~1,000 px wide)
 
 
 def ema(values: list[float], beta: float = SMOOTHING) -> list[float]:

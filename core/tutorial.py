@@ -79,14 +79,16 @@ class TutorialTrainer:
     def train_steps(self, steps: int) -> None:
         """Run `steps` batches (crossing into the next epoch as needed), timing them with the loader's start-up."""
         started = time.perf_counter()
-        for _ in range(steps):
+        done = 0
+        while done < steps:
             if self._batches is None:
                 self._batches = iter(tutorial_loader(self.trainset, self.batch_size))
             try:
                 inputs, labels = next(self._batches)
-            except StopIteration:
+            except StopIteration:  # an epoch ended: start the next one, and still train `steps` batches
                 self._batches, self.epochs_done = None, self.epochs_done + 1
                 continue
+            done += 1
             self.optimizer.zero_grad()
             loss = self.criterion(self.model(inputs), labels)
             loss.backward()

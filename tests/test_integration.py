@@ -1,56 +1,91 @@
-"""On the real offline CIFAR-10 copy: the seed model learns far above chance in one short epoch."""
+"""On the real CIFAR-10 (official format and pixels, offline rebuild): the recipe reaches its measured accuracy, and
+a collage of real test images is described with the right classes and places.
+
+These run wherever ../shared/datasets/ is beside the checkout (every CI run); elsewhere they skip, and the header of
+the test run says so.
+"""
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
-from conftest import OFFLINE_COPY
-from core.cli import main
+from conftest import OFFICIAL_COPY
+
+pytestmark = pytest.mark.skipif(not OFFICIAL_COPY.exists(), reason=f"the official-format copy is not at {OFFICIAL_COPY}")
+
+# Measured on this code: `fast` for one epoch over all 50,000 training images reached 0.7173 (seed 0, fp32 on a
+# 2-core AVX2 AMD EPYC; `python -m pytest tests/test_integration.py -s` prints it). The bar sits 5 points below for
+# machines that train in bf16; a broken recipe (no whitening, a wrong schedule, shuffled labels) lands far below.
+FAST_ONE_EPOCH_BAR = 0.67
 
 
-@pytest.mark.skipif(not OFFLINE_COPY.exists(), reason=f"the offline CIFAR-10 copy is not at {OFFLINE_COPY}")
-def test_seed_preset_one_epoch_on_5000_real_images(capsys, tmp_path, monkeypatch):
+def data_cache() -> Path:
+    """The decoded copy is cached in the project's data folder, so reruns skip the archive."""
+    return Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def official():
+    from core import data
+
+    return data.load(str(OFFICIAL_COPY), data_cache())
+
+
+@pytest.fixture(scope="module")
+def fast_one_epoch(official):
+    from core.presets import PRESETS
+    from core.train import fit
+
+    preset = PRESETS["fast"]
+    return fit(preset.spec, official, replace(preset.config, epochs=1, device="cpu"))
+
+
+def test_the_official_archive_loads_as_cifar10(official):
+    assert (len(official.train_x), len(official.test_x)) == (50_000, 10_000)
+    assert official.class_counts("train") == [5000] * 10 and official.class_counts("test") == [1000] * 10
+    means = (official.train_x.float().mean((0, 2, 3)) / 255).tolist()  # the published CIFAR-10 channel means
+    assert means == pytest.approx([0.4914, 0.4822, 0.4465], abs=5e-4)
+
+
+def test_fast_reaches_its_measured_accuracy_in_one_epoch(fast_one_epoch):
+    accuracy = fast_one_epoch.epochs[-1].test_accuracy
+    print(f"fast, one epoch on the official pixels: {accuracy:.4f} test accuracy, "
+          f"{fast_one_epoch.images_per_second:.0f} images/s")
+    assert fast_one_epoch.status == "finished" and accuracy >= FAST_ONE_EPOCH_BAR
+
+
+def test_seed_preset_learns_far_above_chance_from_the_cli(capsys, tmp_path, monkeypatch):
     import json
 
-    monkeypatch.setattr("core.data.DATA_ROOT", Path_cache())
-    code = main(["train", "--data", str(OFFLINE_COPY), "--model", "seed", "--epochs", "1", "--limit-train", "5000",
-                 "--out", str(tmp_path / "run"), "--json"])
+    from core.cli import main
+
+    monkeypatch.setattr("core.data.DATA_ROOT", data_cache())
+    code = main(["train", "--data", str(OFFICIAL_COPY), "--model", "seed", "--epochs", "1", "--limit-train", "5000",
+                 "--out", str(tmp_path / "run"), "--json"])  # the tutorial's own settings: batch 4, SGD 0.001
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0 and result["test_accuracy"] > 0.30
 
 
-def Path_cache():
-    """The decoded copy is cached in the project's data folder, so reruns skip the 20 s decode."""
-    from pathlib import Path
-
-    return Path(__file__).resolve().parents[1] / "data"
-
-
-@pytest.mark.skipif(not OFFLINE_COPY.exists(), reason=f"the offline CIFAR-10 copy is not at {OFFLINE_COPY}")
-def test_describe_names_two_real_test_images_and_their_places(tmp_path):
-    """A collage of two CIFAR-10 test images (a ship left, a truck right) described by a briefly trained model."""
-    from dataclasses import replace
-
+def test_describe_names_two_real_test_images_and_their_places(official, fast_one_epoch):
+    """A collage of two CIFAR-10 test images (a ship left, a truck right) described by the one-epoch model."""
     from PIL import Image
 
-    from core import data
     from core.describe import describe, where
     from core.evaluate import predict_probabilities
     from core.images import to_pil
-    from core.presets import PRESETS
-    from core.train import fit
 
-    dataset = data.load(str(OFFLINE_COPY), Path_cache())
-    preset = PRESETS["fast"]
-    model = fit(preset.spec, dataset, replace(preset.config, epochs=2, limit_train=25000)).model.float().eval()
-    probs = predict_probabilities(model, dataset.test_x)
+    model = fast_one_epoch.model.float().eval()
+    probs = predict_probabilities(model, official.test_x)
 
     def clearest(name: str) -> int:  # the test image of this class the model is surest about
-        label = dataset.classes.index(name)
-        mine = (dataset.test_y == label).nonzero().flatten()
+        label = official.classes.index(name)
+        mine = (official.test_y == label).nonzero().flatten()
         return int(mine[probs[mine, label].argmax()])
 
     collage = Image.new("RGB", (128, 64))
     for x, name in ((0, "ship"), (64, "truck")):
-        collage.paste(to_pil(dataset.test_x[clearest(name)], 2), (x, 0))
-    d = describe(model, dataset.classes, collage)
+        collage.paste(to_pil(official.test_x[clearest(name)], 2), (x, 0))
+    d = describe(model, official.classes, collage)
     found = {(r.cls, where(r.box, 128, 64)) for r in d.regions}
     assert ("ship", "on the left") in found and ("truck", "on the right") in found, d.sentence
     assert "a ship on the left" in d.sentence and "a truck on the right" in d.sentence

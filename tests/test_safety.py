@@ -15,7 +15,7 @@ from core.data import DataError, load
 from core.images import ImageError, decode_image, to_model_input
 from core.jobs import TrainingJob
 from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
-from core.runs import load_model, open_run, save_weights
+from core.runs import read_history, load_model, open_run, save_weights
 from core.train import TrainConfig
 
 SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
@@ -94,14 +94,17 @@ def test_an_exploding_learning_rate_mid_run_keeps_the_last_good_weights(tiny_dat
     config = TrainConfig(epochs=200, batch_size=2, lr=0.01, momentum=0.99, schedule="constant", device="cpu")
     job = TrainingJob(ModelSpec((GlobalAvgPool(), Linear(64), Linear(64), Linear(10))), tiny_dataset, config,
                       tmp_path / "boom").start()
+    deadline = time.monotonic() + 60
     while not job.snapshot().epochs:
+        assert time.monotonic() < deadline, "no epoch finished in 60 s"
         time.sleep(0.01)
     job.set_lr(10.0)
-    job.join(60)
+    assert job.join(60)
     snap = job.snapshot()
     assert snap.status == "diverged" and "the loss became" in snap.reason
     assert any(e["type"] == "lr" and e["to"] == 10.0 for e in snap.events)
     load_model(open_run(tmp_path / "boom"))  # refuses NaN weights, so this proves the saved ones are finite
+    assert [e["type"] for e in read_history(tmp_path / "boom").events] == ["lr", "diverged"]  # both on disk
 
 
 # --- uploads ------------------------------------------------------------------------------------------------------

@@ -159,3 +159,22 @@ def test_auto_precision_uses_bf16_only_where_the_cpu_runs_it_natively(monkeypatc
     assert autocast_dtype(TrainConfig(precision="fp32"), cpu) is None
     assert autocast_dtype(TrainConfig(precision="auto"), cuda) == torch.bfloat16
     assert fp16_weights(TrainConfig(precision="fp16"), cuda) and autocast_dtype(TrainConfig(precision="fp16"), cuda) is None
+
+
+def test_small_batches_train_on_one_thread_without_touching_other_threads(tiny_dataset):
+    """OpenMP's thread count is per calling thread: a batch-4 run uses one, and leaves everyone else's alone."""
+    seen = []
+    before = torch.get_num_threads()
+    fit(SMALL, tiny_dataset, replace(QUICK, epochs=1, batch_size=4),
+        Callbacks(on_step=lambda r: seen.append(torch.get_num_threads())))
+    assert set(seen) == {1} and torch.get_num_threads() == before
+    fit(SMALL, tiny_dataset, replace(QUICK, epochs=1, batch_size=30),
+        Callbacks(on_step=lambda r: seen.append(torch.get_num_threads())))
+    assert seen[-1] == before
+    other = []
+    worker = threading.Thread(target=lambda: fit(SMALL, tiny_dataset, replace(QUICK, epochs=1, batch_size=4)))
+    worker.start()
+    while worker.is_alive():
+        other.append(torch.get_num_threads())
+        time.sleep(0.001)
+    assert set(other) == {before}

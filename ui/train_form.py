@@ -14,8 +14,8 @@ def _limits(name: str) -> tuple:
     return (int(b.low), int(b.high)) if b.whole else (float(b.low), float(b.high))
 
 
-# four steps per decade across the allowed learning rates (1e-6 .. 10)
-LRS = sorted(v for v in {float(f"{10 ** (k / 4):.2g}") for k in range(-28, 9)} if _limits("lr")[0] <= v <= _limits("lr")[1])
+_LR_LOW, _LR_HIGH = _limits("lr")
+LRS = sorted(v for v in {float(f"{10 ** (k / 4):.2g}") for k in range(-28, 9)} if _LR_LOW <= v <= _LR_HIGH)  # 4/decade
 
 
 def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig, bool]:
@@ -32,13 +32,13 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                               help="Step size. Too high and the loss explodes; too low and it crawls.")
         d1, d2, d3, d4 = st.columns(4)
         momentum = d1.slider("Momentum", *_limits("momentum"), float(base.momentum), 0.01, key=f"{key}_mom")
-        wd = d2.select_slider("Weight decay", sorted({0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, _limits("weight_decay")[1],
-                                                      base.weight_decay}),
-                              base.weight_decay,
+        decays = {0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, _limits("weight_decay")[1], base.weight_decay}
+        wd = d2.select_slider("Weight decay", sorted(decays), base.weight_decay,
                               key=f"{key}_wd", help="Pulls weights towards zero; helps the net generalise.")
         schedule = d3.selectbox("Schedule", SCHEDULES, SCHEDULES.index(base.schedule), key=f"{key}_sched",
                                 help="How the learning rate moves through the run.")
-        smoothing = d4.slider("Label smoothing", *_limits("label_smoothing"), float(base.label_smoothing), 0.05, key=f"{key}_ls",
+        smoothing = d4.slider("Label smoothing", *_limits("label_smoothing"), float(base.label_smoothing), 0.05,
+                              key=f"{key}_ls",
                               help="Cross-entropy against 'mostly right' targets instead of 100% sure ones.")
         e1, e2, e3, e4 = st.columns(4)
         crop = e1.slider("Random crop padding", *_limits("crop_padding"), base.crop_padding, key=f"{key}_crop")
