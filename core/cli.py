@@ -31,7 +31,7 @@ CHOICE_FLAGS = {
     "optimizer": "the optimizer",
     "schedule": "how the learning rate moves through the run",
     "device": "where to train (auto picks a GPU when there is one)",
-    "precision": "number format (auto: bf16 autocast on GPUs, fp32 on CPUs)",
+    "precision": "number format (auto: bf16 where the hardware runs it natively, else fp32)",
 }
 
 

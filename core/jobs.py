@@ -24,7 +24,7 @@ class JobSnapshot:
     id: str
     status: str  # starting | running | finished | stopped | diverged | failed
     reason: str
-    steps: list[StepReport]  # a sample of the steps (at most a few thousand), always ending with the latest
+    steps: list[StepReport]  # a sample of the steps (at most 2 x curve.MAX_POINTS), always ending with the latest
     smoothed: list[float]  # the moving average of the loss over every step, at each sampled step
     epochs: list[EpochReport]
     events: list[dict]

@@ -15,11 +15,19 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 OFFICIAL_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "cifar-10-python-rebuilt.tar.gz"
 
 
-def pytest_report_header(config):
-    """Say at the top of every run whether the real-data tests will run, so a skip is never silent."""
+def _real_data_line() -> str:
     if OFFICIAL_COPY.exists():
         return f"real-data tests: on {OFFICIAL_COPY}"
-    return f"real-data tests: SKIPPED, the official-format copy is not at {OFFICIAL_COPY}"
+    return f"real-data tests SKIPPED: the official-format copy is not at {OFFICIAL_COPY}"
+
+
+def pytest_report_header(config):
+    """Say at the top and at the end of every run whether the real-data tests ran, so a skip is never silent."""
+    return _real_data_line()
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_sep("=" if OFFICIAL_COPY.exists() else "!", _real_data_line())
 
 
 def class_images(label: int, n: int, seed: int) -> np.ndarray:
