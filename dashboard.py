@@ -1,6 +1,8 @@
 """CIFAR-10 Studio: the entry point only declares the pages and runs the chosen one."""
 import streamlit as st
 
+from ui.entry import navigate
+
 st.set_page_config(page_title="CIFAR-10 Studio", page_icon=":material/image:", layout="wide")
 # 32x32 images are enlarged; keep their pixels crisp instead of blurred
 st.html("<style>img { image-rendering: pixelated; }</style>")
@@ -14,4 +16,4 @@ PAGES = [
     st.Page("pages/inspect.py", title="Inspect", icon=":material/visibility:"),
 ]
 
-st.navigation(PAGES).run()
+navigate(PAGES)

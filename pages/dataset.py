@@ -8,7 +8,9 @@ from core.images import to_pil
 from ui.figures import counts_figure
 from ui.state import dataset_ui, source, store
 from ui.widgets import error_ui, image_grid_ui
+from ui.entry import through_entry_ui
 
+through_entry_ui()
 st.title("Dataset")
 
 with st.expander(f"Data source: `{source()}`", expanded=False):

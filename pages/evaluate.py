@@ -9,7 +9,9 @@ from core.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
 from ui.figures import class_bar_figure, confusion_figure, precision_recall_figure, topk_figure
 from ui.state import dataset_ui, run_model, run_picker_ui
 from ui.widgets import image_grid_ui
+from ui.entry import through_entry_ui
 
+through_entry_ui()
 st.title("Evaluate")
 dataset = dataset_ui()
 if dataset is None:

@@ -4,7 +4,9 @@ import streamlit as st
 from core import runs
 from core.device import describe_device
 from ui.state import dataset_ui, source
+from ui.entry import through_entry_ui
 
+through_entry_ui()
 st.title("CIFAR-10 Studio")
 st.markdown(
     "Explore the 60,000 tiny CIFAR-10 photos, build a convolutional network layer by layer, and train it with real "

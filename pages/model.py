@@ -10,7 +10,9 @@ from core.layers import (LAYER_KINDS, ModelSpec, SpecError, inspect, spec_from_j
 from core.presets import PRESETS
 from ui.layer_forms import EXPLAIN, layer_form_ui
 from ui.state import set_spec, spec
+from ui.entry import through_entry_ui
 
+through_entry_ui()
 st.title("Model")
 if "model" in st.query_params and not st.session_state.get("model_link_read"):
     st.session_state.model_link_read = True  # a shared link opens its model once; edits then take over

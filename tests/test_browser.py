@@ -118,6 +118,21 @@ def wait_for(condition, timeout=20.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def test_a_shared_model_link_is_the_first_visit_after_a_start(server, page):
+    """Before any session has run dashboard.py, Streamlit served deep links from pages/ directly (no navigation,
+    no layout). A shared Model link must open the model in the real app even as the server's very first visit."""
+    from core.layers import spec_to_token
+    from core.presets import PRESETS
+
+    base, _ = server
+    with step(page, "00-shared-link-first"):
+        page.goto(f"{base}/model?model={spec_to_token(PRESETS['tutorial'].spec)}")
+        page.get_by_role("heading", name="Model", exact=True).first.wait_for()
+        page.get_by_text("tutorial: 12 layers").or_(page.get_by_text("custom: 12 layers")).first.wait_for()
+        nav_links = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Dataset" in nav_links and "dashboard" not in nav_links, nav_links
+
+
 def test_a_new_user_walks_through_the_app(server, page, tmp_path):
     base, _ = server
     with step(page, "01-home"):
