@@ -5,10 +5,10 @@ import torch
 from core import data
 from core.batches import augment, normalize
 from core.images import to_pil
+from ui.entry import through_entry_ui
 from ui.figures import counts_figure
 from ui.state import dataset_ui, source, store
 from ui.widgets import error_ui, image_grid_ui
-from ui.entry import through_entry_ui
 
 through_entry_ui()
 st.title("Dataset")

@@ -6,10 +6,10 @@ from core import runs
 from core.evaluate import Metrics, metrics, predict_image, predict_probabilities
 from core.explain import explain, overlay
 from core.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
+from ui.entry import through_entry_ui
 from ui.figures import class_bar_figure, confusion_figure, precision_recall_figure, topk_figure
 from ui.state import dataset_ui, run_model, run_picker_ui
 from ui.widgets import image_grid_ui
-from ui.entry import through_entry_ui
 
 through_entry_ui()
 st.title("Evaluate")

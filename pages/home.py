@@ -3,8 +3,8 @@ import streamlit as st
 
 from core import runs
 from core.device import describe_device
-from ui.state import dataset_ui, source
 from ui.entry import through_entry_ui
+from ui.state import dataset_ui, source
 
 through_entry_ui()
 st.title("CIFAR-10 Studio")

@@ -8,9 +8,9 @@ from core import runs
 from core.describe import describe, draw_boxes
 from core.explain import explain, feature_maps, hardest_examples, overlay
 from core.images import ImageError, decode_image, to_model_input, to_pil
+from ui.entry import through_entry_ui
 from ui.state import dataset_ui, run_model, run_picker_ui
 from ui.widgets import image_grid_ui
-from ui.entry import through_entry_ui
 
 through_entry_ui()
 st.title("Inspect")

@@ -8,9 +8,9 @@ from core.export import to_python
 from core.layers import (LAYER_KINDS, ModelSpec, SpecError, inspect, spec_from_json, spec_from_token, spec_to_json,
                          spec_to_token)
 from core.presets import PRESETS
+from ui.entry import through_entry_ui
 from ui.layer_forms import EXPLAIN, layer_form_ui
 from ui.state import set_spec, spec
-from ui.entry import through_entry_ui
 
 through_entry_ui()
 st.title("Model")

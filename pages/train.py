@@ -10,11 +10,11 @@ from core.jobs import BusyError
 from core.layers import SpecError, inspect
 from core.presets import PRESETS
 from core.train import ConfigError
+from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, compare_figure, loss_figure
 from ui.train_form import HOW_TRAINING_WORKS, LRS, settings_ui
 from ui.state import dataset_ui, first_filters, registry, spec
 from ui.widgets import image_grid_ui
-from ui.entry import through_entry_ui
 
 through_entry_ui()
 st.title("Train")

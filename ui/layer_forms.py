@@ -21,6 +21,7 @@ EXPLAIN = {
     "GlobalAvgPool": "averages each channel to one number: a Flatten that does not depend on the map size.",
     "ResidualBlock": "two 3x3 convs with a shortcut around them (ResNet): deep nets train well with it.",
     "Scale": "multiplies by a constant; a fixed temperature on the logits helps fast training.",
+    "PatchWhiten": "a frozen conv set from the training images so its outputs are decorrelated (airbench's stem).",
 }
 
 
