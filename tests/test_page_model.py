@@ -121,3 +121,9 @@ def test_every_layer_of_every_preset_opens_in_the_edit_form(app_env, preset):
         at.button(key="apply_edit").click().run()
         assert not at.exception, (i, layer, [e.message for e in at.exception])
     assert at.session_state["spec"].layers == PRESETS[preset].spec.layers  # opening and applying changes nothing
+
+
+def test_every_layer_kind_is_explained_where_it_is_added():
+    from ui.layer_forms import EXPLAIN
+
+    assert set(EXPLAIN) == set(LAYER_KINDS) and all(len(text) > 20 for text in EXPLAIN.values())
