@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,14 @@ def png_bytes(pixels: np.ndarray | None = None, mode="RGB", size=(32, 32)) -> by
     buf = io.BytesIO()
     image.save(buf, "PNG")
     return buf.getvalue()
+
+
+def wait_for(condition, timeout: float = 20.0, what: str = "condition", interval: float = 0.05):
+    """Poll `condition` until it is true; fail naming `what` after `timeout` seconds (no test waits forever)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import png_bytes, write_tree
+from conftest import png_bytes, wait_for, write_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "screenshots" / "e2e"
@@ -107,15 +107,6 @@ def nav(page, title: str, heading: str | None = None) -> None:
     """Follow the sidebar link, which keeps the browser session (a typed URL starts a new one)."""
     page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
     page.get_by_role("heading", name=heading or title, exact=True).first.wait_for()
-
-
-def wait_for(condition, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_shared_model_link_is_the_first_visit_after_a_start(server, page):

@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from conftest import wait_for
+
 from core.jobs import TrainingJob
 from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
 from core.runs import (RunError, list_runs, load_model, open_run, read_history, run_path, write_atomic)
@@ -91,17 +93,10 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
-def wait_for(condition, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
 def test_a_stopped_job_keeps_its_weights_and_records_the_stop(tiny_dataset, tmp_path):
     job = TrainingJob(SPEC, tiny_dataset, TrainConfig(epochs=50, batch_size=2, device="cpu"), tmp_path / "s")
     job.start()
-    wait_for(lambda: job.snapshot().steps, what="the first step")
+    wait_for(lambda: job.snapshot().steps, timeout=30, what="the first step")
     job.stop()
     assert job.join(30)
     snap = job.snapshot()

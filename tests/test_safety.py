@@ -3,13 +3,12 @@ import io
 import multiprocessing
 import os
 import signal
-import time
 
 import pytest
 import torch
 from PIL import Image
 
-from conftest import write_tree
+from conftest import wait_for, write_tree
 from core import runs
 from core.data import DataError, load
 from core.images import ImageError, decode_image, to_model_input
@@ -94,10 +93,7 @@ def test_an_exploding_learning_rate_mid_run_keeps_the_last_good_weights(tiny_dat
     config = TrainConfig(epochs=200, batch_size=2, lr=0.01, momentum=0.99, schedule="constant", device="cpu")
     job = TrainingJob(ModelSpec((GlobalAvgPool(), Linear(64), Linear(64), Linear(10))), tiny_dataset, config,
                       tmp_path / "boom").start()
-    deadline = time.monotonic() + 60
-    while not job.snapshot().epochs:
-        assert time.monotonic() < deadline, "no epoch finished in 60 s"
-        time.sleep(0.01)
+    wait_for(lambda: job.snapshot().epochs, timeout=60, what="the first epoch")
     job.set_lr(10.0)
     assert job.join(60)
     snap = job.snapshot()
