@@ -66,7 +66,12 @@ if run_id and job is None:
         st.warning(str(exc))
 
 
-@st.fragment(run_every=1.0 if job is not None and job.alive else None)
+# Every 2 s rather than every second: on a 2-core machine the redraw (server and browser alike) competes with training
+# for the CPU, and halving it kept a batch-4 run at >= 90% of the CLI's speed (tools/measure_train_page.py).
+LIVE_PERIOD_S = 2.0
+
+
+@st.fragment(run_every=LIVE_PERIOD_S if job is not None and job.alive else None)
 def live_ui() -> None:
     if job is not None:
         snap = job.snapshot()
@@ -122,7 +127,7 @@ if job is not None or folder is not None:
     live_ui()
 
 st.subheader("Compare runs")
-saved = [r for r in runs.list_runs() if r.get("status") != "damaged"]
+saved = [r for r in runs.list_runs(kind="classifier") if r.get("status") != "damaged"]
 picked = st.multiselect("Runs", [r["id"] for r in saved], default=[], key="compare_runs",
                         format_func=lambda rid: next(f"{rid} ({r.get('status')}, "
                                                      f"{'' if r.get('test_accuracy') is None else format(r['test_accuracy'], '.1%')})"

@@ -2,7 +2,7 @@
 
     python tools/measure_train_page.py [--data SRC] [--preset seed] [--rounds 1]
 
-The page is watched the whole time (its live chart redraws every second), which is what costs a dashboard run speed.
+The page is watched the whole time (its live view redraws every 2 s), which is what costs a dashboard run speed.
 Prints one JSON line: each round's images/s for both, and the ratio.
 """
 from __future__ import annotations
