@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/trending_down:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/target:"),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/visibility:"),
+    st.Page("pages/caption.py", title="Caption", icon=":material/chat:"),
 ]
 
 navigate(PAGES)

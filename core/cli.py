@@ -4,12 +4,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import fields, replace
 from pathlib import Path
 
 from torch import nn
 
 from . import data as datasets
+from .attention import attention_strip
 from .bounds import bounds_of, choices_of
+from .caption_job import encoder_source, train_captioner_blocking
+from .caption_runs import load_captioner, open_captioner
+from .caption_train import CaptionConfig
+from .captioner import MAX_BEAM, beam_search, fit_picture, prepare
 from .data import DataError
 from .device import DeviceError, resolve_device
 from .describe import describe, draw_boxes
@@ -35,6 +41,21 @@ CHOICE_FLAGS = {
 }
 
 
+# CaptionConfig settings offered as --NAME flags (underscores as dashes); type, range and choices come from the field
+CAPTION_FLAGS = {
+    "epochs": "passes of freshly drawn scenes",
+    "scenes_per_epoch": "training scenes per epoch",
+    "batch_size": "scenes per step",
+    "lr": "Adam's peak learning rate",
+    "cell": "the decoder's recurrent cell",
+    "hidden": "the decoder's state size",
+    "encoder_mode": "with --encoder-run: keep its weights (frozen) or train them too (finetune)",
+    "test_scenes": "fixed test scenes captioned and scored after every epoch",
+    "held_out_scenes": "fixed test scenes of class pairs never seen together in training, scored apart",
+    "seed": "seeds the weights and the scenes: the same seed gives the same run",
+    "device": "where to train (auto picks a GPU when there is one)",
+}
+
 JSON_HELP = "print one JSON object as the last line (progress goes to stderr)"
 
 
@@ -45,6 +66,16 @@ class CliError(Exception):
 def _ranged_help(name: str, what: str) -> str:
     b = bounds_of(TrainConfig, name)
     return f"{what}, {b.low:g} to {b.high:g} (preset default otherwise)"
+
+
+def _caption_flag(name: str, what: str) -> dict:
+    """argparse options for a CaptionConfig setting, from what its field declares."""
+    default = getattr(CaptionConfig(), name)
+    meta = next(f for f in fields(CaptionConfig) if f.name == name).metadata
+    if "choices" in meta:
+        return {"choices": meta["choices"], "help": f"{what} (default {default})"}
+    b = meta["bounds"]
+    return {"type": int if b.whole else float, "help": f"{what}, {b.low:g} to {b.high:g} (default {default:g})"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,6 +130,25 @@ def build_parser() -> argparse.ArgumentParser:
     runs_cmd = sub.add_parser("runs", help="list saved runs, or delete one")
     runs_cmd.add_argument("--delete", metavar="RUN", help="delete this run folder")
     runs_cmd.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    caption_train = sub.add_parser("caption-train", help="train a captioner (CNN encoder + attention RNN decoder) on "
+                                                         "scenes composed from CIFAR-10")
+    caption_train.add_argument("--data", help="cifar10 (default, or $CIFAR10_DATA), a folder, or an archive")
+    caption_train.add_argument("--encoder-run", metavar="DIR", help="a classifier run whose conv layers become the "
+                                                                    "encoder (default: an encoder from scratch)")
+    for name, what in CAPTION_FLAGS.items():
+        caption_train.add_argument(f"--{name.replace('_', '-')}", dest=name, **_caption_flag(name, what))
+    caption_train.add_argument("--out", help="run folder to create (default runs/<time>-captioner-<id>)")
+    caption_train.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    caption = sub.add_parser("caption", help="say in a sentence what a captioner run sees in image files, word by "
+                                             "word with where it looked")
+    caption.add_argument("--run", required=True, help="a captioner run folder")
+    caption.add_argument("images", nargs="+", help="image files (PNG, JPEG, WebP, BMP, GIF)")
+    caption.add_argument("--beam", type=int, default=3, help=f"beam width, 1 (greedy) to {MAX_BEAM} (default 3)")
+    caption.add_argument("--attention-out", metavar="DIR", help="save one PNG per image: the picture and each word's "
+                                                                "attention map")
+    caption.add_argument("--json", action="store_true", help=JSON_HELP)
 
     models = sub.add_parser("models", help="the presets with parameters and multiply-accumulates")
     models.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -285,7 +335,69 @@ def cmd_runs(args) -> dict:
             acc = r.get("test_accuracy")
             print(f"{r['id']:<48} {r.get('status', '?'):<12} {'' if acc is None else f'{acc:.1%}'}")
     return {"runs": [{"id": r["id"], "status": r.get("status"), "test_accuracy": r.get("test_accuracy"),
-                      "model": r.get("model")} for r in listed]}
+                      "model": r.get("model"), "kind": r.get("kind")} for r in listed]}
+
+
+def cmd_caption_train(args) -> dict:
+    settings = {name: getattr(args, name) for name in CAPTION_FLAGS if getattr(args, name) is not None}
+    config = replace(CaptionConfig(), **settings).check()
+    device = resolve_device(config.device)
+    dataset = datasets.load(args.data, progress=lambda done, total, msg: _say(args, f"\r{msg}: {done}/{total}", end=""))
+    encoder = encoder_source(resolve_cli_run(args.encoder_run) if args.encoder_run else None, dataset.classes)
+    folder = Path(args.out) if args.out else RUNS_ROOT / new_run_id("captioner")
+    if folder.exists() and any(folder.iterdir()):
+        raise RunError(f"{folder} already exists and is not empty; choose another --out so nothing saved is overwritten")
+    _say(args, f"training a captioner (encoder: {encoder.label}, {config.encoder_mode if encoder.state else 'trained'}"
+               f") on scenes from {dataset.source} on {device}, run {folder}")
+    shown = {"epochs": 0, "step": 0}
+
+    def on_poll(snap: JobSnapshot) -> None:
+        if snap.steps and snap.steps[-1].step != shown["step"]:
+            _say(args, _progress_line(snap).replace("img/s", "scenes/s"))
+            shown["step"] = snap.steps[-1].step
+        for e in snap.epochs[shown["epochs"]:]:
+            _say(args, f"epoch {e.epoch}: loss {e.train_loss:.3f}, exact {e.exact:.1%}, objects right "
+                       f"{e.recall:.1%}, BLEU-4 {e.bleu:.3f}, held-out pairs exact {e.held_out_exact:.1%}; "
+                       f"e.g. \"{e.samples[0]['sentence'] if e.samples else ''}\"")
+        shown["epochs"] = len(snap.epochs)
+
+    snap = train_captioner_blocking(dataset, config, encoder, folder, on_poll=on_poll, poll_s=5.0)
+    on_poll(snap)
+    if snap.status in ("failed", "diverged"):
+        raise ConfigError(f"run {snap.status}: {snap.reason}")
+    summary = open_captioner(folder).summary
+    last = snap.epochs[-1] if snap.epochs else None
+    _say(args, f"{snap.status}: exact {'n/a' if last is None else f'{last.exact:.1%}'}, saved in {folder}")
+    return {"run": str(folder), "device": str(device), "encoder": encoder.label, "epochs": len(snap.epochs),
+            "train_seconds": summary["train_seconds"], "scenes_per_second": summary["images_per_second"],
+            "exact": last.exact if last else None, "object_precision": last.precision if last else None,
+            "object_recall": last.recall if last else None, "bleu": last.bleu if last else None,
+            "held_out_exact": last.held_out_exact if last else None, "status": snap.status}
+
+
+def cmd_caption(args) -> dict:
+    if not 1 <= args.beam <= MAX_BEAM:
+        raise CliError(f"--beam must be from 1 to {MAX_BEAM}, got {args.beam}")
+    run = open_captioner(resolve_cli_run(args.run, kind="captioner"))
+    model = load_captioner(run)
+    out_dir = Path(args.attention_out) if args.attention_out else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    pictures = [(name, _picture(name)) for name in args.images]  # every file checked before any work
+    out = []
+    for i, (name, picture) in enumerate(pictures):
+        beams = beam_search(model, prepare(picture), args.beam)
+        best = beams[0]
+        item = {"image": name, "sentence": best.sentence, "words": best.words,
+                "beams": [{"sentence": b.sentence, "score": b.score} for b in beams]}
+        if out_dir is not None:
+            path = out_dir / f"{i:02d}-{Path(name).stem[:40]}-attention.png"
+            attention_strip(fit_picture(picture), best).save(path)
+            item["attention"] = str(path)
+        out.append(item)
+        if not args.json:
+            print(f"{name}: {best.sentence}")
+    return {"captions": out}
 
 
 def cmd_models(args) -> dict:
@@ -299,4 +411,5 @@ def cmd_models(args) -> dict:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
-            "explain": cmd_explain, "describe": cmd_describe, "runs": cmd_runs}
+            "explain": cmd_explain, "describe": cmd_describe, "runs": cmd_runs, "caption-train": cmd_caption_train,
+            "caption": cmd_caption}

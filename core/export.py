@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .layers import (AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Layer, Linear,
-                     MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, validate)
+                     MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, summarize, validate)
 
 _HELPERS = {
     "Scale": '''
@@ -202,4 +202,76 @@ def main():
 
 if __name__ == "__main__":
     main()
+'''
+
+
+def captioner_script(encoder: ModelSpec, decoder, vocab: list[str]) -> str:
+    """The captioner as one plain PyTorch file: the encoder's layers written out, and the decoder, greedy decoding
+    and the word lookup copied from the engine's own source, so the file cannot drift from what was trained.
+    Weights saved by CIFAR-10 Studio load with `load_state_dict(safetensors.torch.load_file(...))`."""
+    import inspect as source_of
+
+    from . import captioner as c
+
+    summary = summarize(encoder)
+    shape, lines = encoder.input_shape, []
+    for layer, info in zip(encoder.layers, summary.layers):
+        lines.append(f"            {_module_code(layer, shape)},  # -> {'x'.join(map(str, info.output_shape))} "
+                     "for a 32x32 picture")
+        shape = info.output_shape
+    helpers = "".join(_HELPERS[k] for k in sorted({layer.kind for layer in encoder.layers} & set(_HELPERS)))
+    body = "\n".join(lines)
+    return f'''"""A captioner trained in CIFAR-10 Studio, in plain PyTorch ("Show, Attend and Tell").
+
+Encoder: {encoder}
+Decoder: {decoder.cell.upper()} with soft attention, embedding {decoder.embed}, state {decoder.hidden}, attention {decoder.attention}.
+Input: a picture scaled to fit {c.FIT_LONG}x{c.FIT_SHORT}, normalized to [-1, 1] like the classifier's.
+"""
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+{helpers}
+VOCAB = {vocab!r}
+PAD, START, END, UNK = {c.PAD}, {c.START}, {c.END}, {c.UNK}
+GRID = {c.GRID}
+MAX_WORDS = {c.MAX_WORDS}
+
+
+@dataclass(frozen=True)
+class DecoderSpec:
+    cell: str = {decoder.cell!r}
+    embed: int = {decoder.embed}
+    hidden: int = {decoder.hidden}
+    attention: int = {decoder.attention}
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.Sequential(
+{body}
+        )
+
+{source_of.getsource(c.Encoder.forward)}
+
+{source_of.getsource(c.AttentionDecoder)}
+
+class Captioner(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.vocab = VOCAB
+        self.encoder = Encoder()
+        channels = self.encoder.convs(torch.zeros(1, 3, 32, 32)).shape[1]
+        self.decoder = AttentionDecoder(len(VOCAB), channels + 2, DecoderSpec())
+
+{source_of.getsource(c.Captioner.words)}
+
+{source_of.getsource(c.greedy)}
+
+if __name__ == "__main__":
+    model = Captioner().eval()
+    print(model)
+    print(greedy(model, torch.zeros(1, 3, {c.FIT_SHORT}, {c.FIT_SHORT})))  # untrained: babble
 '''

@@ -5,6 +5,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -13,8 +14,8 @@ from .curve import Curve
 from .data import Dataset
 from .device import describe_device, resolve_device
 from .layers import ModelSpec, SpecError, summarize, validate
-from .runs import RUNS_ROOT, History, RunRecorder, new_run_id, run_path
-from .train import Callbacks, ConfigError, Control, EpochReport, StepReport, TrainConfig, fit
+from .runs import RUNS_ROOT, History, Recorder, RunRecorder, new_run_id, run_path
+from .train import Callbacks, ConfigError, Control, EpochReport, FitResult, StepReport, TrainConfig, fit
 
 
 @dataclass
@@ -26,7 +27,7 @@ class JobSnapshot:
     reason: str
     steps: list[StepReport]  # a sample of the steps (at most 2 x curve.MAX_POINTS), always ending with the latest
     smoothed: list[float]  # the moving average of the loss over every step, at each sampled step
-    epochs: list[EpochReport]
+    epochs: list  # EpochReport (CaptionEpochReport for a captioner run)
     events: list[dict]
     total_steps: int
     lr: float
@@ -56,27 +57,26 @@ def check_trainable(spec: ModelSpec, dataset: Dataset, config: TrainConfig) -> N
         raise ConfigError(f"the model ends in {outputs} outputs but the dataset has {len(dataset.classes)} classes")
 
 
-class TrainingJob:
-    def __init__(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path,
-                 initial: nn.Module | None = None):
-        """`initial`: a trained model to continue from (resume or fine-tune); None trains from scratch."""
-        check_trainable(spec, dataset, config)
-        self.spec, self.dataset, self.config, self.folder, self.initial = spec, dataset, config, folder, initial
-        self.id = folder.name
+class BackgroundJob:
+    """Trains in a thread and records it; subclasses say how to start the run folder and what to train. Watchers read
+    snapshots and send stop or a new learning rate through `control`."""
+
+    def __init__(self, folder: Path, lr: float):
+        self.folder, self.id = folder, folder.name
         self.control = Control()
         self._lock = threading.Lock()
         self._curve = Curve()
-        self._epochs: list[EpochReport] = []
+        self._epochs: list = []
         self._events: list[dict] = []
-        self._status, self._reason, self._lr, self._total = "starting", "", config.lr, 0
+        self._status, self._reason, self._lr, self._total = "starting", "", lr, 0
         self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
 
-    def start(self) -> "TrainingJob":
+    def start(self) -> "BackgroundJob":
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.control.stop()  # fit() reports the stop as an event at the step where it takes effect
+        self.control.stop()  # the loop reports the stop as an event at the step where it takes effect
 
     def set_lr(self, lr: float) -> None:
         self.control.set_lr(lr)
@@ -96,13 +96,20 @@ class TrainingJob:
                                [p.smoothed for p in points], list(self._epochs), list(self._events), self._total,
                                self._lr, self.folder)
 
+    # --- what a kind of run fills in ---
+
+    def _recorder(self) -> Recorder:
+        raise NotImplementedError
+
+    def _train(self, callbacks: Callbacks) -> FitResult:
+        raise NotImplementedError
+
     # --- the worker thread; never touches any UI ---
 
     def _run(self) -> None:
         recorder = None
         try:
-            recorder = RunRecorder(self.folder, self.spec, self.config, self.dataset.classes, self.dataset.source,
-                                   describe_device(self.config.device))
+            recorder = self._recorder()
             callbacks = Callbacks(
                 on_step=lambda r: (self._step(r), recorder.on_step(r)),
                 on_epoch=lambda r, model: (recorder.on_epoch(r, model), self._epoch(r)),
@@ -110,7 +117,7 @@ class TrainingJob:
             )
             with self._lock:
                 self._status = "running"
-            result = fit(self.spec, self.dataset, self.config, callbacks, self.control, model=self.initial)
+            result = self._train(callbacks)
             recorder.finish(result, result.model)
             self._end(result.status, result.reason)
         except (torch.OutOfMemoryError, MemoryError):
@@ -144,6 +151,22 @@ class TrainingJob:
             self._events.append(event)
 
 
+class TrainingJob(BackgroundJob):
+    def __init__(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path,
+                 initial: nn.Module | None = None):
+        """`initial`: a trained model to continue from (resume or fine-tune); None trains from scratch."""
+        check_trainable(spec, dataset, config)
+        self.spec, self.dataset, self.config, self.initial = spec, dataset, config, initial
+        super().__init__(folder, config.lr)
+
+    def _recorder(self) -> Recorder:
+        return RunRecorder(self.folder, self.spec, self.config, self.dataset.classes, self.dataset.source,
+                           describe_device(self.config.device))
+
+    def _train(self, callbacks: Callbacks) -> FitResult:
+        return fit(self.spec, self.dataset, self.config, callbacks, self.control, model=self.initial)
+
+
 class BusyError(RuntimeError):
     pass
 
@@ -159,6 +182,10 @@ class JobRegistry:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig) -> TrainingJob:
+        return self.launch(spec.name, lambda folder: TrainingJob(spec, dataset, config, folder))
+
+    def launch(self, name: str, make: Callable[[Path], BackgroundJob]) -> BackgroundJob:
+        """Start the job `make` builds for a fresh run folder, unless too many are training already."""
         with self._lock:
             running = sum(job.alive for job in self._jobs.values())
             if running >= self.max_running:
@@ -166,8 +193,8 @@ class JobRegistry:
                     f"{running} runs are training on this server already (the limit is {self.max_running}); "
                     "wait for one to finish or stop one"
                 )
-            run_id = f"{new_run_id(spec.name)}-{secrets.token_urlsafe(6).replace('_', 'x').replace('-', 'y')}"
-            job = TrainingJob(spec, dataset, config, run_path(run_id, self.runs_root))
+            run_id = f"{new_run_id(name)}-{secrets.token_urlsafe(6).replace('_', 'x').replace('-', 'y')}"
+            job = make(run_path(run_id, self.runs_root))
             self._evict()
             self._jobs[job.id] = job
         return job.start()
@@ -178,11 +205,11 @@ class JobRegistry:
         for job_id in finished[:max(0, len(finished) - self.max_finished)]:
             del self._jobs[job_id]
 
-    def get(self, job_id: str) -> TrainingJob | None:
+    def get(self, job_id: str) -> BackgroundJob | None:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def running(self) -> list[TrainingJob]:
+    def running(self) -> list[BackgroundJob]:
         with self._lock:
             return [job for job in self._jobs.values() if job.alive]
 

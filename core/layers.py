@@ -506,11 +506,12 @@ def _numel(shape: Shape) -> int:
     return n
 
 
-def build_model(spec: ModelSpec, seed: int | None = None) -> nn.Sequential:
-    """A plain nn.Sequential; validated first so a bad spec fails with its message, not a torch error.
+def build_model(spec: ModelSpec, seed: int | None = None, classifier: bool = True) -> nn.Sequential:
+    """A plain nn.Sequential; validated first so a bad spec fails with its message, not a torch error
+    (`classifier=False`: any stack that summarizes, such as a captioner's conv encoder, need not end in 10 scores).
     With a seed, the initial weights come from a generator of its own: they depend on the seed alone, whatever
     other runs in the same server do with torch's process-wide generator meanwhile."""
-    validate(spec)
+    validate(spec) if classifier else summarize(spec)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     shape, modules = spec.input_shape, []
     for layer in spec.layers:

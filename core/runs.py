@@ -66,11 +66,23 @@ def run_path(run: str | Path, root: Path | None = None) -> Path:
     raise RunError(f"{text[:60]!r} is not a run id (letters, digits, '.', '_' and '-', no '..')")
 
 
-def resolve_cli_run(path: str) -> Path:
-    """The CLI accepts a folder path: it is the person's own disk, but it must be a run folder."""
+MODEL_FILES = {"classifier": "spec.json", "captioner": "captioner.json"}  # the file that makes a folder a run
+
+
+def run_kind(folder: Path) -> str | None:
+    return next((kind for kind, name in MODEL_FILES.items() if (folder / name).is_file()), None)
+
+
+def resolve_cli_run(path: str, kind: str = "classifier") -> Path:
+    """The CLI accepts a folder path: it is the person's own disk, but it must be a run folder of the right kind."""
     folder = Path(path).expanduser()
-    if not (folder / "spec.json").is_file():
-        raise RunError(f"{path} is not a run folder (no spec.json); train one with `python -m core train`")
+    found = run_kind(folder)
+    if found is None:
+        raise RunError(f"{path} is not a run folder (no {MODEL_FILES[kind]}); train one with "
+                       f"`python -m core {'train' if kind == 'classifier' else 'caption-train'}`")
+    if found != kind:
+        raise RunError(f"{path} is a {found} run, and this needs a {kind} run "
+                       f"({'train one with `python -m core train`' if kind == 'classifier' else 'train one with `python -m core caption-train`'})")
     return folder
 
 
@@ -160,6 +172,8 @@ def read_summary(folder: Path) -> dict:
 
 def open_run(folder: Path) -> Run:
     """Spec, config, classes and summary of a run, each checked; weights are loaded separately by load_model."""
+    if run_kind(folder) == "captioner":
+        raise RunError(f"{folder.name} is a captioner run; open it on the Caption page or with `python -m core caption`")
     try:
         spec = spec_from_json(_read_json(folder / "spec.json"))
         config = TrainConfig.from_json(_read_json(folder / "config.json"))
@@ -216,8 +230,9 @@ def read_history(folder: Path) -> History:
     return history
 
 
-def list_runs(root: Path | None = None) -> list[dict]:
-    """Summaries of every readable run, newest first; unreadable folders are listed with their problem."""
+def list_runs(root: Path | None = None, kind: str | None = None) -> list[dict]:
+    """Summaries of every readable run (of one kind: classifier or captioner, if given), newest first; unreadable
+    folders are listed with their problem."""
     root = Path(root or RUNS_ROOT)
     out = []
     for folder in sorted(root.glob("*"), reverse=True) if root.exists() else []:
@@ -227,12 +242,14 @@ def list_runs(root: Path | None = None) -> list[dict]:
             summary = read_summary(folder)
         except RunError as exc:
             summary = {"status": "damaged", "reason": str(exc)}
-        out.append({"id": folder.name, "path": str(folder), **summary})
+        entry = {"id": folder.name, "path": str(folder), "kind": run_kind(folder) or "classifier", **summary}
+        if kind is None or entry["kind"] == kind:
+            out.append(entry)
     return out
 
 
 def delete_run(folder: Path) -> None:
-    if not (folder / "spec.json").exists():
+    if run_kind(folder) is None:
         raise RunError(f"{folder} is not a run folder")
     shutil.rmtree(folder)
 
@@ -241,29 +258,29 @@ def delete_run(folder: Path) -> None:
 # writing a run while it trains
 
 
-class RunRecorder:
-    """Connects fit()'s callbacks to a run folder: metrics appended as they come, weights after every epoch, and a
-    heartbeat on a timer, so a run busy compiling or evaluating still reads as alive to every other session."""
+class Recorder:
+    """Connects a training loop's callbacks to a run folder: metrics appended as they come, and a heartbeat on a timer,
+    so a run busy compiling or evaluating still reads as alive to every other session. Subclasses write their own
+    files (the model's description, its weights) and say what an epoch changes in the summary."""
 
-    def __init__(self, folder: Path, spec: ModelSpec, config: TrainConfig, classes, source: str, device: str):
-        self.folder, self.spec, self.classes = folder, spec, tuple(classes)
+    def __init__(self, folder: Path, summary: dict):
+        self.folder = folder
         self._lock = threading.Lock()  # the metrics buffer
         self._summary_lock = threading.Lock()  # the summary and its file: the heartbeat writes it from its own thread
         self._buffer: list[str] = []
         self._last_flush = 0.0
         folder.mkdir(parents=True, exist_ok=True)
-        write_json(folder / "spec.json", spec_to_json(spec))
-        write_json(folder / "config.json", config.to_json())
-        write_json(folder / "classes.json", list(self.classes))
-        self.summary = {
-            "name": spec.name, "model": spec.name, "status": "running", "created": time.time(), "updated": time.time(),
-            "source": source, "device": device, "epochs": config.epochs, "epochs_done": 0,
-            "test_accuracy": None, "per_class_accuracy": {}, "images_per_second": None, "train_seconds": None,
-            "reason": "",
-        }
+        self.summary = {"status": "running", "created": time.time(), "updated": time.time(), "reason": "",
+                        "images_per_second": None, "train_seconds": None, "epochs_done": 0, **summary}
         self._update()
         self._done = threading.Event()
         threading.Thread(target=self._heartbeat, name=f"heartbeat-{folder.name}", daemon=True).start()
+
+    def save(self, model: nn.Module) -> None:
+        raise NotImplementedError
+
+    def epoch_summary(self, report) -> dict:
+        return {"epochs_done": report.epoch}
 
     def on_step(self, report: StepReport) -> None:
         self._append({"type": "step", "step": report.step, "epoch": report.epoch, "loss": report.loss,
@@ -272,15 +289,14 @@ class RunRecorder:
     def on_event(self, event: dict) -> None:
         self._append(event, force=True)  # its own "type" (lr, stop, diverged) tells it from steps and epochs
 
-    def on_epoch(self, report: EpochReport, model: nn.Module) -> None:
-        save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)
+    def on_epoch(self, report, model: nn.Module) -> None:
+        self.save(model)
         self._append({"type": "epoch", **report.__dict__}, force=True)
-        self._update(epochs_done=report.epoch, test_accuracy=report.test_accuracy,
-                     per_class_accuracy=report.per_class_accuracy)
+        self._update(**self.epoch_summary(report))
 
     def finish(self, result: FitResult, model: nn.Module | None = None) -> None:
         if result.status == "stopped" and model is not None:
-            save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)  # keep what was learned
+            self.save(model)  # keep what was learned
         self._flush()
         self._end(status=result.status, reason=result.reason, train_seconds=result.train_seconds,
                   images_per_second=result.images_per_second)
@@ -319,3 +335,24 @@ class RunRecorder:
         with self._summary_lock:
             self.summary.update(changes, updated=time.time())
             write_json(self.folder / "summary.json", self.summary)
+
+
+class RunRecorder(Recorder):
+    """A classifier run: spec, config and classes as JSON, safetensors weights after every epoch."""
+
+    def __init__(self, folder: Path, spec: ModelSpec, config: TrainConfig, classes, source: str, device: str):
+        self.spec, self.classes = spec, tuple(classes)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "spec.json", spec_to_json(spec))
+        write_json(folder / "config.json", config.to_json())
+        write_json(folder / "classes.json", list(self.classes))
+        super().__init__(folder, {"kind": "classifier", "name": spec.name, "model": spec.name, "source": source,
+                                  "device": device, "epochs": config.epochs, "test_accuracy": None,
+                                  "per_class_accuracy": {}})
+
+    def save(self, model: nn.Module) -> None:
+        save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)
+
+    def epoch_summary(self, report: EpochReport) -> dict:
+        return {"epochs_done": report.epoch, "test_accuracy": report.test_accuracy,
+                "per_class_accuracy": report.per_class_accuracy}

@@ -41,3 +41,5 @@ st.page_link("pages/train.py", label="3. Train it live: loss chart, accuracy per
 st.page_link("pages/evaluate.py", label="4. Evaluate: accuracy per class, confusion matrix, your own photos", icon=":material/target:")
 st.page_link("pages/inspect.py", label="5. Inspect: feature maps, where it looked, a sentence about your photo",
              icon=":material/visibility:")
+st.page_link("pages/caption.py", label="6. Caption: train a CNN + attention RNN captioner, see where each word looked",
+             icon=":material/chat:")

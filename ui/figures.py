@@ -118,3 +118,33 @@ def compare_figure(histories: dict[str, dict], metric: str) -> go.Figure:
                             mode="lines+markers", name=name, line=dict(color=color))
     title, y = ("Smoothed loss", "loss") if metric == "loss" else ("Test accuracy", "accuracy (%)")
     return _layout(fig, title, "step" if metric == "loss" else "epoch", y)
+
+
+CAPTION_SCORES = {  # CaptionEpochReport field -> what the chart calls it
+    "exact": "exact meaning", "recall": "objects named in place", "held_out_exact": "exact, held-out pairs",
+    "bleu": "BLEU-4 (x100)",
+}
+
+
+def caption_scores_figure(epochs: list[dict]) -> go.Figure:
+    """A captioner's test scores after each epoch, in percent (BLEU-4 scaled to 0-100)."""
+    fig = go.Figure()
+    xs = [e["epoch"] for e in epochs]
+    for i, (field, name) in enumerate(CAPTION_SCORES.items()):
+        fig.add_scatter(x=xs, y=[e[field] * 100 for e in epochs], mode="lines+markers", name=name,
+                        line=dict(color=PALETTE[i], width=3 if field == "exact" else 2))
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, "Captions of the test scenes after each epoch", "epoch", "%")
+
+
+def caption_comparison_figure(scores: dict[str, dict]) -> go.Figure:
+    """Grouped bars: for each describer (learned, template), exact meaning, object precision and recall, BLEU-4."""
+    fig = go.Figure()
+    metrics = {"exact": "exact meaning", "precision": "object precision", "recall": "object recall",
+               "bleu": "BLEU-4 (x100)"}
+    for i, (who, s) in enumerate(scores.items()):
+        fig.add_bar(x=list(metrics.values()), y=[s[m] * 100 for m in metrics], name=who, marker_color=PALETTE[i],
+                    text=[f"{s[m] * 100:.0f}" for m in metrics], textposition="outside")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 105])
+    return _layout(fig, "Learned captioner against the template describer, same test scenes", "", "%")

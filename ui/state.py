@@ -74,7 +74,7 @@ def run_model(run_id: str):
 
 def usable_runs() -> list[dict]:
     """Saved runs that have weights to evaluate, newest first."""
-    return [r for r in runs.list_runs() if r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
+    return [r for r in runs.list_runs(kind="classifier") if r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
 
 
 def run_picker_ui(key: str) -> str | None:
@@ -100,3 +100,22 @@ def _filters(run_id: str, stamp: float):
     from core.explain import first_layer_filters
 
     return first_layer_filters(runs.load_model(runs.open_run(runs.run_path(run_id))))
+
+
+def usable_captioners() -> list[dict]:
+    """Saved captioner runs with weights, newest first."""
+    return [r for r in runs.list_runs(kind="captioner") if r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
+
+
+@st.cache_resource(show_spinner="Loading the captioner…", max_entries=4)
+def _load_captioner(run_id: str, stamp: float):
+    from core.caption_runs import load_captioner, open_captioner
+
+    run = open_captioner(runs.run_path(run_id))
+    return run, load_captioner(run)  # read-only in effect: load_captioner turns gradients off
+
+
+def captioner_model(run_id: str):
+    """(CaptionerRun, Captioner) for a saved run, reloaded when its weights change; raises RunError."""
+    weights = runs.run_path(run_id) / "weights.safetensors"
+    return _load_captioner(run_id, weights.stat().st_mtime if weights.exists() else 0.0)

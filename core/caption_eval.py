@@ -1,0 +1,87 @@
+"""Scoring captions of scenes: exact meaning, objects named in the right place, BLEU-4 against the references; and the
+same scores for the template describer, so the two can be compared on the same scenes."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchmetrics.functional.text import bleu_score
+
+from .batches import normalize
+from .captioner import Captioner, greedy
+from .describe import describe
+from .scenes import Meaning, Scene, place_of, render, render_batch, sentence_meanings
+from .images import to_pil
+
+
+@dataclass(frozen=True)
+class CaptionScores:
+    exact: float  # share of scenes whose caption means exactly the scene
+    precision: float  # objects named that are there, at the named place
+    recall: float  # objects there that are named, at their place
+    bleu: float  # BLEU-4 (torchmetrics) against all reference captions of each scene
+    scenes: int
+
+
+def caption_scenes(model: Captioner, scenes: list[Scene], pictures: torch.Tensor, device="cpu",
+                   batch_size: int = 200) -> list[str]:
+    """Greedy captions, in the scenes' order; scenes are batched by canvas shape."""
+    model.eval()
+    out: list[str | None] = [None] * len(scenes)
+    by_canvas: dict[str, list[int]] = {}
+    for i, scene in enumerate(scenes):
+        by_canvas.setdefault(scene.canvas, []).append(i)
+    for indices in by_canvas.values():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            pixels = normalize(render_batch([scenes[i] for i in chunk], pictures).to(device))
+            for i, words in zip(chunk, greedy(model, pixels)):
+                out[i] = " ".join(words)
+    return out
+
+
+def meaning_of(sentence: str, classes) -> Meaning | None:
+    """What a caption says, if it is a sentence of the grammar; babble means nothing."""
+    return sentence_meanings(tuple(classes)).get(sentence.strip())
+
+
+def score_meanings(said: list[Meaning | None], sentences: list[str], scenes: list[Scene], classes) -> CaptionScores:
+    exact = named = right = present = 0
+    for meaning, scene in zip(said, scenes):
+        truth = Counter(scene.meaning(classes))
+        claimed = Counter(meaning or ())
+        exact += claimed == truth
+        right += sum((claimed & truth).values())
+        named += sum(claimed.values())
+        present += sum(truth.values())
+    bleu = float(bleu_score(sentences, [scene.captions(classes) for scene in scenes], n_gram=4)) if scenes else 0.0
+    n = max(1, len(scenes))
+    return CaptionScores(exact / n, right / max(1, named), right / max(1, present), bleu, len(scenes))
+
+
+def score_captions(sentences: list[str], scenes: list[Scene], classes) -> CaptionScores:
+    return score_meanings([meaning_of(s, classes) for s in sentences], sentences, scenes, classes)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the template describer on the same scenes
+
+
+def template_on_scenes(classifier: nn.Module, classes, scenes: list[Scene], pictures: torch.Tensor):
+    """describe() on each scene: its meaning (each region's class at the place its box is in) and its sentence
+    (without the "I see" that opens each, so BLEU judges what it says, not how it starts)."""
+    meanings, sentences = [], []
+    for scene in scenes:
+        width, height = scene.size
+        d = describe(classifier, classes, to_pil(render(scene, pictures)))
+        meanings.append(tuple(sorted((r.cls, place_of(r.box, width, height)) for r in d.regions)))
+        text = d.sentence.lower().rstrip(".").replace(",", "")
+        sentences.append(text[len("i see "):] if text.startswith("i see ") else text)
+    return meanings, sentences
+
+
+def score_template(classifier: nn.Module, classes, scenes: list[Scene], pictures: torch.Tensor) -> CaptionScores:
+    meanings, sentences = template_on_scenes(classifier, classes, scenes, pictures)
+    return score_meanings(meanings, sentences, scenes, classes)

@@ -1,0 +1,76 @@
+"""A captioner trained in the background like a classifier (the same registry, snapshots, stop and learning-rate
+control), and where its encoder comes from: from scratch, or the conv layers of a trained classifier run."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .caption_runs import CaptionRecorder
+from .caption_train import CaptionConfig, build_captioner, fit_captioner
+from .captioner import SCRATCH_ENCODER, Captioner, encoder_from_classifier
+from .data import Dataset, DataError
+from .device import describe_device, resolve_device
+from .jobs import BackgroundJob, JobRegistry, JobSnapshot
+from .layers import ModelSpec
+from .runs import RunError, load_model, open_run
+from .train import Callbacks, FitResult
+
+
+@dataclass(frozen=True)
+class EncoderSource:
+    spec: ModelSpec
+    state: dict | None  # trained weights of the conv layers, or None to start from scratch
+    label: str  # "scratch" or the classifier run's id
+    test_accuracy: float | None = None  # the classifier's own test accuracy on single pictures
+
+
+def encoder_source(classifier_run: Path | None, classes) -> EncoderSource:
+    if classifier_run is None:
+        return EncoderSource(SCRATCH_ENCODER, None, "scratch")
+    run = open_run(classifier_run)  # a captioner run given here is refused with its own message
+    if tuple(run.classes) != tuple(classes):
+        raise DataError(f"the encoder run {run.id} was trained on other classes ({', '.join(run.classes)})")
+    try:
+        spec = encoder_from_classifier(run.spec)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
+    model = load_model(run)
+    keep = len(spec.layers)
+    state = {k: v for k, v in model.state_dict().items() if int(k.split(".")[0]) < keep}
+    return EncoderSource(spec, state, run.id, run.summary.get("test_accuracy"))
+
+
+class CaptionJob(BackgroundJob):
+    def __init__(self, dataset: Dataset, config: CaptionConfig, encoder: EncoderSource, folder: Path):
+        config.check()
+        resolve_device(config.device)
+        self.dataset, self.config, self.encoder = dataset, config, encoder
+        self.model: Captioner = build_captioner(config, dataset.classes, encoder.spec, encoder.state)
+        super().__init__(folder, config.lr)
+
+    def _recorder(self) -> CaptionRecorder:
+        return CaptionRecorder(self.folder, self.model, self.config, self.dataset.classes, self.dataset.source,
+                               describe_device(self.config.device), self.encoder.label)
+
+    def _train(self, callbacks: Callbacks) -> FitResult:
+        return fit_captioner(self.model, self.dataset, self.config, callbacks, self.control,
+                             pretrained=self.encoder.state is not None)
+
+
+def start_captioner(registry: JobRegistry, dataset: Dataset, config: CaptionConfig,
+                    encoder: EncoderSource) -> CaptionJob:
+    return registry.launch("captioner", lambda folder: CaptionJob(dataset, config, encoder, folder))
+
+
+def train_captioner_blocking(dataset: Dataset, config: CaptionConfig, encoder: EncoderSource, folder: Path,
+                             on_poll=None, poll_s: float = 0.5) -> JobSnapshot:
+    """The CLI's path: the same background job the page starts, polled until it ends."""
+    job = CaptionJob(dataset, config, encoder, folder).start()
+    try:
+        while not job.join(poll_s):
+            if on_poll:
+                on_poll(job.snapshot())
+    except KeyboardInterrupt:
+        job.stop()
+        job.join()
+    return job.snapshot()

@@ -1,0 +1,191 @@
+"""Training a captioner: CaptionConfig, and fit_captioner(), which draws fresh scenes from the training pictures every
+step, trains with teacher forcing, and after every epoch captions the fixed test scenes and scores them. It reports
+through the same callbacks and obeys the same Control (stop, learning rate) as the classifier's fit()."""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+from .batches import normalize
+from .bounds import choice, ranged, settings_problem
+from .caption_eval import CaptionScores, caption_scenes, score_captions
+from .captioner import CELLS, Captioner, DecoderSpec, encode_sentences, loss_of
+from .data import Dataset
+from .device import DEVICES, resolve_device
+from .layers import ModelSpec
+from .scenes import CANVASES, SceneSampler, evaluation_scenes, render_batch, vocabulary
+from .train import Callbacks, ConfigError, Control, Diverged, FitResult, StepReport, schedule_factor
+
+ENCODER_MODES = ("frozen", "finetune")
+SAMPLES = 8  # test scenes captioned in every epoch's report, so a person sees the sentences improve
+
+
+@dataclass(frozen=True)
+class CaptionConfig:
+    """Every setting of a captioner run; allowed values sit on each field, as for TrainConfig."""
+
+    epochs: int = ranged(6, low=1, high=200)
+    scenes_per_epoch: int = ranged(6400, low=64, high=1_000_000)  # freshly drawn training scenes per epoch
+    batch_size: int = ranged(64, low=2, high=1024)  # scenes per step (all of one canvas shape)
+    lr: float = ranged(3e-3, low=1e-6, high=1.0, whole=False)  # Adam's peak learning rate (one-cycle schedule)
+    cell: str = choice("lstm", CELLS)  # the decoder's recurrent cell
+    hidden: int = ranged(256, low=16, high=1024)  # its state size
+    encoder_mode: str = choice("frozen", ENCODER_MODES)  # with an encoder from a classifier run: keep it, or train it
+    test_scenes: int = ranged(600, low=16, high=10_000)  # fixed held-back scenes scored after every epoch
+    held_out_scenes: int = ranged(200, low=16, high=10_000)  # scenes of class pairs never seen in training
+    seed: int = ranged(0, low=0, high=2**31 - 1)
+    device: str = choice("auto", DEVICES)
+
+    def check(self) -> "CaptionConfig":
+        problem = settings_problem(self)
+        if problem:
+            raise ConfigError(problem)
+        return self
+
+    def decoder(self) -> DecoderSpec:
+        return DecoderSpec(cell=self.cell, hidden=self.hidden)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CaptionConfig":
+        if not isinstance(data, dict):
+            raise ConfigError("a captioner config is a JSON object")
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"unknown captioner setting {unknown[0]!r}")
+        try:
+            return cls(**data).check()
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class CaptionEpochReport:
+    epoch: int
+    train_loss: float
+    exact: float  # test scenes whose caption means exactly the scene (every object: class, count and place)
+    precision: float  # of the objects named, the share that are in the scene at the named place
+    recall: float  # of the scene's objects, the share named at their place
+    bleu: float  # BLEU-4 against every reference phrasing
+    held_out_exact: float  # the same exact match on class pairs never seen together in training
+    held_out_recall: float
+    samples: list[dict]  # {"scene": index in the test scenes, "sentence": str}
+    seconds: float
+
+    @property
+    def test_accuracy(self) -> float:  # what run listings show for every kind of run
+        return self.exact
+
+
+def build_captioner(config: CaptionConfig, classes, encoder_spec: ModelSpec,
+                    encoder_state: dict | None = None) -> Captioner:
+    model = Captioner(encoder_spec, config.decoder(), vocabulary(classes), seed=config.seed)
+    if encoder_state is not None:
+        model.encoder.convs.load_state_dict(encoder_state)
+    return model
+
+
+def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, callbacks: Callbacks | None = None,
+                  control: Control | None = None, pretrained: bool = False) -> FitResult:
+    """Train `model` on scenes drawn from the training pictures; `pretrained` with encoder_mode "frozen" keeps the
+    encoder's weights (and its BatchNorm statistics) as they are."""
+    config.check()
+    callbacks, control = callbacks or Callbacks(), control or Control()
+    device = resolve_device(config.device)
+    model.to(device)
+    frozen = pretrained and config.encoder_mode == "frozen"
+    model.encoder.requires_grad_(not frozen)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=config.lr)
+    classes = list(dataset.classes)
+    sampler = SceneSampler(dataset.train_y, len(classes))
+    fixed = evaluation_scenes(dataset.test_y, len(classes), config.test_scenes)
+    held = evaluation_scenes(dataset.test_y, len(classes), config.held_out_scenes, held="only")
+    rng = random.Random(config.seed)
+    per_epoch = max(1, config.scenes_per_epoch // config.batch_size)
+    total = per_epoch * config.epochs
+    base_lr, step, seen, started, train_time = config.lr, 0, 0, time.perf_counter(), 0.0
+    result = FitResult(model, "finished")
+    try:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            if frozen:
+                model.encoder.eval()
+            epoch_start, loss_sum = time.perf_counter(), 0.0
+            for _ in range(per_epoch):
+                new_lr = control.take_lr()
+                if new_lr is not None:
+                    callbacks.on_event({"type": "lr", "step": step, "from": base_lr, "to": new_lr})
+                    base_lr = new_lr
+                lr = base_lr * schedule_factor("onecycle", step / total)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                loss = _train_step(model, optimizer, trainable, sampler, rng, dataset, classes, config, device)
+                step += 1
+                seen += config.batch_size
+                loss_sum += loss
+                if not math.isfinite(loss):
+                    raise Diverged(f"the loss became {loss} at step {step} (epoch {epoch}) with learning rate "
+                                   f"{lr:.3g}; the weights from the last finished epoch are kept. Try a learning "
+                                   f"rate about 10x lower ({lr / 10:.2g})", step=step)
+                now = time.perf_counter()
+                elapsed_train = train_time + now - epoch_start
+                callbacks.on_step(StepReport(step, epoch, loss, lr, seen / elapsed_train, now - started,
+                                             (now - started) / step * (total - step), total))
+                if control.stopped:
+                    break
+            train_time += time.perf_counter() - epoch_start
+            if control.stopped:
+                result.status = "stopped"
+                callbacks.on_event({"type": "stop", "step": step})
+                break
+            report = _epoch_report(model, dataset, fixed, held, device, epoch, loss_sum / per_epoch, started)
+            result.epochs.append(report)
+            callbacks.on_epoch(report, model)
+    except Diverged as exc:
+        result.status, result.reason = "diverged", str(exc)
+        callbacks.on_event({"type": "diverged", "step": exc.step, "reason": str(exc)})
+    model.eval()
+    result.train_seconds = train_time
+    result.images_per_second = seen / max(train_time, 1e-9)
+    return result
+
+
+def draw_batch(sampler: SceneSampler, rng: random.Random, pictures: torch.Tensor, classes, batch_size: int):
+    """One training batch: scenes of one random canvas shape, each with one of its reference captions at random."""
+    canvas = rng.choice(tuple(CANVASES))
+    scenes = [sampler.scene(rng, canvas) for _ in range(batch_size)]
+    captions = [rng.choice(s.captions(classes)) for s in scenes]
+    return render_batch(scenes, pictures), captions
+
+
+def _train_step(model, optimizer, trainable, sampler, rng, dataset, classes, config, device) -> float:
+    pixels, captions = draw_batch(sampler, rng, dataset.train_x, classes, config.batch_size)
+    tokens = encode_sentences(captions, model.vocab).to(device)
+    logits, _ = model(normalize(pixels.to(device)), tokens)
+    loss = loss_of(logits, tokens)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(trainable, 5.0)  # recurrent nets spike now and then; a clipped step stays a step
+    optimizer.step()
+    return float(loss.detach())
+
+
+def _epoch_report(model, dataset, fixed, held, device, epoch, train_loss, started) -> CaptionEpochReport:
+    classes = list(dataset.classes)
+    said = caption_scenes(model, fixed, dataset.test_x, device)
+    scores: CaptionScores = score_captions(said, fixed, classes)
+    held_scores = score_captions(caption_scenes(model, held, dataset.test_x, device), held, classes)
+    return CaptionEpochReport(
+        epoch=epoch, train_loss=train_loss, exact=scores.exact, precision=scores.precision, recall=scores.recall,
+        bleu=scores.bleu, held_out_exact=held_scores.exact, held_out_recall=held_scores.recall,
+        samples=[{"scene": i, "sentence": said[i]} for i in range(min(SAMPLES, len(fixed)))],
+        seconds=time.perf_counter() - started,
+    )

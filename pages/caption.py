@@ -1,0 +1,205 @@
+"""Caption: train a CNN-encoder + attention-RNN captioner live on scenes composed from CIFAR-10, watch its sentences
+improve, caption any scene or photo word by word with where each word looked, and compare it with the template."""
+import math
+
+import streamlit as st
+
+from core import runs
+from core.attention import word_maps
+from core.caption_eval import caption_scenes, score_captions, score_template
+from core.caption_job import encoder_source, start_captioner
+from core.caption_train import CaptionConfig
+from core.captioner import MAX_BEAM, SCRATCH_ENCODER, beam_search, encoder_from_classifier, fit_picture, prepare
+from core.data import DataError
+from core.device import DeviceError
+from core.export import captioner_script
+from core.images import ImageError, decode_image, to_pil
+from core.jobs import BusyError
+from core.layers import SpecError
+from core.scenes import evaluation_scenes, render, vocabulary
+from core.train import ConfigError
+from ui.caption_form import HOW_CAPTIONING_WORKS, LRS, caption_settings_ui
+from ui.entry import through_entry_ui
+from ui.figures import caption_comparison_figure, caption_scores_figure, loss_figure
+from ui.state import captioner_model, dataset_ui, registry, run_model, usable_captioners, usable_runs
+
+through_entry_ui()
+st.title("Caption")
+st.caption("The tutorial's title, learned: a CNN encoder finds what is where, an RNN with attention turns it into a "
+           "sentence, and every word shows where it looked.")
+dataset = dataset_ui()
+if dataset is None:
+    st.stop()
+classes = list(dataset.classes)
+with st.expander("How a captioner works: scenes, encoder, embedding, attention, teacher forcing, beam search"):
+    st.markdown(HOW_CAPTIONING_WORKS)
+
+# --- train ---
+st.header("Train a captioner")
+classifiers = usable_runs()
+config, encoder_id, start = caption_settings_ui(classifiers)
+if start:
+    try:
+        encoder = encoder_source(runs.run_path(encoder_id) if encoder_id else None, classes)
+        job = start_captioner(registry(), dataset, config, encoder)
+        st.session_state.caption_job = job.id
+        st.query_params["caption"] = job.id
+    except (ConfigError, SpecError, DeviceError, BusyError, DataError, runs.RunError) as exc:
+        st.error(f"**Training did not start.** {exc}")
+with st.expander("Show the code: the captioner as a plain PyTorch file"):
+    try:
+        spec = SCRATCH_ENCODER if encoder_id is None else encoder_from_classifier(run_model(encoder_id)[0].spec)
+        script = captioner_script(spec, config.decoder(), vocabulary(classes))
+        st.download_button("Download captioner.py", script, "captioner.py", "text/x-python", key="dl_captioner")
+        st.code(script, language="python")
+    except (ValueError, runs.RunError) as exc:
+        st.error(f"**No code for this encoder.** {exc}")
+
+fixed = evaluation_scenes(dataset.test_y, len(classes), CaptionConfig().test_scenes)
+
+# --- the run being watched: from this session, or from the URL after a refresh ---
+run_id = st.query_params.get("caption") or st.session_state.get("caption_job")
+if run_id:
+    st.session_state.caption_job = run_id
+job = registry().get(run_id) if run_id else None
+
+
+@st.fragment(run_every=2.0 if job is not None and job.alive else None)
+def live_ui() -> None:
+    if job is not None:
+        snap = job.snapshot()
+        history, status, reason, total, lr = snap.history(), snap.status, snap.reason, snap.total_steps, snap.lr
+    else:
+        folder = runs.run_path(run_id)
+        history, summary = runs.read_history(folder), runs.read_summary(folder)
+        status, reason, total, lr = summary.get("status"), summary.get("reason", ""), 0, 0.0
+    st.subheader(f"Captioner run `{run_id}` · {status}")
+    if job is not None and not snap.done:
+        last = snap.steps[-1] if snap.steps else None
+        text = (f"epoch {last.epoch} · step {last.step:,}/{total:,} · {last.images_per_second:,.0f} scenes/s · "
+                f"ETA {int(last.eta // 60)}:{int(last.eta % 60):02d} · loss {last.loss:.3f}") if last else "starting…"
+        st.progress(snap.progress, text=text)
+        c1, c2, c3 = st.columns([2, 1, 1])
+        new_lr = c1.select_slider("Change the learning rate now", LRS,
+                                  min(LRS, key=lambda v: abs(math.log(v / max(lr, 1e-6)))), key="cap_live_lr")
+        if c2.button("Set learning rate", key="cap_set_lr"):
+            job.set_lr(new_lr)
+        if c3.button("Stop", type="primary", key="cap_stop"):
+            job.stop()
+            job.join(2.0)
+    elif status == "finished":
+        last = history.epochs[-1] if history.epochs else None
+        st.success(f"Finished: {last['exact']:.1%} of the test scenes captioned with exactly the right meaning."
+                   if last else "Finished.")
+    elif status in ("diverged", "failed", "interrupted"):
+        st.error(f"**The run {status}.** {reason}")
+    elif status == "stopped":
+        st.info("Stopped. What it learned so far is saved and can caption below.")
+    left, right = st.columns(2)
+    if history.steps:
+        left.plotly_chart(loss_figure(history.steps, history.events, "Caption loss (per word)"), width="stretch",
+                          key="cap_loss")
+    if history.epochs:
+        right.plotly_chart(caption_scores_figure(history.epochs), width="stretch", key="cap_scores")
+        samples_ui(history.epochs)
+    if job is not None and snap.done and st.session_state.get("cap_was_running") == job.id:
+        st.session_state.cap_was_running = None
+        st.rerun()  # full rerun: stops the timer and lists the new captioner below
+    if job is not None and not snap.done:
+        st.session_state.cap_was_running = job.id
+
+
+def samples_ui(epochs: list[dict]) -> None:
+    """The same test scenes captioned after each epoch: from babble to sentences."""
+    epoch = epochs[-1]["epoch"]
+    if len(epochs) > 1:
+        epoch = st.slider("Captions after epoch", 1, epochs[-1]["epoch"], epochs[-1]["epoch"], key="cap_epoch_pick")
+    chosen = next((e for e in epochs if e["epoch"] == epoch), epochs[-1])
+    st.caption(f"Test scenes captioned after epoch {chosen['epoch']}: exact meaning {chosen['exact']:.0%}, "
+               f"objects named in place {chosen['recall']:.0%}, BLEU-4 {chosen['bleu']:.2f}")
+    cols = st.columns(4)
+    for i, sample in enumerate(chosen["samples"]):
+        scene = fixed[sample["scene"]]
+        cols[i % 4].image(to_pil(render(scene, dataset.test_x), 2), caption=f"“{sample['sentence']}”",
+                          output_format="PNG")
+
+
+if run_id and (job is not None or (runs.run_path(run_id) / "summary.json").exists()):
+    live_ui()
+elif run_id:
+    st.warning(f"No captioner run called `{run_id}` was found.")
+
+# --- caption a picture ---
+st.header("Caption a picture")
+captioners = usable_captioners()
+if not captioners:
+    st.info("No trained captioner yet: train one above (a few minutes with a classifier's encoder).")
+    st.stop()
+labels = {r["id"]: f"{r['id']} · encoder {r.get('encoder_from')} · exact {r.get('test_accuracy') or 0:.0%}"
+          for r in captioners}
+pick = st.selectbox("Captioner", list(labels), format_func=labels.get, key="cap_run")
+try:
+    cap_run, model = captioner_model(pick)
+except runs.RunError as exc:
+    st.error(f"**This captioner cannot be used.** {exc}")
+    st.stop()
+if tuple(cap_run.classes) != tuple(classes):
+    st.error(f"**This captioner was trained on other classes** ({', '.join(cap_run.classes)}).")
+    st.stop()
+
+src = st.segmented_control("Picture", ["A test scene", "Upload a photo"], default="A test scene", key="cap_src")
+picture, references = None, []
+if src == "Upload a photo":
+    upload = st.file_uploader("Photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="cap_upload")
+    if upload is not None:
+        try:
+            picture = decode_image(upload.getvalue(), upload.name)
+        except ImageError as exc:
+            st.error(f"**That file cannot be captioned.** {exc}")
+else:
+    index = st.number_input("Test scene number", 0, len(fixed) - 1, 0, key="cap_scene")
+    picture = to_pil(render(fixed[index], dataset.test_x))
+    references = fixed[index].captions(classes)
+if picture is None:
+    st.stop()
+
+width = st.slider("Beam width", 1, MAX_BEAM, 3, key="cap_beam", help="1 = greedy: the likeliest word each time.")
+beams = beam_search(model, prepare(picture), width)
+best = beams[0]
+fitted = fit_picture(picture)
+st.subheader(f"“{best.sentence}”" if best.words else "(an empty sentence)")
+if references:
+    st.caption("The scene's reference captions: " + " · ".join(f"“{r}”" for r in references))
+maps = word_maps(fitted, best)
+if maps:
+    shown = st.select_slider("Where it looked for each word", list(range(len(maps))), 0, key="cap_word",
+                             format_func=lambda i: f"{i + 1}. {maps[i][0]}")
+    c1, c2 = st.columns([1, 2])
+    c1.image(to_pil(fitted, 3), caption="what the captioner saw", output_format="PNG")
+    c2.image(maps[shown][1], caption=f"attention for “{maps[shown][0]}”", output_format="PNG")
+    st.caption("Every word, side by side (red = most attention):")
+    cols = st.columns(min(8, len(maps)))
+    for i, (word, image) in enumerate(maps):
+        cols[i % len(cols)].image(image, caption=word, output_format="PNG")
+st.dataframe([{"rank": i + 1, "sentence": b.sentence, "score (log-probability)": round(b.score, 3),
+               "probability": f"{math.exp(b.score):.1%}"} for i, b in enumerate(beams)], hide_index=True)
+
+# --- learned against template ---
+st.header("Learned captioner against the template describer")
+st.caption("The template describer classifies windows of the picture with a classifier and writes “I see …”. Both "
+           "caption the same test scenes; a sentence's meaning is every object with its class and place.")
+if not classifiers:
+    st.info("The template needs a trained classifier run: train one on the Train page.")
+    st.stop()
+default = next((i for i, r in enumerate(classifiers) if r["id"] == cap_run.summary.get("encoder_from")), 0)
+template_run = st.selectbox("Classifier for the template", [r["id"] for r in classifiers], default,
+                            key="cap_template_run")
+count = st.select_slider("Test scenes", [50, 100, 200, 400, len(fixed)], 100, key="cap_compare_n",
+                         help="The template classifies about 30 windows per scene: 100 scenes take a few seconds.")
+if st.button("Compare", key="cap_compare"):
+    scenes = fixed[:count]
+    with st.spinner(f"Captioning {count} scenes both ways…"):
+        learned = score_captions(caption_scenes(model, scenes, dataset.test_x), scenes, classes)
+        template = score_template(run_model(template_run)[1], classes, scenes, dataset.test_x)
+    st.plotly_chart(caption_comparison_figure({"learned captioner": vars(learned), "template describer": vars(template)}),
+                    width="stretch", key="cap_compare_chart")

@@ -1,0 +1,145 @@
+"""Training a captioner on generated data, scoring captions, and the captioner's run folder."""
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import CLASSES, wait_for
+from core.caption_eval import caption_scenes, score_captions, score_template
+from core.caption_job import CaptionJob, encoder_source
+from core.caption_runs import load_captioner, open_captioner
+from core.caption_train import CaptionConfig, build_captioner, fit_captioner
+from core.captioner import SCRATCH_ENCODER
+from core.runs import RunError, list_runs, open_run, run_path
+from core.scenes import Scene, SceneObject, evaluation_scenes, vocabulary
+from core.train import Callbacks, Control
+
+QUICK = dict(epochs=2, scenes_per_epoch=384, batch_size=32, hidden=64, lr=3e-3, test_scenes=24, held_out_scenes=16,
+             device="cpu")
+
+
+def test_a_short_run_lowers_the_loss_and_speaks_the_vocabulary(tiny_dataset):
+    config = CaptionConfig(**QUICK)
+    model = build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER)
+    losses, epochs = [], []
+    result = fit_captioner(model, tiny_dataset, config,
+                           Callbacks(on_step=lambda r: losses.append(r.loss), on_epoch=lambda r, m: epochs.append(r)))
+    assert result.status == "finished" and len(epochs) == 2 and len(losses) == 24
+    assert sum(losses[-4:]) / 4 < 0.8 * sum(losses[:4]) / 4  # 3.9 -> 2.9 when written
+    sentences = [s["sentence"] for s in epochs[-1].samples]
+    assert len(sentences) == 8 and all(set(s.split()) <= set(vocabulary(CLASSES)) - {"<pad>", "<start>", "<end>"}
+                                       for s in sentences)
+    assert all(0 <= v <= 1 for v in (epochs[-1].exact, epochs[-1].precision, epochs[-1].recall, epochs[-1].bleu))
+
+
+def test_stop_ends_a_run_at_once_without_an_evaluation(tiny_dataset):
+    config = CaptionConfig(**QUICK)
+    control, events = Control(), []
+    control.stop()
+    result = fit_captioner(build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER), tiny_dataset, config,
+                           Callbacks(on_event=events.append), control)
+    assert result.status == "stopped" and not result.epochs and events[-1]["type"] == "stop"
+
+
+def _scene(*objects) -> Scene:
+    return Scene("wide", "row2" if len(objects) == 2 else "single", tuple(objects), (0, 0, 0))
+
+
+CAT_LEFT = SceneObject(3, 0, "left", (0, 16, 32, 48))
+DOG_RIGHT = SceneObject(5, 1, "right", (64, 16, 96, 48))
+
+
+def test_scores_count_meaning_objects_and_bleu():
+    scenes = [_scene(CAT_LEFT, DOG_RIGHT)]
+    right = score_captions(["a dog to the right of a cat"], scenes, CLASSES)  # a paraphrase: the same meaning
+    assert right.exact == 1 and right.precision == 1 and right.recall == 1 and right.bleu == pytest.approx(1.0)
+    half = score_captions(["a cat on the left and a frog on the right"], scenes, CLASSES)
+    assert half.exact == 0 and half.precision == 0.5 and half.recall == 0.5 and 0 < half.bleu < 1
+    babble = score_captions(["a a a the"], scenes, CLASSES)
+    assert babble.exact == 0 and babble.recall == 0 and babble.bleu == 0
+    counted = score_captions(["two cats side by side"], [_scene(CAT_LEFT, SceneObject(3, 2, "right", DOG_RIGHT.box))],
+                             CLASSES)
+    assert counted.exact == 1
+
+
+class Always(nn.Module):
+    """A classifier that says `label` with certainty for any picture."""
+
+    def __init__(self, label: int):
+        super().__init__()
+        self.label = label
+        self.unused = nn.Parameter(torch.zeros(1))  # evaluation reads the parameters' dtype
+
+    def forward(self, x):
+        out = torch.full((len(x), 10), -20.0)
+        out[:, self.label] = 20.0
+        return out
+
+
+def test_the_template_is_scored_by_what_its_boxes_say():
+    single = Scene("square", "single", (SceneObject(3, 0, "middle", (16, 16, 48, 48)),), (0, 0, 0))
+    pictures = torch.zeros(3, 3, 32, 32, dtype=torch.uint8)
+    assert score_template(Always(3), CLASSES, [single], pictures).exact == 1  # one big "cat" box, in the middle
+    assert score_template(Always(5), CLASSES, [single], pictures).recall == 0
+
+
+def test_captions_come_back_in_the_scenes_order(tiny_dataset):
+    config = CaptionConfig(**QUICK)
+    model = build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER)
+    scenes = evaluation_scenes(tiny_dataset.test_y, 10, 30)
+    together = caption_scenes(model, scenes, tiny_dataset.test_x)
+    alone = [caption_scenes(model, [s], tiny_dataset.test_x)[0] for s in scenes[:6]]
+    assert together[:6] == alone
+
+
+@pytest.fixture
+def captioner_folder(tiny_dataset):
+    job = CaptionJob(tiny_dataset, CaptionConfig(**{**QUICK, "epochs": 1}), encoder_source(None, CLASSES),
+                     run_path("20260101-000000-captioner-abc123"))
+    job.start()
+    wait_for(lambda: job.join(0.1), 120, "the captioner job")
+    assert job.snapshot().status == "finished", job.snapshot().reason
+    return job.folder
+
+
+def test_a_captioner_run_folder_reads_back_and_captions(captioner_folder, tiny_dataset):
+    run = open_captioner(captioner_folder)
+    model = load_captioner(run)
+    assert run.vocab == vocabulary(CLASSES) and run.summary["kind"] == "captioner"
+    assert not any(p.requires_grad for p in model.parameters())
+    [listed] = list_runs(kind="captioner")
+    assert listed["id"] == captioner_folder.name and list_runs(kind="classifier") == []
+    history = json.loads((captioner_folder / "metrics.jsonl").read_text().splitlines()[-1])
+    assert history["type"] == "epoch" and "samples" in history
+
+
+def test_a_changed_vocabulary_is_refused_with_the_reason(captioner_folder):
+    vocab = json.loads((captioner_folder / "vocab.json").read_text())
+    vocab[10], vocab[11] = vocab[11], vocab[10]
+    (captioner_folder / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(RunError, match="vocab.json differs from the vocabulary the weights were trained with"):
+        load_captioner(open_captioner(captioner_folder))
+    (captioner_folder / "vocab.json").write_text('{"not": "a list"}')
+    with pytest.raises(RunError, match="vocab.json is damaged"):
+        open_captioner(captioner_folder)
+
+
+def test_runs_of_the_other_kind_are_refused_by_name(captioner_folder, trained_run):
+    with pytest.raises(RunError, match="is a captioner run"):
+        open_run(captioner_folder)
+    with pytest.raises(RunError, match="is a classifier run"):
+        open_captioner(run_path(trained_run))
+    with pytest.raises(RunError, match="is a captioner run"):
+        encoder_source(captioner_folder, CLASSES)
+
+
+def test_a_classifier_run_becomes_a_frozen_encoder_with_its_own_weights(trained_run, tiny_dataset):
+    source = encoder_source(run_path(trained_run), CLASSES)
+    config = CaptionConfig(**{**QUICK, "epochs": 1})
+    model = build_captioner(config, CLASSES, source.spec, source.state)
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    fit_captioner(model, tiny_dataset, config, pretrained=True)
+    after = model.encoder.state_dict()
+    assert before and all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics kept
+    assert any(k.endswith("weight") for k in before)

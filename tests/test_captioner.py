@@ -1,0 +1,90 @@
+"""The captioner's pieces: encoder grid, attention decoder, teacher forcing with padding, greedy and beam search."""
+import pytest
+import torch
+from PIL import Image
+
+from conftest import CLASSES
+from core.captioner import (END, FIT_LONG, FIT_SHORT, PAD, SCRATCH_ENCODER, Captioner, DecoderSpec, beam_search,
+                            encode_sentences, encoder_from_classifier, fit_picture, greedy, loss_of)
+from core.layers import Conv2d, ModelSpec
+from core.presets import PRESETS
+from core.scenes import vocabulary
+
+VOCAB = vocabulary(CLASSES)
+
+
+@pytest.fixture(params=["lstm", "gru"])
+def model(request):
+    return Captioner(SCRATCH_ENCODER, DecoderSpec(cell=request.param, hidden=32, attention=16, embed=8), VOCAB,
+                     seed=0).eval()
+
+
+@pytest.mark.parametrize("height,width", [(64, 64), (64, 96), (96, 64), (40, 72)])
+def test_encoder_gives_a_grid_with_coordinates_for_any_size(height, width):
+    m = Captioner(SCRATCH_ENCODER, DecoderSpec(), VOCAB, seed=0)
+    grid, (h, w) = m.encoder(torch.zeros(2, 3, height, width))
+    assert grid.shape == (2, h * w, m.encoder.channels + 2) and (h, w) == (height // 8, width // 8)
+    xs, ys = grid[0, :, -2], grid[0, :, -1]
+    assert xs.min() == -1 and xs.max() == 1 and ys.min() == -1 and ys.max() == 1
+    assert xs[0] < xs[w - 1] and ys[0] < ys[-1]  # row-major: x grows along a row, y down the rows
+
+
+def test_teacher_forcing_shapes_attention_sums_and_padding_is_ignored(model):
+    tokens = encode_sentences(["a cat on the left", "two dogs one on the left and one on the right"], VOCAB)
+    assert tokens[0, -1] == PAD and tokens[1, -1] == END  # the shorter caption is padded
+    with torch.no_grad():
+        logits, alphas = model(torch.randn(2, 3, 64, 64), tokens)
+    assert logits.shape == (2, tokens.shape[1] - 1, len(VOCAB)) and alphas.shape[:2] == (2, tokens.shape[1] - 1)
+    assert torch.allclose(alphas.sum(-1), torch.ones(2, tokens.shape[1] - 1))
+    # the loss does not change whatever the model predicts where the target is padding
+    changed = logits.clone()
+    changed[0, -1] += 100 * torch.randn(len(VOCAB))
+    assert float(loss_of(changed, tokens)) == pytest.approx(float(loss_of(logits, tokens)))
+    changed[1, -1] += 100 * torch.randn(len(VOCAB))
+    assert float(loss_of(changed, tokens)) != pytest.approx(float(loss_of(logits, tokens)))
+
+
+def test_beam_of_width_one_is_greedy_and_wider_beams_rank_by_score(model):
+    torch.manual_seed(1)
+    for _ in range(5):
+        x = torch.randn(1, 3, 64, 96)
+        [one] = beam_search(model, x, 1)
+        assert one.words == greedy(model, x)[0]
+        beams = beam_search(model, x, 4)
+        assert 1 <= len(beams) <= 4 and [b.score for b in beams] == sorted((b.score for b in beams), reverse=True)
+        for b in beams:
+            assert b.attention.shape[0] == max(1, len(b.words)) and b.attention.shape[1:] == (8, 12)
+            assert set(b.words) <= set(VOCAB)
+
+
+def test_a_seed_fixes_every_initial_weight():
+    a = Captioner(SCRATCH_ENCODER, DecoderSpec(), VOCAB, seed=5).state_dict()
+    b = Captioner(SCRATCH_ENCODER, DecoderSpec(), VOCAB, seed=5).state_dict()
+    c = Captioner(SCRATCH_ENCODER, DecoderSpec(), VOCAB, seed=6).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a) and not all(torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("size", [(64, 64), (96, 64), (64, 96), (4000, 3000), (300, 40), (20, 900), (1, 1)])
+def test_any_picture_is_fitted_by_one_rule_that_leaves_scene_canvases_alone(size):
+    picture = Image.new("RGB", size, (200, 10, 10))
+    pixels = fit_picture(picture)
+    h, w = pixels.shape[1:]
+    assert min(h, w) >= FIT_SHORT and max(h, w) <= FIT_LONG and pixels.dtype == torch.uint8
+    if size in ((64, 64), (96, 64), (64, 96)):
+        assert (w, h) == size and (pixels[0] == 200).all()
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_classifier_gives_an_encoder_that_keeps_a_grid(preset):
+    spec = encoder_from_classifier(PRESETS[preset].spec)
+    m = Captioner(spec, DecoderSpec(hidden=16, attention=16, embed=8), VOCAB)
+    grid, (h, w) = m.encoder(torch.zeros(1, 3, 64, 96))
+    assert h >= 2 and w >= 3 and grid.shape[1] == h * w
+
+
+def test_a_classifier_without_convolutions_has_no_encoder():
+    from core.layers import Flatten, Linear
+
+    with pytest.raises(ValueError, match="no convolutional layers"):
+        encoder_from_classifier(ModelSpec((Flatten(), Linear(10)), name="mlp"))
+    assert len(encoder_from_classifier(ModelSpec((Conv2d(8, 3, 1, 1), Flatten(), Linear(10)))).layers) == 1
