@@ -342,8 +342,9 @@ def cmd_caption_train(args) -> dict:
     settings = {name: getattr(args, name) for name in CAPTION_FLAGS if getattr(args, name) is not None}
     config = replace(CaptionConfig(), **settings).check()
     device = resolve_device(config.device)
+    encoder_run = resolve_cli_run(args.encoder_run) if args.encoder_run else None  # refused before any loading
     dataset = datasets.load(args.data, progress=lambda done, total, msg: _say(args, f"\r{msg}: {done}/{total}", end=""))
-    encoder = encoder_source(resolve_cli_run(args.encoder_run) if args.encoder_run else None, dataset.classes)
+    encoder = encoder_source(encoder_run, dataset.classes)
     folder = Path(args.out) if args.out else RUNS_ROOT / new_run_id("captioner")
     if folder.exists() and any(folder.iterdir()):
         raise RunError(f"{folder} already exists and is not empty; choose another --out so nothing saved is overwritten")

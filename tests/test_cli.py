@@ -217,3 +217,73 @@ def test_train_flags_override_the_preset_and_keep_the_rest(capsys):
     assert spec == PRESETS["fast"].spec and initial is None
     assert (config.epochs, config.lr, config.seed) == (3, 0.2, 7)
     assert (config.batch_size, config.schedule, config.lookahead) == (expected.batch_size, "triangle", True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# captioning
+
+
+@pytest.fixture
+def captioner(capsys, data_root, tiny_tree, tmp_path):
+    code, out, err = run_cli(capsys, "caption-train", "--data", str(tiny_tree), "--epochs", "1", "--scenes-per-epoch",
+                             "64", "--batch-size", "32", "--hidden", "32", "--test-scenes", "16",
+                             "--held-out-scenes", "16", "--out", str(tmp_path / "cap"), "--json")
+    assert code == 0, err
+    return last_json(out)
+
+
+def test_caption_train_json_contract(captioner, tmp_path):
+    assert captioner["run"] == str(tmp_path / "cap") and captioner["encoder"] == "scratch"
+    assert captioner["status"] == "finished" and captioner["epochs"] == 1 and captioner["scenes_per_second"] > 0
+    for key in ("exact", "object_precision", "object_recall", "bleu", "held_out_exact"):
+        assert 0 <= captioner[key] <= 1
+    assert {"captioner.json", "vocab.json", "config.json", "weights.safetensors"} <= {
+        p.name for p in (tmp_path / "cap").iterdir()}
+
+
+def test_caption_json_contract_with_beams_and_attention_files(captioner, capsys, tmp_path):
+    images = []
+    for name, size in (("wide.png", (120, 60)), ("tall.png", (30, 90))):
+        (tmp_path / name).write_bytes(png_bytes(mode="RGB", size=size))
+        images.append(str(tmp_path / name))
+    code, out, _ = run_cli(capsys, "caption", "--run", captioner["run"], *images, "--beam", "3",
+                           "--attention-out", str(tmp_path / "att"), "--json")
+    result = last_json(out)["captions"]
+    assert code == 0 and [c["image"] for c in result] == images
+    for c in result:
+        assert c["sentence"] == " ".join(c["words"]) == c["beams"][0]["sentence"]
+        assert 1 <= len(c["beams"]) <= 3 and all(b["score"] <= 0 for b in c["beams"])
+        assert Path(c["attention"]).is_file() and Path(c["attention"]).parent == tmp_path / "att"
+
+
+def test_caption_refuses_bad_input_with_one_line(captioner, trained, capsys, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    good = tmp_path / "good.png"
+    good.write_bytes(png_bytes())
+    for args, message in [
+        (["caption", "--run", trained["run"], str(good)], "is a classifier run"),
+        (["caption", "--run", captioner["run"], str(text)], "notes.png"),
+        (["caption", "--run", captioner["run"], str(good), "--beam", "0"], "--beam must be from 1 to"),
+        (["caption-train", "--encoder-run", captioner["run"]], "is a captioner run"),
+        (["caption-train", "--cell", "transformer"], "invalid choice"),
+        (["caption-train", "--epochs", "0"], "epochs must be a whole number from 1"),
+    ]:
+        code, out, err = run_cli(capsys, *args)
+        assert code == 2 and err.count("\n") == 1 and message in err, (args, err)
+    vocab = Path(captioner["run"]) / "vocab.json"
+    words = json.loads(vocab.read_text())
+    vocab.write_text(json.dumps(words[:4] + words[5:]))  # a word removed
+    code, _, err = run_cli(capsys, "caption", "--run", captioner["run"], str(good))
+    assert code == 2 and "vocab.json differs" in err and (Path(captioner["run"]) / "weights.safetensors").exists()
+
+
+@pytest.mark.parametrize("name", ["cell", "encoder_mode", "device"])
+def test_every_caption_choice_reaches_the_config(name):
+    from core.bounds import choices_of
+    from core.caption_train import CaptionConfig
+    from core.cli import build_parser
+
+    for value in choices_of(CaptionConfig, name):
+        args = build_parser().parse_args(["caption-train", f"--{name.replace('_', '-')}", value])
+        assert getattr(args, name) == value

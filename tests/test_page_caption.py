@@ -1,0 +1,70 @@
+"""Caption page: a captioner trains from the form with live charts and sample captions, then captions a test scene
+word by word with attention maps and beams, and is compared with the template describer."""
+from conftest import open_page, plotly_figures
+from test_page_train import poll_until
+
+from core import runs
+from core.bounds import bounds_of, choices_of
+from core.caption_train import CaptionConfig
+from core.captioner import MAX_BEAM
+
+
+def captions(at) -> list[str]:
+    return [img.proto.imgs[0].caption for img in at.get("image")]
+
+
+def start(at, **settings) -> str:
+    at.number_input(key="cap_epochs").set_value(settings.get("epochs", 1))
+    at.number_input(key="cap_scenes").set_value(64)
+    at.number_input(key="cap_batch").set_value(32)
+    at.number_input(key="cap_hidden").set_value(32)
+    next(b for b in at.button if b.label == "Start training the captioner").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    run = at.query_params["caption"]
+    return run[0] if isinstance(run, list) else run
+
+
+def test_the_form_offers_what_core_accepts(app_env):
+    at = open_page("caption")
+    for key, name in (("cap_epochs", "epochs"), ("cap_scenes", "scenes_per_epoch"), ("cap_batch", "batch_size"),
+                      ("cap_hidden", "hidden"), ("cap_seed", "seed")):
+        widget = at.number_input(key=key)
+        b = bounds_of(CaptionConfig, name)
+        assert (widget.min, widget.max) == (b.low, b.high), key
+    assert list(at.get("segmented_control")[1].options) == list(choices_of(CaptionConfig, "cell"))
+    assert any("No trained captioner yet" in i.value for i in at.info)
+
+
+def test_train_watch_caption_and_compare(app_env, trained_run):
+    at = open_page("caption")
+    run_id = start(at)
+    poll_until(at, lambda a: any("Finished" in s.value for s in a.success), timeout=180)
+    figures = plotly_figures(at)
+    assert figures["cap_loss"]["data"][0]["x"] and [t["name"] for t in figures["cap_scores"]["data"]] == [
+        "exact meaning", "objects named in place", "exact, held-out pairs", "BLEU-4 (x100)"]
+    assert sum(c.startswith("“") for c in captions(at)) == 8  # the sample test scenes, each with its sentence
+    assert runs.read_summary(runs.run_path(run_id))["kind"] == "captioner"
+
+    at.selectbox(key="cap_run").set_value(run_id).run()
+    assert at.slider(key="cap_beam").max == MAX_BEAM
+    at.slider(key="cap_beam").set_value(1).run()
+    greedy = at.subheader[-1].value
+    at.slider(key="cap_beam").set_value(4).run()
+    assert not at.exception and at.dataframe[0].value.shape[0] >= 1
+    at.number_input(key="cap_scene").set_value(5).run()
+    assert not at.exception and any("reference captions" in c.value for c in at.caption)
+    sentence = at.subheader[-1].value.strip("“”").split()
+    if sentence and sentence != ["(an", "empty", "sentence)"]:
+        words = at.select_slider(key="cap_word")
+        assert len(words.options) == len(sentence)
+        words.set_value(len(sentence) - 1).run()
+        assert not at.exception and f"attention for “{sentence[-1]}”" in captions(at)
+        assert captions(at).count(sentence[0]) >= 1  # the side-by-side row: one map per word, captioned by it
+    assert greedy.startswith("“") or greedy == "(an empty sentence)"
+
+    at.select_slider(key="cap_compare_n").set_value(50).run()
+    at.button(key="cap_compare").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    bars = plotly_figures(at)["cap_compare_chart"]["data"]
+    assert [b["name"] for b in bars] == ["learned captioner", "template describer"]
+    assert all(0 <= y <= 100 for b in bars for y in b["y"])
