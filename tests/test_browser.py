@@ -271,3 +271,47 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.get_by_text("grad-cam for").first.wait_for()
         page.locator("h3").filter(has_text="I ").first.wait_for()
         page.get_by_text("map 1", exact=True).first.wait_for()
+
+    with step(page, "15-caption-train"):
+        nav(page, "Caption")
+        for key, value in (("cap_epochs", "2"), ("cap_scenes", "64"), ("cap_batch", "32"), ("cap_hidden", "64")):
+            box = page.locator(f".st-key-{key} input")
+            box.fill(value)
+            box.press("Tab")
+        page.get_by_role("button", name="Start training the captioner").click()
+        page.get_by_text("scenes/s").first.wait_for(timeout=60_000)  # the live progress line
+        page.get_by_text("of the test scenes captioned with exactly the right meaning").wait_for(timeout=180_000)
+        page.locator(".st-key-cap_scores .js-plotly-plot").wait_for()
+        assert plot_points(page, "cap_scores") == 2  # one point per epoch
+        page.get_by_text("Test scenes captioned after epoch 2").wait_for()
+        page.locator(".st-key-cap_epoch_pick").wait_for()  # the slider back to epoch 1's babble
+
+    with step(page, "16-caption-words"):
+        page.get_by_role("heading", name="Caption a picture").scroll_into_view_if_needed()
+        page.get_by_text("The scene's reference captions").wait_for()
+        slider = page.locator(".st-key-cap_word [role='slider']")
+        if slider.count():  # a sentence of at least one word: step through its words' attention maps
+            first = page.get_by_text("attention for “").first.inner_text()
+            slider.focus()
+            slider.press("End")
+            wait_for(lambda: page.get_by_text("attention for “").first.inner_text() != first
+                     or page.locator(".st-key-cap_word").inner_text().count(".") <= 1, what="the last word's map")
+        page.locator(".st-key-cap_beam [role='slider']").focus()
+        page.locator(".st-key-cap_beam [role='slider']").press("ArrowRight")
+        page.get_by_text("score (log-probability)").wait_for()
+
+    with step(page, "17-caption-upload"):
+        page.get_by_role("button", name="Upload a photo").click()
+        photo = tmp_path / "wide.png"
+        photo.write_bytes(png_bytes(mode="RGB", size=(300, 120)))
+        page.locator(".st-key-cap_upload input[type='file']").set_input_files(photo)
+        page.get_by_text("what the captioner saw").wait_for()
+        fake = tmp_path / "notes.png"
+        fake.write_text("not a picture")
+        page.locator(".st-key-cap_upload input[type='file']").set_input_files(fake)
+        page.get_by_text("notes.png is not an image this app can read").wait_for()
+
+    with step(page, "18-caption-compare"):
+        page.get_by_role("button", name="Compare").click()
+        page.locator(".st-key-cap_compare_chart .js-plotly-plot").wait_for(timeout=60_000)
+        assert plot_points(page, "cap_compare_chart", 0) == 4 and plot_points(page, "cap_compare_chart", 1) == 4

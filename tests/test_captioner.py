@@ -88,3 +88,18 @@ def test_a_classifier_without_convolutions_has_no_encoder():
     with pytest.raises(ValueError, match="no convolutional layers"):
         encoder_from_classifier(ModelSpec((Flatten(), Linear(10)), name="mlp"))
     assert len(encoder_from_classifier(ModelSpec((Conv2d(8, 3, 1, 1), Flatten(), Linear(10)))).layers) == 1
+
+
+@pytest.mark.parametrize("encoder", ["scratch", "fast"])
+def test_the_exported_file_is_the_same_captioner(model, encoder):
+    """The plain PyTorch file loads the engine's weights and writes the same sentences."""
+    from core.export import captioner_script
+
+    encoder = SCRATCH_ENCODER if encoder == "scratch" else encoder_from_classifier(PRESETS[encoder].spec)
+    engine = Captioner(encoder, model.decoder_spec, VOCAB, seed=3).eval()
+    namespace = {"__name__": "captioner_file"}
+    exec(compile(captioner_script(encoder, model.decoder_spec, VOCAB), "captioner.py", "exec"), namespace)
+    plain = namespace["Captioner"]().eval()
+    plain.load_state_dict(engine.state_dict())
+    x = torch.randn(3, 3, 64, 96)
+    assert namespace["greedy"](plain, x) == greedy(engine, x)

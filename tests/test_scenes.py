@@ -33,6 +33,11 @@ def test_every_caption_of_a_scene_means_its_layout(seed, canvas):
     captions = scene.captions(CLASSES)
     assert len(captions) >= 2 and len(set(captions)) == len(captions)
     assert all(table[c] == scene.meaning(CLASSES) for c in captions)
+    taught = scene.training_captions(CLASSES)
+    assert taught and set(taught) <= set(captions)
+    names = [CLASSES[o.label] for o in scene.objects]  # reading order: each taught caption names them in this order
+    if len(set(names)) > 1:  # (a same-class group is counted, not listed)
+        assert all([w for w in c.split() if w in CLASSES] == names for c in taught), (taught, names)
 
 
 def test_the_grammar_never_says_two_meanings_with_one_sentence():

@@ -1,0 +1,76 @@
+"""`python -m bench.captioning [--data SRC] [--encoder-run DIR] [--quick]`: how fast a captioner becomes useful on
+this machine, and how it compares with the template describer on the same fixed test scenes.
+
+Trains the Caption page's captioner (the same CaptionJob) and records, after every epoch, the training seconds so far
+and the scores on the fixed test scenes: caption accuracy against training seconds. Then scores the template describer
+(with the encoder run's classifier) on the same scenes. Nothing is chosen by test scores: the settings are fixed
+beforehand. Prints a line per epoch, then one JSON object as the last line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from core import data
+from core.caption_eval import score_template
+from core.caption_job import encoder_source, train_captioner_blocking
+from core.caption_train import CaptionConfig
+from core.runs import load_model, open_run
+from core.scenes import evaluation_scenes
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.captioning", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None, help="data source (default: CIFAR10_DATA, else cifar10)")
+    parser.add_argument("--encoder-run", help="a classifier run: its conv layers become the (frozen) encoder, and "
+                                              "the template describer uses it; without it the encoder starts from "
+                                              "scratch and the template is left out")
+    parser.add_argument("--epochs", type=int, default=CaptionConfig().epochs)
+    parser.add_argument("--scenes-per-epoch", type=int, default=CaptionConfig().scenes_per_epoch)
+    parser.add_argument("--encoder-mode", default="frozen", choices=("frozen", "finetune"))
+    parser.add_argument("--quick", action="store_true", help="a smoke run (tiny settings) for tests")
+    args = parser.parse_args(argv)
+    source = args.data or data.default_source()
+    dataset = data.load(source)
+    config = CaptionConfig(epochs=args.epochs, scenes_per_epoch=args.scenes_per_epoch, device="cpu",
+                           encoder_mode=args.encoder_mode)
+    if args.quick:
+        config = replace(config, epochs=2, scenes_per_epoch=128, batch_size=32, hidden=32, test_scenes=32,
+                         held_out_scenes=16)
+    encoder = encoder_source(Path(args.encoder_run) if args.encoder_run else None, dataset.classes)
+    report: dict = {"data": source, "encoder": encoder.label, "config": config.to_json(),
+                    "encoder_single_image_accuracy": encoder.test_accuracy}
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        snap = train_captioner_blocking(dataset, config, encoder, Path(tmp) / "captioner", poll_s=1.0)
+        wall = time.perf_counter() - started
+        summary = json.loads((Path(tmp) / "captioner" / "summary.json").read_text())
+    report["status"], report["wall_seconds"] = snap.status, wall
+    report["scenes_per_second"] = summary["images_per_second"]
+    report["curve"] = [{"epoch": e.epoch, "seconds": e.seconds, "exact": e.exact, "precision": e.precision,
+                        "recall": e.recall, "bleu": e.bleu, "held_out_exact": e.held_out_exact,
+                        "held_out_recall": e.held_out_recall, "sample": e.samples[0]["sentence"] if e.samples else ""}
+                       for e in snap.epochs]
+    for row in report["curve"]:
+        print(f"epoch {row['epoch']}: {row['seconds']:.0f} s, exact {row['exact']:.1%}, objects {row['recall']:.1%}, "
+              f"BLEU-4 {row['bleu']:.3f}, held-out exact {row['held_out_exact']:.1%}", flush=True)
+    if args.encoder_run:
+        run = open_run(Path(args.encoder_run))
+        scenes = evaluation_scenes(dataset.test_y, len(dataset.classes), config.test_scenes)
+        held = evaluation_scenes(dataset.test_y, len(dataset.classes), config.held_out_scenes, held="only")
+        classifier = load_model(run)
+        report["template"] = vars(score_template(classifier, dataset.classes, scenes, dataset.test_x))
+        report["template_held_out"] = vars(score_template(classifier, dataset.classes, held, dataset.test_x))
+        t = report["template"]
+        print(f"template describer ({run.id}): exact {t['exact']:.1%}, objects {t['recall']:.1%} "
+              f"(precision {t['precision']:.1%}), BLEU-4 {t['bleu']:.3f}", flush=True)
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()
