@@ -23,6 +23,20 @@ from core.runs import load_model, open_run
 from core.scenes import evaluation_scenes
 
 
+def progress_printer():
+    """An on_poll that prints each epoch's scores once, as it arrives."""
+    shown = 0
+
+    def on_poll(snap) -> None:
+        nonlocal shown
+        for e in snap.epochs[shown:]:
+            print(f"epoch {e.epoch}: {e.seconds:.0f} s, exact {e.exact:.1%}, objects {e.recall:.1%}, "
+                  f"BLEU-4 {e.bleu:.3f}, held-out exact {e.held_out_exact:.1%}", flush=True)
+        shown = len(snap.epochs)
+
+    return on_poll
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.captioning", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="data source (default: CIFAR10_DATA, else cifar10)")
@@ -33,6 +47,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--scenes-per-epoch", type=int, default=CaptionConfig().scenes_per_epoch)
     parser.add_argument("--encoder-mode", default="frozen", choices=("frozen", "finetune"))
     parser.add_argument("--quick", action="store_true", help="a smoke run (tiny settings) for tests")
+    parser.add_argument("--keep", metavar="DIR", help="keep the captioner's run folder here (default: a temporary one)")
     args = parser.parse_args(argv)
     source = args.data or data.default_source()
     dataset = data.load(source)
@@ -45,19 +60,18 @@ def main(argv=None) -> dict:
     report: dict = {"data": source, "encoder": encoder.label, "config": config.to_json(),
                     "encoder_single_image_accuracy": encoder.test_accuracy}
     with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        snap = train_captioner_blocking(dataset, config, encoder, Path(tmp) / "captioner", poll_s=1.0)
+        folder = Path(args.keep) if args.keep else Path(tmp) / "captioner"
+        started, progress = time.perf_counter(), progress_printer()
+        snap = train_captioner_blocking(dataset, config, encoder, folder, on_poll=progress, poll_s=1.0)
         wall = time.perf_counter() - started
-        summary = json.loads((Path(tmp) / "captioner" / "summary.json").read_text())
+        summary = json.loads((folder / "summary.json").read_text())
+    progress(snap)
     report["status"], report["wall_seconds"] = snap.status, wall
     report["scenes_per_second"] = summary["images_per_second"]
     report["curve"] = [{"epoch": e.epoch, "seconds": e.seconds, "exact": e.exact, "precision": e.precision,
                         "recall": e.recall, "bleu": e.bleu, "held_out_exact": e.held_out_exact,
                         "held_out_recall": e.held_out_recall, "sample": e.samples[0]["sentence"] if e.samples else ""}
                        for e in snap.epochs]
-    for row in report["curve"]:
-        print(f"epoch {row['epoch']}: {row['seconds']:.0f} s, exact {row['exact']:.1%}, objects {row['recall']:.1%}, "
-              f"BLEU-4 {row['bleu']:.3f}, held-out exact {row['held_out_exact']:.1%}", flush=True)
     if args.encoder_run:
         run = open_run(Path(args.encoder_run))
         scenes = evaluation_scenes(dataset.test_y, len(dataset.classes), config.test_scenes)

@@ -36,6 +36,8 @@ class CaptionConfig:
     cell: str = choice("lstm", CELLS)  # the decoder's recurrent cell
     hidden: int = ranged(256, low=16, high=1024)  # its state size
     encoder_mode: str = choice("frozen", ENCODER_MODES)  # with an encoder from a classifier run: keep it, or train it
+    reuse: int = ranged(3, low=1, high=10)  # frozen pretrained encoder only: uses of each drawn scene (its features
+    #                                         are computed once, its caption drawn anew each time); otherwise 1
     test_scenes: int = ranged(600, low=16, high=10_000)  # fixed held-back scenes scored after every epoch
     held_out_scenes: int = ranged(200, low=16, high=10_000)  # scenes of class pairs never seen in training
     seed: int = ranged(0, low=0, high=2**31 - 1)
@@ -110,7 +112,8 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     held = evaluation_scenes(dataset.test_y, len(classes), config.held_out_scenes, held="only")
     rng = random.Random(config.seed)
     per_epoch = max(1, config.scenes_per_epoch // config.batch_size)
-    total = per_epoch * config.epochs
+    uses = config.reuse if frozen else 1
+    total = per_epoch * uses * config.epochs
     base_lr, step, seen, started, train_time = config.lr, 0, 0, time.perf_counter(), 0.0
     result = FitResult(model, "finished")
     try:
@@ -118,8 +121,9 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
             model.train()
             if frozen:
                 model.encoder.eval()
-            epoch_start, loss_sum = time.perf_counter(), 0.0
-            for _ in range(per_epoch):
+            epoch_start, loss_sum, epoch_steps = time.perf_counter(), 0.0, 0
+            for inputs, scenes in _epoch_batches(model, sampler, rng, dataset.train_x, config, per_epoch, uses,
+                                                 device):
                 new_lr = control.take_lr()
                 if new_lr is not None:
                     callbacks.on_event({"type": "lr", "step": step, "from": base_lr, "to": new_lr})
@@ -127,9 +131,11 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
                 lr = base_lr * schedule_factor("onecycle", step / total)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                loss = _train_step(model, optimizer, trainable, sampler, rng, dataset, classes, config, device)
+                captions = [rng.choice(s.training_captions(classes)) for s in scenes]
+                loss = _train_step(model, optimizer, trainable, inputs, captions, device)
                 step += 1
-                seen += config.batch_size
+                epoch_steps += 1
+                seen += len(scenes)
                 loss_sum += loss
                 if not math.isfinite(loss):
                     raise Diverged(f"the loss became {loss} at step {step} (epoch {epoch}) with learning rate "
@@ -146,7 +152,7 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
                 result.status = "stopped"
                 callbacks.on_event({"type": "stop", "step": step})
                 break
-            report = _epoch_report(model, dataset, fixed, held, device, epoch, loss_sum / per_epoch, started)
+            report = _epoch_report(model, dataset, fixed, held, device, epoch, loss_sum / max(1, epoch_steps), started)
             result.epochs.append(report)
             callbacks.on_epoch(report, model)
     except Diverged as exc:
@@ -158,18 +164,37 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     return result
 
 
-def draw_batch(sampler: SceneSampler, rng: random.Random, pictures: torch.Tensor, classes, batch_size: int):
-    """One training batch: scenes of one random canvas shape, each with one of its reading-order captions at random."""
+CHUNK = 16  # batches drawn and encoded together when a frozen encoder's features are reused
+
+
+def draw_scenes(sampler: SceneSampler, rng: random.Random, pictures: torch.Tensor, batch_size: int):
+    """One batch of fresh scenes of one random canvas shape: (uint8 pixels, scenes)."""
     canvas = rng.choice(tuple(CANVASES))
     scenes = [sampler.scene(rng, canvas) for _ in range(batch_size)]
-    captions = [rng.choice(s.training_captions(classes)) for s in scenes]
-    return render_batch(scenes, pictures), captions
+    return render_batch(scenes, pictures), scenes
 
 
-def _train_step(model, optimizer, trainable, sampler, rng, dataset, classes, config, device) -> float:
-    pixels, captions = draw_batch(sampler, rng, dataset.train_x, classes, config.batch_size)
+def _epoch_batches(model, sampler, rng, pictures, config, batches: int, uses: int, device):
+    """An epoch's (inputs, scenes): normalized pixels, or, with a frozen encoder (uses > 1), its features, computed
+    once per chunk of fresh scenes and then used `uses` times in a shuffled order. The frozen encoder costs most of a
+    step, so each scene's features serve several captions of it: about 3x the decoder steps per second here."""
+    left = batches
+    while left:
+        drawn = [draw_scenes(sampler, rng, pictures, config.batch_size) for _ in range(min(CHUNK, left))]
+        left -= len(drawn)
+        if uses == 1:
+            yield from ((normalize(px.to(device)), scenes) for px, scenes in drawn)
+            continue
+        with torch.no_grad():
+            encoded = [(model.encoder(normalize(px.to(device)))[0], scenes) for px, scenes in drawn]
+        for _ in range(uses):
+            yield from (encoded[i] for i in rng.sample(range(len(encoded)), len(encoded)))
+
+
+def _train_step(model, optimizer, trainable, inputs, captions, device) -> float:
+    """Teacher forcing on one batch; `inputs` are pictures (B, 3, H, W) or an encoder's grid (B, cells, features)."""
     tokens = encode_sentences(captions, model.vocab).to(device)
-    logits, _ = model(normalize(pixels.to(device)), tokens)
+    logits, _ = model.decoder(inputs, tokens) if inputs.dim() == 3 else model(inputs, tokens)
     loss = loss_of(logits, tokens)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

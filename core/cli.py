@@ -50,6 +50,8 @@ CAPTION_FLAGS = {
     "cell": "the decoder's recurrent cell",
     "hidden": "the decoder's state size",
     "encoder_mode": "with --encoder-run: keep its weights (frozen) or train them too (finetune)",
+    "reuse": "with a frozen --encoder-run: uses of each drawn scene (its features computed once, a fresh caption "
+             "each time)",
     "test_scenes": "fixed test scenes captioned and scored after every epoch",
     "held_out_scenes": "fixed test scenes of class pairs never seen together in training, scored apart",
     "seed": "seeds the weights and the scenes: the same seed gives the same run",

@@ -28,3 +28,22 @@ def test_quick_benchmark_reports_every_section(data_root, tmp_path, capsys):
         assert row["ratio"] == row["ratios"][0] > 0
     assert report["data_timing"]["cached_load_seconds"] >= 0
     assert report["machine"]["cores"] >= 1 and report["peak_memory_mb"] > 0
+
+
+def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_path, capsys):
+    """`python -m bench.captioning --quick` trains the page's captioner on generated data: one curve point per epoch,
+    in rising seconds, and the template describer scored on the same scenes with the encoder's classifier."""
+    from bench.captioning import main as captioning
+    from conftest import write_tree
+    from core.cli import main as cli
+
+    tree = write_tree(tmp_path / "tree", per_class=(12, 4))
+    assert cli(["train", "--data", str(tree), "--model", "tutorial", "--epochs", "1", "--batch-size", "10",
+                "--out", str(tmp_path / "clf")]) == 0
+    report = captioning(["--quick", "--data", str(tree), "--encoder-run", str(tmp_path / "clf")])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(json.dumps(report))
+    seconds = [row["seconds"] for row in report["curve"]]
+    assert [row["epoch"] for row in report["curve"]] == [1, 2] and seconds == sorted(seconds) and seconds[0] > 0
+    assert report["encoder"] == "clf" and 0 <= report["encoder_single_image_accuracy"] <= 1
+    for scores in (report["template"], report["template_held_out"], *report["curve"]):
+        assert all(0 <= scores[k] <= 1 for k in ("exact", "precision", "recall", "bleu"))

@@ -136,10 +136,12 @@ def test_runs_of_the_other_kind_are_refused_by_name(captioner_folder, trained_ru
 
 def test_a_classifier_run_becomes_a_frozen_encoder_with_its_own_weights(trained_run, tiny_dataset):
     source = encoder_source(run_path(trained_run), CLASSES)
-    config = CaptionConfig(**{**QUICK, "epochs": 1})
+    config = CaptionConfig(**{**QUICK, "epochs": 1, "reuse": 3})
     model = build_captioner(config, CLASSES, source.spec, source.state)
     before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
-    fit_captioner(model, tiny_dataset, config, pretrained=True)
+    steps = []
+    fit_captioner(model, tiny_dataset, config, Callbacks(on_step=steps.append), pretrained=True)
+    assert len(steps) == 3 * 384 // 32  # each drawn scene's features serve three steps
     after = model.encoder.state_dict()
     assert before and all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics kept
     assert any(k.endswith("weight") for k in before)

@@ -2,6 +2,8 @@
 
 Uses CIFAR10_DATA (the offline copy on these machines), trains one short `fast` run through the CLI so the
 Evaluate and Inspect pages have something to show, then drives Chromium through the pages into docs/img/.
+`--caption-only` takes just the Caption page, from a captioner run already in $SCREENSHOT_RUNS/runs (e.g. the one
+`python -m bench.captioning --keep DIR` leaves).
 """
 from __future__ import annotations
 
@@ -22,11 +24,25 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--disable-dev-shm-usage"]
 
 
+def caption_shot(page, base: str) -> None:
+    """The Caption page captioning a two-object test scene, its words' attention maps side by side."""
+    page.goto(f"{base}/caption")
+    page.get_by_role("heading", name="Caption a picture").wait_for(timeout=60_000)
+    box = page.locator(".st-key-cap_scene input")
+    box.fill("3")
+    box.press("Enter")
+    page.get_by_text("what the captioner saw").wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)
+    page.get_by_role("heading", name="Caption a picture").scroll_into_view_if_needed()
+    page.screenshot(path=OUT / "caption.png")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     runs = Path(os.environ.get("SCREENSHOT_RUNS") or tempfile.mkdtemp()) / "runs"
     env = {**os.environ, "CIFAR10_RUNS": str(runs)}
-    if not (runs / "20260101-000000-fast-readme" / "weights.safetensors").exists():
+    caption_only = "--caption-only" in sys.argv[1:]
+    if not caption_only and not (runs / "20260101-000000-fast-readme" / "weights.safetensors").exists():
         subprocess.run([sys.executable, "-m", "core", "train", "--model", "fast", "--epochs", "3",
                         "--out", str(runs / "20260101-000000-fast-readme")], cwd=ROOT, env=env, check=True)
     with socket.socket() as s:
@@ -51,6 +67,10 @@ def main() -> None:
                 page.wait_for_timeout(2500)
                 page.screenshot(path=OUT / f"{name}.png")
 
+            if caption_only:
+                caption_shot(page, base)
+                browser.close()
+                return
             page.goto(base)
             shot("home", "Training images")
             for title, wait in [("Dataset", "Images per class"), ("Model", "Parameters"),
@@ -72,6 +92,7 @@ def main() -> None:
             page.wait_for_timeout(4000)
             page.get_by_text("Training loss").first.scroll_into_view_if_needed()
             page.screenshot(path=OUT / "train.png")
+            caption_shot(page, base)
             browser.close()
     finally:
         server.terminate()

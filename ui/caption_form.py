@@ -48,11 +48,15 @@ def caption_settings_ui(classifier_runs: list[dict]) -> tuple[CaptionConfig, str
                               help="Adam's peak step size; it warms up, then falls to zero (one-cycle).")
         hidden = d3.number_input("Decoder state size", *_limits("hidden"), base.hidden, 32, key="cap_hidden")
         seed = d4.number_input("Seed", *_limits("seed"), base.seed, key="cap_seed")
+        reuse = st.slider("Uses of each scene (frozen pretrained encoder)", *_limits("reuse"), base.reuse, key="cap_reuse",
+                          help="A frozen encoder's features are computed once per scene and serve this many "
+                               "captions of it: more decoder steps per second. Ignored otherwise.")
         st.caption(f"Trains on {describe_device(base.device)}.")
         start = st.form_submit_button("Start training the captioner", type="primary")
     config = CaptionConfig(**{**base.to_json(), "epochs": int(epochs), "scenes_per_epoch": int(scenes),
                               "batch_size": int(batch), "lr": float(lr), "cell": cell or base.cell,
-                              "hidden": int(hidden), "encoder_mode": mode or base.encoder_mode, "seed": int(seed)})
+                              "hidden": int(hidden), "encoder_mode": mode or base.encoder_mode, "seed": int(seed),
+                              "reuse": int(reuse)})
     return config, None if encoder == SCRATCH else encoder, start
 
 

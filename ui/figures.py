@@ -148,3 +148,19 @@ def caption_comparison_figure(scores: dict[str, dict]) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 105])
     return _layout(fig, "Learned captioner against the template describer, same test scenes", "", "%")
+
+
+def caption_time_figure(curve: list[dict], template: dict | None = None) -> go.Figure:
+    """Caption accuracy against training seconds (bench.captioning's curve), with the template describer's scores
+    on the same scenes as flat lines when given."""
+    fig = go.Figure()
+    xs = [0] + [row["seconds"] for row in curve]
+    for i, (field, name) in enumerate((("exact", "exact meaning"), ("recall", "objects named in place"))):
+        fig.add_scatter(x=xs, y=[0] + [row[field] * 100 for row in curve], mode="lines+markers", name=name,
+                        line=dict(color=PALETTE[i], width=3))
+        if template:
+            fig.add_hline(y=template[field] * 100, line_dash="dot", line_color=PALETTE[i],
+                          annotation_text=f"template describer: {name} {template[field]:.0%}",
+                          annotation_position="top left")
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, "Learned captioner on the fixed test scenes, by training time", "training seconds", "%", 380)
