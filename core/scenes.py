@@ -99,14 +99,16 @@ def training_phrasings(layout: str, names: tuple[str, ...], place: str = "middle
     return [text for text, in_order in _phrasings(layout, names, place, small) if in_order]
 
 
-def _phrasings(layout: str, names: tuple[str, ...], place: str, small: bool) -> list[tuple[str, bool]]:
-    """(caption, whether it names the objects in reading order)."""
+def _phrasings(layout: str, names: tuple[str, ...], place: str, small: bool,
+               count_same: bool = True) -> list[tuple[str, bool]]:
+    """(caption, whether it names the objects in reading order). `count_same=False` lists a same-class group object
+    by object ("a cat on the left and a cat on the right"): not a reference, but it means the same."""
     if layout == "single":
         thing = _a(f"small {names[0]}" if small else names[0])
         where = PHRASE[place]
         return [(f"{thing} {where}", True), (f"there is {thing} {where}", True),
                 (f"a picture of {thing} {where}", True)]
-    same = len(set(names)) == 1
+    same = count_same and len(set(names)) == 1
     many = plural(names[0])
     a = [_a(n) for n in names]
     if layout == "row2":
@@ -135,8 +137,9 @@ def _phrasings(layout: str, names: tuple[str, ...], place: str, small: bool) -> 
 
 @lru_cache(maxsize=8)
 def sentence_meanings(classes: tuple[str, ...]) -> dict[str, Meaning]:
-    """Every sentence the grammar can write about scenes of these classes, with its meaning. A caption outside it
-    (babble from a half-trained model) has no meaning and matches nothing."""
+    """Every sentence the grammar can write about scenes of these classes, with its meaning, including a same-class
+    group listed object by object (a captioner says that when it decides "a", not "two", before naming the class).
+    A caption outside it (babble from a half-trained model) has no meaning and matches nothing."""
     table: dict[str, Meaning] = {}
     for name, place, small in product(classes, SINGLE_PLACES, (False, True)):
         for text in phrasings("single", (name,), place, small):
@@ -146,7 +149,8 @@ def sentence_meanings(classes: tuple[str, ...]) -> dict[str, Meaning]:
             continue
         for names in product(classes, repeat=len(places)):
             meaning = tuple(sorted(zip(names, places)))
-            for text in phrasings(layout, names):
+            for text, _ in _phrasings(layout, names, "middle", False) + _phrasings(layout, names, "middle", False,
+                                                                                   count_same=False):
                 table[text] = meaning
     return table
 

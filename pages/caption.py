@@ -20,7 +20,7 @@ from core.scenes import evaluation_scenes, render, vocabulary
 from core.train import ConfigError
 from ui.caption_form import HOW_CAPTIONING_WORKS, LRS, caption_settings_ui
 from ui.entry import through_entry_ui
-from ui.figures import caption_comparison_figure, caption_scores_figure, loss_figure
+from ui.figures import beams_figure, caption_comparison_figure, caption_scores_figure, loss_figure
 from ui.state import captioner_model, dataset_ui, registry, run_model, usable_captioners, usable_runs
 
 through_entry_ui()
@@ -181,8 +181,7 @@ if maps:
     cols = st.columns(min(8, len(maps)))
     for i, (word, image) in enumerate(maps):
         cols[i % len(cols)].image(image, caption=word, output_format="PNG")
-st.dataframe([{"rank": i + 1, "sentence": b.sentence, "score (log-probability)": round(b.score, 3),
-               "probability": f"{math.exp(b.score):.1%}"} for i, b in enumerate(beams)], hide_index=True)
+st.plotly_chart(beams_figure([b.sentence for b in beams], [b.score for b in beams]), width="stretch", key="cap_beams")
 
 # --- learned against template ---
 st.header("Learned captioner against the template describer")

@@ -274,12 +274,12 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
 
     with step(page, "15-caption-train"):
         nav(page, "Caption")
-        for key, value in (("cap_epochs", "2"), ("cap_scenes", "64"), ("cap_batch", "32"), ("cap_hidden", "64")):
+        for key, value in (("cap_epochs", "2"), ("cap_scenes", "640"), ("cap_batch", "32"), ("cap_hidden", "64")):
             box = page.locator(f".st-key-{key} input")
             box.fill(value)
             box.press("Tab")
         page.get_by_role("button", name="Start training the captioner").click()
-        page.get_by_text("scenes/s").first.wait_for(timeout=60_000)  # the live progress line
+        page.get_by_text("scenes/s").first.wait_for(timeout=60_000)  # the live progress line (40 steps to watch)
         page.get_by_text("of the test scenes captioned with exactly the right meaning").wait_for(timeout=180_000)
         page.locator(".st-key-cap_scores .js-plotly-plot").wait_for()
         assert plot_points(page, "cap_scores") == 2  # one point per epoch
@@ -289,16 +289,15 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
     with step(page, "16-caption-words"):
         page.get_by_role("heading", name="Caption a picture").scroll_into_view_if_needed()
         page.get_by_text("The scene's reference captions").wait_for()
-        slider = page.locator(".st-key-cap_word [role='slider']")
-        if slider.count():  # a sentence of at least one word: step through its words' attention maps
-            first = page.get_by_text("attention for “").first.inner_text()
+        sentence = page.locator("h3").filter(has_text="“").first.inner_text().strip("“” \n").split()
+        if sentence:  # step to the last word: its attention map is the one shown large
+            slider = page.locator(".st-key-cap_word [role='slider']")
             slider.focus()
             slider.press("End")
-            wait_for(lambda: page.get_by_text("attention for “").first.inner_text() != first
-                     or page.locator(".st-key-cap_word").inner_text().count(".") <= 1, what="the last word's map")
+            page.get_by_text(f"attention for “{sentence[-1]}”").wait_for()
         page.locator(".st-key-cap_beam [role='slider']").focus()
-        page.locator(".st-key-cap_beam [role='slider']").press("ArrowRight")
-        page.get_by_text("score (log-probability)").wait_for()
+        page.locator(".st-key-cap_beam [role='slider']").press("ArrowRight")  # width 3 -> 4
+        wait_for(lambda: 1 <= plot_points(page, "cap_beams") <= 4, what="the top beams chart")
 
     with step(page, "17-caption-upload"):
         page.get_by_role("button", name="Upload a photo").click()

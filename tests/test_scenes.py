@@ -51,6 +51,14 @@ def test_the_grammar_never_says_two_meanings_with_one_sentence():
     assert max(len(text.split()) for text in meanings) == MAX_WORDS
 
 
+def test_a_same_class_group_listed_object_by_object_means_the_same_as_counted():
+    table = sentence_meanings(tuple(CLASSES))
+    assert table["a truck on the left and a truck on the right"] == table["two trucks side by side"]
+    assert table["a cat above a cat"] == table["two cats one above the other"]
+    assert table["a deer a deer and a deer from left to right"] == table["three deer in a row"]
+    assert "a truck on the left and a truck on the right" not in phrasings("row2", ("truck", "truck"))  # not a reference
+
+
 def test_counts_and_articles_read_as_english():
     assert phrasings("row2", ("cat", "cat"))[0] == "two cats side by side"
     assert phrasings("column3", ("deer",) * 3)[0] == "three deer one above the other"

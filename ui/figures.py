@@ -164,3 +164,16 @@ def caption_time_figure(curve: list[dict], template: dict | None = None) -> go.F
                           annotation_position="top left")
     fig.update_yaxes(range=[0, 100])
     return _layout(fig, "Learned captioner on the fixed test scenes, by training time", "training seconds", "%", 380)
+
+
+def beams_figure(sentences: list[str], scores: list[float]) -> go.Figure:
+    """The beam search's best sentences, best on top, by probability (the exp of the log-probability score)."""
+    import math
+
+    fig = go.Figure()
+    probs = [math.exp(s) * 100 for s in scores]
+    fig.add_bar(x=probs[::-1], y=[f"{i}. {t or '(empty)'}" for i, t in reversed(list(enumerate(sentences, 1)))],
+                orientation="h", marker_color=PALETTE[3], text=[f"{p:.1f}% (log-prob {s:.2f})" for p, s in
+                                                              zip(probs[::-1], scores[::-1])], textposition="auto")
+    return _layout(fig, "Top beams: the likeliest sentences", "probability of the whole sentence (%)", "",
+                   120 + 40 * len(sentences))
