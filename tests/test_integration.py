@@ -1,5 +1,6 @@
-"""On the real CIFAR-10 (official format and pixels, offline rebuild): the recipe reaches its measured accuracy, and
-a collage of real test images is described with the right classes and places.
+"""On the real CIFAR-10 (official format and pixels, offline rebuild): the recipe reaches its measured accuracy, a
+collage of real test images is described with the right classes and places, and a captioner trained on that
+classifier's encoder beats the template describer on the same scenes.
 
 These run wherever ../shared/datasets/ is beside the checkout (every CI run); elsewhere they skip, and the header of
 the test run says so.
@@ -92,16 +93,16 @@ def test_describe_names_two_real_test_images_and_their_places(official, fast_one
 
 
 # Measured on this code (`python -m pytest tests/test_integration.py -s -k captioner` prints both): with the one-epoch
-# `fast` model as a frozen encoder, two epochs of 3,200 scenes gave the learned captioner EXACT_MEASURED of the 300
-# test scenes captioned with exactly the right meaning, and the template describer TEMPLATE_MEASURED with the same
-# model. The bars sit below the first for run-to-run noise; the second holds the learned model well above the template.
-CAPTIONER_EXACT_BAR = 0.0
-CAPTIONER_BEATS_TEMPLATE_BY = 0.0
+# `fast` model as a frozen encoder, two epochs of 3,200 scenes (68 s) gave the learned captioner 0.1467 of the 300
+# test scenes captioned with exactly the right meaning (objects 0.3754, BLEU-4 0.5061), and the template describer
+# 0.0233 with the same model (objects 0.0751, BLEU-4 0.0195); fp32 on a 2-core AVX2 AMD EPYC. The bars leave room for
+# machines that train the encoder in bf16; an untrained or broken decoder scores 0 exact.
+CAPTIONER_EXACT_BAR = 0.08
+CAPTIONER_BEATS_TEMPLATE_BY = 0.05
 
 
 def test_a_captioner_on_the_one_epoch_encoder_beats_the_template(official, fast_one_epoch):
     from core.caption_eval import score_template
-    from core.caption_job import EncoderSource
     from core.caption_train import CaptionConfig, build_captioner, fit_captioner
     from core.captioner import encoder_from_classifier
     from core.presets import PRESETS

@@ -163,7 +163,8 @@ def caption_time_figure(curve: list[dict], template: dict | None = None) -> go.F
                           annotation_text=f"template describer: {name} {template[field]:.0%}",
                           annotation_position="top left")
     fig.update_yaxes(range=[0, 100])
-    return _layout(fig, "Learned captioner on the fixed test scenes, by training time", "training seconds", "%", 380)
+    return _layout(fig, "Learned captioner on the fixed test scenes, by time", "seconds from the start (training and each "
+                   "epoch's test captions)", "%", 380)
 
 
 def beams_figure(sentences: list[str], scores: list[float]) -> go.Figure:
