@@ -147,41 +147,46 @@ if tuple(cap_run.classes) != tuple(classes):
     st.error(f"**This captioner was trained on other classes** ({', '.join(cap_run.classes)}).")
     st.stop()
 
-src = st.segmented_control("Picture", ["A test scene", "Upload a photo"], default="A test scene", key="cap_src")
-picture, references = None, []
-if src == "Upload a photo":
-    upload = st.file_uploader("Photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="cap_upload")
-    if upload is not None:
-        try:
-            picture = decode_image(upload.getvalue(), upload.name)
-        except ImageError as exc:
-            st.error(f"**That file cannot be captioned.** {exc}")
-else:
-    index = st.number_input("Test scene number", 0, len(fixed) - 1, 0, key="cap_scene")
-    picture = to_pil(render(fixed[index], dataset.test_x))
-    references = fixed[index].captions(classes)
-if picture is None:
-    st.stop()
+def caption_picture_ui() -> None:
+    """A test scene or an upload, captioned: the sentence, each word's attention map, the top beams."""
+    src = st.segmented_control("Picture", ["A test scene", "Upload a photo"], default="A test scene", key="cap_src")
+    picture, references = None, []
+    if src == "Upload a photo":
+        upload = st.file_uploader("Photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="cap_upload")
+        if upload is not None:
+            try:
+                picture = decode_image(upload.getvalue(), upload.name)
+            except ImageError as exc:
+                st.error(f"**That file cannot be captioned.** {exc}")
+    else:
+        index = st.number_input("Test scene number", 0, len(fixed) - 1, 0, key="cap_scene")
+        picture = to_pil(render(fixed[index], dataset.test_x))
+        references = fixed[index].captions(classes)
+    if picture is None:
+        return
+    width = st.slider("Beam width", 1, MAX_BEAM, 3, key="cap_beam", help="1 = greedy: the likeliest word each time.")
+    beams = beam_search(model, prepare(picture), width)
+    best = beams[0]
+    fitted = fit_picture(picture)
+    st.subheader(f"“{best.sentence}”" if best.words else "(an empty sentence)")
+    if references:
+        st.caption("The scene's reference captions: " + " · ".join(f"“{r}”" for r in references))
+    maps = word_maps(fitted, best)
+    if maps:
+        shown = st.select_slider("Where it looked for each word", list(range(len(maps))), 0, key="cap_word",
+                                 format_func=lambda i: f"{i + 1}. {maps[i][0]}")
+        c1, c2 = st.columns([1, 2])
+        c1.image(to_pil(fitted, 3), caption="what the captioner saw", output_format="PNG")
+        c2.image(maps[shown][1], caption=f"attention for “{maps[shown][0]}”", output_format="PNG")
+        st.caption("Every word, side by side (red = most attention):")
+        cols = st.columns(min(8, len(maps)))
+        for i, (word, image) in enumerate(maps):
+            cols[i % len(cols)].image(image, caption=word, output_format="PNG")
+    st.plotly_chart(beams_figure([b.sentence for b in beams], [b.score for b in beams]), width="stretch",
+                    key="cap_beams")
 
-width = st.slider("Beam width", 1, MAX_BEAM, 3, key="cap_beam", help="1 = greedy: the likeliest word each time.")
-beams = beam_search(model, prepare(picture), width)
-best = beams[0]
-fitted = fit_picture(picture)
-st.subheader(f"“{best.sentence}”" if best.words else "(an empty sentence)")
-if references:
-    st.caption("The scene's reference captions: " + " · ".join(f"“{r}”" for r in references))
-maps = word_maps(fitted, best)
-if maps:
-    shown = st.select_slider("Where it looked for each word", list(range(len(maps))), 0, key="cap_word",
-                             format_func=lambda i: f"{i + 1}. {maps[i][0]}")
-    c1, c2 = st.columns([1, 2])
-    c1.image(to_pil(fitted, 3), caption="what the captioner saw", output_format="PNG")
-    c2.image(maps[shown][1], caption=f"attention for “{maps[shown][0]}”", output_format="PNG")
-    st.caption("Every word, side by side (red = most attention):")
-    cols = st.columns(min(8, len(maps)))
-    for i, (word, image) in enumerate(maps):
-        cols[i % len(cols)].image(image, caption=word, output_format="PNG")
-st.plotly_chart(beams_figure([b.sentence for b in beams], [b.score for b in beams]), width="stretch", key="cap_beams")
+
+caption_picture_ui()
 
 # --- learned against template ---
 st.header("Learned captioner against the template describer")

@@ -291,16 +291,16 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.get_by_text("The scene's reference captions").wait_for()
         sentence = page.locator("h3").filter(has_text="“").first.inner_text().strip("“” \n").split()
         if sentence:  # step to the last word: its attention map is the one shown large
-            slider = page.locator(".st-key-cap_word [role='slider']")
+            slider = page.locator(".st-key-cap_word input[type='range']")
             slider.focus()
             slider.press("End")
             page.get_by_text(f"attention for “{sentence[-1]}”").wait_for()
-        page.locator(".st-key-cap_beam [role='slider']").focus()
-        page.locator(".st-key-cap_beam [role='slider']").press("ArrowRight")  # width 3 -> 4
+        page.locator(".st-key-cap_beam input[type='range']").focus()
+        page.locator(".st-key-cap_beam input[type='range']").press("ArrowRight")  # width 3 -> 4
         wait_for(lambda: 1 <= plot_points(page, "cap_beams") <= 4, what="the top beams chart")
 
     with step(page, "17-caption-upload"):
-        page.get_by_role("button", name="Upload a photo").click()
+        page.locator(".st-key-cap_src").get_by_text("Upload a photo").click()
         photo = tmp_path / "wide.png"
         photo.write_bytes(png_bytes(mode="RGB", size=(300, 120)))
         page.locator(".st-key-cap_upload input[type='file']").set_input_files(photo)
