@@ -33,7 +33,8 @@ def caption_shot(page, base: str) -> None:
     box.press("Enter")
     page.get_by_text("what the captioner saw").wait_for(timeout=60_000)
     page.wait_for_timeout(2500)
-    page.get_by_role("heading", name="Caption a picture").scroll_into_view_if_needed()
+    page.get_by_role("heading", name="Caption a picture").evaluate("h => h.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(500)
     page.screenshot(path=OUT / "caption.png")
 
 
