@@ -63,5 +63,18 @@ def settings_problem(obj) -> str | None:
     return None
 
 
+def settings_from_json(cls, data, what: str, error: type[Exception]):
+    """A checked settings dataclass from a JSON object; unknown or badly typed settings raise `error` by name."""
+    if not isinstance(data, dict):
+        raise error(f"a {what} config is a JSON object")
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise error(f"unknown {what} setting {unknown[0]!r}")
+    try:
+        return cls(**data).check()
+    except TypeError as exc:
+        raise error(str(exc)) from None
+
+
 def _field(cls, name: str) -> Field:
     return next(f for f in fields(cls) if f.name == name)

@@ -10,7 +10,7 @@ from .caption_train import CaptionConfig, build_captioner, fit_captioner
 from .captioner import SCRATCH_ENCODER, Captioner, encoder_from_classifier
 from .data import Dataset, DataError
 from .device import describe_device, resolve_device
-from .jobs import BackgroundJob, JobRegistry, JobSnapshot
+from .jobs import BackgroundJob, JobRegistry, JobSnapshot, watch
 from .layers import ModelSpec
 from .runs import RunError, load_model, open_run
 from .train import Callbacks, FitResult
@@ -65,12 +65,4 @@ def start_captioner(registry: JobRegistry, dataset: Dataset, config: CaptionConf
 def train_captioner_blocking(dataset: Dataset, config: CaptionConfig, encoder: EncoderSource, folder: Path,
                              on_poll=None, poll_s: float = 0.5) -> JobSnapshot:
     """The CLI's path: the same background job the page starts, polled until it ends."""
-    job = CaptionJob(dataset, config, encoder, folder).start()
-    try:
-        while not job.join(poll_s):
-            if on_poll:
-                on_poll(job.snapshot())
-    except KeyboardInterrupt:
-        job.stop()
-        job.join()
-    return job.snapshot()
+    return watch(CaptionJob(dataset, config, encoder, folder), on_poll, poll_s)

@@ -3,21 +3,19 @@ captioner.json (encoder spec and decoder settings), vocab.json and config.json; 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from .bounds import settings_problem
 from .caption_train import CaptionConfig, CaptionEpochReport
 from .captioner import Captioner, DecoderSpec
 from .layers import ModelSpec, SpecError, spec_from_json, spec_to_json
-from .runs import Recorder, RunError, _read_json, read_summary, write_json
+from .runs import Recorder, RunError, _read_json, read_summary, save_state, write_json
 from .train import ConfigError
 
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
@@ -41,17 +39,8 @@ def describe_captioner(model: Captioner) -> dict:
 
 def save_captioner(path: Path, model: Captioner, classes) -> None:
     """Weights with the vocabulary and classes in the file's metadata, written atomically."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {"vocab": json.dumps(model.vocab), "classes": json.dumps(list(classes)),
-            "captioner": json.dumps(describe_captioner(model))}
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_state(path, model, {"vocab": json.dumps(model.vocab), "classes": json.dumps(list(classes)),
+                             "captioner": json.dumps(describe_captioner(model))})
 
 
 class CaptionRecorder(Recorder):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from .batches import normalize
-from .bounds import choice, ranged, settings_problem
+from .bounds import choice, ranged, settings_from_json, settings_problem
 from .caption_eval import CaptionScores, caption_scenes, score_captions
 from .captioner import CELLS, Captioner, DecoderSpec, encode_sentences, loss_of
 from .data import Dataset
@@ -57,15 +57,7 @@ class CaptionConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "CaptionConfig":
-        if not isinstance(data, dict):
-            raise ConfigError("a captioner config is a JSON object")
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown captioner setting {unknown[0]!r}")
-        try:
-            return cls(**data).check()
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from None
+        return settings_from_json(cls, data, "captioner", ConfigError)
 
 
 @dataclass(frozen=True)

@@ -214,10 +214,10 @@ class JobRegistry:
             return [job for job in self._jobs.values() if job.alive]
 
 
-def run_blocking(spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path, on_poll=None,
-                 poll_s: float = 0.5, initial: nn.Module | None = None) -> JobSnapshot:
-    """Train in the background thread exactly as the dashboard does, polling until done (the CLI's path)."""
-    job = TrainingJob(spec, dataset, config, folder, initial).start()
+def watch(job: BackgroundJob, on_poll=None, poll_s: float = 0.5) -> JobSnapshot:
+    """Start a job and poll it until it ends (the CLI's path: the same background job the dashboard runs); Ctrl-C
+    stops it the way the Stop button does."""
+    job.start()
     try:
         while not job.join(poll_s):
             if on_poll:
@@ -226,3 +226,9 @@ def run_blocking(spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder:
         job.stop()
         job.join()
     return job.snapshot()
+
+
+def run_blocking(spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path, on_poll=None,
+                 poll_s: float = 0.5, initial: nn.Module | None = None) -> JobSnapshot:
+    """Train a classifier in the background thread exactly as the dashboard does, polling until done."""
+    return watch(TrainingJob(spec, dataset, config, folder, initial), on_poll, poll_s)

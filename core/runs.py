@@ -91,8 +91,12 @@ def resolve_cli_run(path: str, kind: str = "classifier") -> Path:
 
 
 def save_weights(path: Path, model: nn.Module, spec: ModelSpec, classes) -> None:
+    save_state(path, model, {"spec": json.dumps(spec_to_json(spec)), "classes": json.dumps(list(classes))})
+
+
+def save_state(path: Path, model: nn.Module, meta: dict[str, str]) -> None:
+    """A model's tensors as safetensors with string metadata, written atomically (temp file, fsync, rename)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {"spec": json.dumps(spec_to_json(spec)), "classes": json.dumps(list(classes))}
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         save_file(tensors, tmp, metadata=meta)

@@ -5,14 +5,14 @@ import contextlib
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 import torch
 from torch import nn
 
 from .batches import augment, normalize, shuffled_batches, steps_per_epoch
-from .bounds import bounds_of, choice, ranged, settings_problem
+from .bounds import bounds_of, choice, ranged, settings_from_json, settings_problem
 from .data import Dataset
 from .device import DEVICES, has_fast_bf16, resolve_device
 from .evaluate import predict_classes, accuracy_report
@@ -73,16 +73,7 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "TrainConfig":
-        if not isinstance(data, dict):
-            raise ConfigError("a training config is a JSON object")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown training setting {unknown[0]!r}")
-        try:
-            return cls(**data).check()
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from None
+        return settings_from_json(cls, data, "training", ConfigError)
 
 
 # ----------------------------------------------------------------------------------------------------------------

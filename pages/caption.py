@@ -1,7 +1,5 @@
 """Caption: train a CNN-encoder + attention-RNN captioner live on scenes composed from CIFAR-10, watch its sentences
 improve, caption any scene or photo word by word with where each word looked, and compare it with the template."""
-import math
-
 import streamlit as st
 
 from core import runs
@@ -13,7 +11,7 @@ from core.captioner import MAX_BEAM, SCRATCH_ENCODER, beam_search, encoder_from_
 from core.data import DataError
 from core.device import DeviceError
 from core.export import captioner_script
-from core.images import ImageError, decode_image, to_pil
+from core.images import to_pil
 from core.jobs import BusyError
 from core.layers import SpecError
 from core.scenes import evaluation_scenes, render, vocabulary
@@ -22,6 +20,7 @@ from ui.caption_form import HOW_CAPTIONING_WORKS, LRS, caption_settings_ui
 from ui.entry import through_entry_ui
 from ui.figures import beams_figure, caption_comparison_figure, caption_scores_figure, loss_figure
 from ui.state import captioner_model, dataset_ui, registry, run_model, usable_captioners, usable_runs
+from ui.widgets import live_controls_ui, photo_upload_ui
 
 through_entry_ui()
 st.title("Caption")
@@ -79,14 +78,7 @@ def live_ui() -> None:
         text = (f"epoch {last.epoch} · step {last.step:,}/{total:,} · {last.images_per_second:,.0f} scenes/s · "
                 f"ETA {int(last.eta // 60)}:{int(last.eta % 60):02d} · loss {last.loss:.3f}") if last else "starting…"
         st.progress(snap.progress, text=text)
-        c1, c2, c3 = st.columns([2, 1, 1])
-        new_lr = c1.select_slider("Change the learning rate now", LRS,
-                                  min(LRS, key=lambda v: abs(math.log(v / max(lr, 1e-6)))), key="cap_live_lr")
-        if c2.button("Set learning rate", key="cap_set_lr"):
-            job.set_lr(new_lr)
-        if c3.button("Stop", type="primary", key="cap_stop"):
-            job.stop()
-            job.join(2.0)
+        live_controls_ui(job, lr, LRS, prefix="cap_")
     elif status == "finished":
         last = history.epochs[-1] if history.epochs else None
         st.success(f"Finished: {last['exact']:.1%} of the test scenes captioned with exactly the right meaning."
@@ -152,12 +144,7 @@ def caption_picture_ui() -> None:
     src = st.segmented_control("Picture", ["A test scene", "Upload a photo"], default="A test scene", key="cap_src")
     picture, references = None, []
     if src == "Upload a photo":
-        upload = st.file_uploader("Photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="cap_upload")
-        if upload is not None:
-            try:
-                picture = decode_image(upload.getvalue(), upload.name)
-            except ImageError as exc:
-                st.error(f"**That file cannot be captioned.** {exc}")
+        picture = photo_upload_ui("cap_upload", "captioned")
     else:
         index = st.number_input("Test scene number", 0, len(fixed) - 1, 0, key="cap_scene")
         picture = to_pil(render(fixed[index], dataset.test_x))

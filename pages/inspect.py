@@ -7,10 +7,10 @@ from PIL import Image
 from core import runs
 from core.describe import describe, draw_boxes
 from core.explain import explain, feature_maps, hardest_examples, overlay
-from core.images import ImageError, decode_image, to_model_input, to_pil
+from core.images import to_model_input, to_pil
 from ui.entry import through_entry_ui
 from ui.state import dataset_ui, run_model, run_picker_ui
-from ui.widgets import image_grid_ui
+from ui.widgets import image_grid_ui, photo_upload_ui
 
 through_entry_ui()
 st.title("Inspect")
@@ -29,12 +29,7 @@ st.caption("This network only knows the 10 CIFAR-10 classes: everything it sees 
 source = st.segmented_control("Image", ["A test image", "Upload a photo"], default="A test image", key="inspect_src")
 picture = None
 if source == "Upload a photo":
-    upload = st.file_uploader("Photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="inspect_upload")
-    if upload is not None:
-        try:
-            picture = decode_image(upload.getvalue(), upload.name)
-        except ImageError as exc:
-            st.error(f"**That file cannot be inspected.** {exc}")
+    picture = photo_upload_ui("inspect_upload", "inspected")
 else:
     index = st.number_input("Test image number", 0, len(dataset.test_x) - 1, 0, key="inspect_index")
     picture = to_pil(dataset.test_x[index])

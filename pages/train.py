@@ -1,6 +1,4 @@
 """Train: settings, Start/Stop, and live charts of a run that keeps going when the tab closes (its id is in the URL)."""
-import math
-
 import streamlit as st
 
 from core import runs
@@ -14,7 +12,7 @@ from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, compare_figure, loss_figure
 from ui.train_form import HOW_TRAINING_WORKS, LRS, settings_ui
 from ui.state import dataset_ui, first_filters, registry, spec
-from ui.widgets import image_grid_ui
+from ui.widgets import image_grid_ui, live_controls_ui
 
 through_entry_ui()
 st.title("Train")
@@ -88,15 +86,7 @@ def live_ui() -> None:
         text = (f"epoch {last.epoch} · step {last.step:,}/{total:,} · {last.images_per_second:,.0f} images/s · "
                 f"ETA {eta} · loss {last.loss:.3f} · lr {lr:.3g}") if last else "starting…"
         st.progress(snap.progress, text=text)
-        c1, c2, c3 = st.columns([2, 1, 1])
-        new_lr = c1.select_slider("Change the learning rate now", LRS,
-                                  min(LRS, key=lambda v: abs(math.log(v / max(lr, 1e-6)))),
-                                  key="live_lr")
-        if c2.button("Set learning rate", key="set_lr"):
-            job.set_lr(new_lr)
-        if c3.button("Stop", type="primary", key="stop"):
-            job.stop()
-            job.join(2.0)
+        live_controls_ui(job, lr, LRS)
     elif status == "finished":
         acc = history.epochs[-1]["test_accuracy"] if history.epochs else None
         st.success(f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")

@@ -4,7 +4,11 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from core.images import to_pil
+import math
+
+from core.images import ImageError, decode_image, to_pil
+
+PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 
 
 def image_grid_ui(images: torch.Tensor, captions: list[str], columns: int, scale: int = 3) -> None:
@@ -17,3 +21,27 @@ def image_grid_ui(images: torch.Tensor, captions: list[str], columns: int, scale
 
 def error_ui(message: str, title: str = "That did not work") -> None:
     st.error(f"**{title}.** {message}")
+
+
+def photo_upload_ui(key: str, what: str):
+    """A photo uploader; the decoded picture, or None (nothing uploaded, or a file explained as unusable)."""
+    upload = st.file_uploader("Photo", type=PHOTO_TYPES, key=key)
+    if upload is None:
+        return None
+    try:
+        return decode_image(upload.getvalue(), upload.name)
+    except ImageError as exc:
+        st.error(f"**That file cannot be {what}.** {exc}")
+        return None
+
+
+def live_controls_ui(job, lr: float, lrs: list[float], prefix: str = "") -> None:
+    """A running job's controls: a new learning rate from now on, and Stop (which keeps what was learned)."""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    new_lr = c1.select_slider("Change the learning rate now", lrs,
+                              min(lrs, key=lambda v: abs(math.log(v / max(lr, 1e-6)))), key=f"{prefix}live_lr")
+    if c2.button("Set learning rate", key=f"{prefix}set_lr"):
+        job.set_lr(new_lr)
+    if c3.button("Stop", type="primary", key=f"{prefix}stop"):
+        job.stop()
+        job.join(2.0)
