@@ -327,7 +327,7 @@ def cmd_describe(args) -> dict:
 
 def cmd_runs(args) -> dict:
     if args.delete:
-        delete_run(resolve_cli_run(args.delete))
+        delete_run(resolve_cli_run(args.delete, kind=None))
         if not args.json:
             print(f"deleted {args.delete}")
         return {"deleted": args.delete}

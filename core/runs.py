@@ -73,16 +73,18 @@ def run_kind(folder: Path) -> str | None:
     return next((kind for kind, name in MODEL_FILES.items() if (folder / name).is_file()), None)
 
 
-def resolve_cli_run(path: str, kind: str = "classifier") -> Path:
-    """The CLI accepts a folder path: it is the person's own disk, but it must be a run folder of the right kind."""
+def resolve_cli_run(path: str, kind: str | None = "classifier") -> Path:
+    """The CLI accepts a folder path: it is the person's own disk, but it must be a run folder of the right kind
+    (None: any kind)."""
     folder = Path(path).expanduser()
     found = run_kind(folder)
     if found is None:
-        raise RunError(f"{path} is not a run folder (no {MODEL_FILES[kind]}); train one with "
-                       f"`python -m core {'train' if kind == 'classifier' else 'caption-train'}`")
-    if found != kind:
-        raise RunError(f"{path} is a {found} run, and this needs a {kind} run "
-                       f"({'train one with `python -m core train`' if kind == 'classifier' else 'train one with `python -m core caption-train`'})")
+        wanted = MODEL_FILES.get(kind, " or ".join(MODEL_FILES.values()))
+        raise RunError(f"{path} is not a run folder (no {wanted}); train one with "
+                       f"`python -m core {'caption-train' if kind == 'captioner' else 'train'}`")
+    if kind is not None and found != kind:
+        how = "train" if kind == "classifier" else "caption-train"
+        raise RunError(f"{path} is a {found} run, and this needs a {kind} run (train one with `python -m core {how}`)")
     return folder
 
 

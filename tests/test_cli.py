@@ -287,3 +287,17 @@ def test_every_caption_choice_reaches_the_config(name):
     for value in choices_of(CaptionConfig, name):
         args = build_parser().parse_args(["caption-train", f"--{name.replace('_', '-')}", value])
         assert getattr(args, name) == value
+
+
+def test_runs_lists_both_kinds_and_deletes_a_captioner(captioner, trained, capsys, tmp_path):
+    import shutil
+
+    listed_root = tmp_path / "runs"  # the runs folder the CLI lists (see the data_root fixture)
+    shutil.copytree(trained["run"], listed_root / "20260101-000000-tutorial-abc123")
+    shutil.copytree(captioner["run"], listed_root / "20260101-000001-captioner-abc123")
+    code, out, _ = run_cli(capsys, "runs", "--json")
+    kinds = {r["id"]: r["kind"] for r in last_json(out)["runs"]}
+    assert code == 0 and kinds == {"20260101-000000-tutorial-abc123": "classifier",
+                                   "20260101-000001-captioner-abc123": "captioner"}
+    code, _, err = run_cli(capsys, "runs", "--delete", captioner["run"], "--json")
+    assert code == 0 and not Path(captioner["run"]).exists(), err
