@@ -116,6 +116,8 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
             epoch_start, loss_sum, epoch_steps = time.perf_counter(), 0.0, 0
             for inputs, scenes in _epoch_batches(model, sampler, rng, dataset.train_x, config, per_epoch, uses,
                                                  device):
+                if control.stopped:  # pressed while a chunk was being encoded: no step after Stop
+                    break
                 new_lr = control.take_lr()
                 if new_lr is not None:
                     callbacks.on_event({"type": "lr", "step": step, "from": base_lr, "to": new_lr})

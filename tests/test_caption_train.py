@@ -39,7 +39,7 @@ def test_stop_ends_a_run_at_once_without_an_evaluation(tiny_dataset):
     control.stop()
     result = fit_captioner(build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER), tiny_dataset, config,
                            Callbacks(on_event=events.append), control)
-    assert result.status == "stopped" and not result.epochs and events[-1]["type"] == "stop"
+    assert result.status == "stopped" and not result.epochs and events[-1] == {"type": "stop", "step": 0}
 
 
 def _scene(*objects) -> Scene:
