@@ -96,6 +96,7 @@ def live_ui() -> None:
         samples_ui(history.epochs)
     if job is not None and snap.done and st.session_state.get("cap_was_running") == job.id:
         st.session_state.cap_was_running = None
+        st.session_state.cap_pick_next = job.id  # the captioner just trained is the one to try below
         st.rerun()  # full rerun: stops the timer and lists the new captioner below
     if job is not None and not snap.done:
         st.session_state.cap_was_running = job.id
@@ -129,6 +130,9 @@ if not captioners:
     st.stop()
 labels = {r["id"]: f"{r['id']} · encoder {r.get('encoder_from')} · exact {r.get('test_accuracy') or 0:.0%}"
           for r in captioners}
+fresh = st.session_state.pop("cap_pick_next", None)
+if fresh in labels:  # set before the picker exists in this run, so it takes the new value
+    st.session_state.cap_run = fresh
 pick = st.selectbox("Captioner", list(labels), format_func=labels.get, key="cap_run")
 try:
     cap_run, model = captioner_model(pick)

@@ -45,6 +45,10 @@ def test_train_watch_caption_and_compare(app_env, trained_run):
     assert sum(c.startswith("“") for c in captions(at)) == 8  # the sample test scenes, each with its sentence
     assert runs.read_summary(runs.run_path(run_id))["kind"] == "captioner"
 
+    assert at.selectbox(key="cap_run").value == run_id
+    second = start(at)  # a second captioner: once trained, it is the one the picker offers first
+    poll_until(at, lambda a: any("Finished" in s.value for s in a.success) and a.selectbox(key="cap_run").value == second,
+               timeout=180)
     at.selectbox(key="cap_run").set_value(run_id).run()
     assert at.slider(key="cap_beam").max == MAX_BEAM
     at.slider(key="cap_beam").set_value(1).run()
