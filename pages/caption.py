@@ -5,7 +5,7 @@ import streamlit as st
 from core import runs
 from core.attention import word_maps
 from core.caption_eval import caption_scenes, score_captions, score_template
-from core.caption_job import encoder_source, start_captioner
+from core.caption_job import CaptionJob, encoder_source, start_captioner
 from core.caption_train import CaptionConfig
 from core.captioner import MAX_BEAM, SCRATCH_ENCODER, beam_search, encoder_from_classifier, fit_picture, prepare
 from core.data import DataError
@@ -117,10 +117,21 @@ def samples_ui(epochs: list[dict]) -> None:
                           output_format="PNG")
 
 
-if run_id and (job is not None or (runs.run_path(run_id) / "summary.json").exists()):
+def watched_exists() -> bool:
+    """Whether the run in the address is a captioner run this page can show (a typed or stale address may not be)."""
+    if job is not None:
+        return isinstance(job, CaptionJob)
+    try:
+        folder = runs.run_path(run_id)
+    except runs.RunError:
+        return False
+    return runs.run_kind(folder) == "captioner" and (folder / "summary.json").exists()
+
+
+if run_id and watched_exists():
     live_ui()
 elif run_id:
-    st.warning(f"No captioner run called `{run_id}` was found.")
+    st.warning(f"No captioner run called `{run_id[:80]}` was found.")
 
 # --- caption a picture ---
 st.header("Caption a picture")

@@ -4,7 +4,7 @@ import streamlit as st
 from core import runs
 from core.device import DeviceError
 from core.export import training_script
-from core.jobs import BusyError
+from core.jobs import BusyError, TrainingJob
 from core.layers import SpecError, inspect
 from core.presets import PRESETS
 from core.train import ConfigError
@@ -53,12 +53,14 @@ if run_id:  # remembered both ways: a reloaded tab finds it in the URL, a page s
     st.session_state.job_id = run_id
     st.query_params["run"] = run_id
 job = registry().get(run_id) if run_id else None
+if job is not None and not isinstance(job, TrainingJob):
+    job = None  # a captioner's job: the Caption page shows those
 folder = None
 if run_id and job is None:
     try:
         folder = runs.run_path(run_id)
-        if not (folder / "summary.json").exists():
-            st.warning(f"No run called `{run_id}` was found.")
+        if runs.run_kind(folder) != "classifier" or not (folder / "summary.json").exists():
+            st.warning(f"No classifier run called `{run_id[:80]}` was found.")
             folder = None
     except runs.RunError as exc:
         st.warning(str(exc))

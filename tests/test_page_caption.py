@@ -73,3 +73,31 @@ def test_train_watch_caption_and_compare(app_env, trained_run):
     bars = plotly_figures(at)["cap_compare_chart"]["data"]
     assert [b["name"] for b in bars] == ["learned captioner", "template describer"]
     assert all(0 <= y <= 100 for b in bars for y in b["y"])
+
+
+def test_an_address_naming_no_captioner_is_explained(app_env, trained_run):
+    for bad in ("../../etc", "20990101-000000-nothing-here", trained_run):  # the last is a classifier run
+        at = open_page()
+        at.query_params["caption"] = bad
+        at.switch_page("pages/caption.py").run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("No captioner run called" in w.value for w in at.warning), bad
+
+
+def test_the_train_page_does_not_show_a_captioner_run(app_env, tiny_dataset):
+    from core.caption_job import CaptionJob, encoder_source
+    from core.runs import run_path
+    from test_caption_train import QUICK
+    from ui.state import registry
+
+    job = registry().launch("captioner", lambda folder: CaptionJob(
+        tiny_dataset, CaptionConfig(**{**QUICK, "epochs": 1}), encoder_source(None, tiny_dataset.classes), folder))
+    job.join(120)
+    for _ in range(2):  # from the server's job registry, then from the run folder alone
+        at = open_page()
+        at.query_params["run"] = job.id
+        at.switch_page("pages/train.py").run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("No classifier run called" in w.value for w in at.warning)
+        registry()._jobs.clear()
+    assert run_path(job.id).exists()
