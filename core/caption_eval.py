@@ -12,8 +12,8 @@ from torchmetrics.functional.text import bleu_score
 from .batches import normalize
 from .captioner import Captioner, greedy
 from .describe import describe
-from .scenes import Meaning, Scene, place_of, render, render_batch, sentence_meanings
 from .images import to_pil
+from .scenes import Meaning, Scene, place_of, render, render_batch, sentence_meanings
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,14 @@ def _progress_line(snap: JobSnapshot) -> str:
             f"loss {s.loss:.3f} | {s.images_per_second:,.0f} img/s | ETA {eta}")
 
 
+def _new_run_folder(out: str | None, name: str) -> Path:
+    """--out, or a fresh folder in the runs folder; a folder holding anything is refused, so nothing is overwritten."""
+    folder = Path(out) if out else RUNS_ROOT / new_run_id(name)
+    if folder.exists() and any(folder.iterdir()):
+        raise RunError(f"{folder} already exists and is not empty; choose another --out so nothing saved is overwritten")
+    return folder
+
+
 def train_setup(args) -> tuple[ModelSpec, TrainConfig, nn.Module | None]:
     """The model, the checked config (the preset's or the resumed run's, with the flags applied) and, for --resume,
     the weights to start from."""
@@ -224,9 +232,7 @@ def cmd_train(args) -> dict:
     spec, config, initial = train_setup(args)
     device = resolve_device(config.device)
     dataset = datasets.load(args.data, progress=lambda done, total, msg: _say(args, f"\r{msg}: {done}/{total}", end=""))
-    folder = Path(args.out) if args.out else RUNS_ROOT / new_run_id(spec.name)
-    if folder.exists() and any(folder.iterdir()):
-        raise RunError(f"{folder} already exists and is not empty; choose another --out so nothing saved is overwritten")
+    folder = _new_run_folder(args.out, spec.name)
     n_train = min(len(dataset.train_x), config.limit_train or len(dataset.train_x))
     _say(args, f"training {spec.name} on {n_train:,} images ({dataset.source}) on {device}, run {folder}")
     shown = {"epochs": 0, "step": 0}
@@ -347,9 +353,7 @@ def cmd_caption_train(args) -> dict:
     encoder_run = resolve_cli_run(args.encoder_run) if args.encoder_run else None  # refused before any loading
     dataset = datasets.load(args.data, progress=lambda done, total, msg: _say(args, f"\r{msg}: {done}/{total}", end=""))
     encoder = encoder_source(encoder_run, dataset.classes)
-    folder = Path(args.out) if args.out else RUNS_ROOT / new_run_id("captioner")
-    if folder.exists() and any(folder.iterdir()):
-        raise RunError(f"{folder} already exists and is not empty; choose another --out so nothing saved is overwritten")
+    folder = _new_run_folder(args.out, "captioner")
     _say(args, f"training a captioner (encoder: {encoder.label}, {config.encoder_mode if encoder.state else 'trained'}"
                f") on scenes from {dataset.source} on {device}, run {folder}")
     shown = {"epochs": 0, "step": 0}
