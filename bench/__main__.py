@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from bench import DATA_HELP, default_data
 from core import data
 from core.evaluate import accuracy_report, predict_classes
 from core.jobs import JobRegistry, run_blocking
@@ -158,10 +159,10 @@ def section_dashboard(spec, dataset, config: TrainConfig, rounds: int) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run under 2 minutes (CI)")
-    parser.add_argument("--data", default=None, help="data source (default: CIFAR10_DATA, else cifar10)")
+    parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--skip-accurate", action="store_true", help="leave out the 10-minute accurate preset run")
     args = parser.parse_args(argv)
-    source = args.data or data.default_source()
+    source = args.data or default_data()
     report: dict = {"machine": machine(), "data": source, "quick": args.quick}
     say = lambda text: print(text, flush=True)  # noqa: E731
 

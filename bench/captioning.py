@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench import DATA_HELP, default_data
 from core import data
 from core.caption_eval import score_template
 from core.caption_job import encoder_source, train_captioner_blocking
@@ -39,20 +40,22 @@ def progress_printer():
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.captioning", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=None, help="data source (default: CIFAR10_DATA, else cifar10)")
+    parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--encoder-run", help="a classifier run: its conv layers become the (frozen) encoder, and "
                                               "the template describer uses it; without it the encoder starts from "
                                               "scratch and the template is left out")
     parser.add_argument("--epochs", type=int, default=CaptionConfig().epochs)
     parser.add_argument("--scenes-per-epoch", type=int, default=CaptionConfig().scenes_per_epoch)
     parser.add_argument("--encoder-mode", default="frozen", choices=("frozen", "finetune"))
+    parser.add_argument("--encoder-lr", type=float, default=CaptionConfig().encoder_lr,
+                        help="with finetune: the encoder's learning rate as a share of the decoder's")
     parser.add_argument("--quick", action="store_true", help="a smoke run (tiny settings) for tests")
     parser.add_argument("--keep", metavar="DIR", help="keep the captioner's run folder here (default: a temporary one)")
     args = parser.parse_args(argv)
-    source = args.data or data.default_source()
+    source = args.data or default_data()
     dataset = data.load(source)
     config = CaptionConfig(epochs=args.epochs, scenes_per_epoch=args.scenes_per_epoch, device="cpu",
-                           encoder_mode=args.encoder_mode)
+                           encoder_mode=args.encoder_mode, encoder_lr=args.encoder_lr)
     if args.quick:
         config = replace(config, epochs=2, scenes_per_epoch=128, batch_size=32, hidden=32, test_scenes=32,
                          held_out_scenes=16)

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import torch
 
+from bench import DATA_HELP, default_data
 from core import data
 from core.evaluate import accuracy_report, predict_classes
 from core.presets import PRESETS
@@ -22,7 +23,7 @@ from core.train import autocast_dtype, fit
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.gpu_speedrun")
-    parser.add_argument("--data", default=None, help="data source (default: CIFAR10_DATA or cifar10)")
+    parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (its compile time is the "
                                                                    "warm-up, reported apart)")
@@ -31,7 +32,7 @@ def main(argv=None) -> dict:
         raise SystemExit("error: no CUDA GPU here; the gpu-speedrun benchmark needs one")
     torch.backends.cudnn.benchmark = True
     started = time.perf_counter()
-    dataset = data.load(args.data)
+    dataset = data.load(args.data or default_data())
     load_s = time.perf_counter() - started
     preset = PRESETS["gpu-speedrun"]
     out = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "python": platform.python_version(),

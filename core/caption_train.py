@@ -36,6 +36,8 @@ class CaptionConfig:
     cell: str = choice("lstm", CELLS)  # the decoder's recurrent cell
     hidden: int = ranged(256, low=16, high=1024)  # its state size
     encoder_mode: str = choice("frozen", ENCODER_MODES)  # with an encoder from a classifier run: keep it, or train it
+    encoder_lr: float = ranged(0.1, low=0.0, high=1.0, whole=False)  # finetune only: the encoder's learning rate as a
+    #                                         share of the decoder's (pretrained weights need gentler steps)
     reuse: int = ranged(3, low=1, high=10)  # frozen pretrained encoder only: uses of each drawn scene (its features
     #                                         are computed once, its caption drawn anew each time); otherwise 1
     test_scenes: int = ranged(600, low=16, high=10_000)  # fixed held-back scenes scored after every epoch
@@ -97,7 +99,7 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     frozen = pretrained and config.encoder_mode == "frozen"
     model.encoder.requires_grad_(not frozen)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=config.lr)
+    optimizer = torch.optim.Adam(_param_groups(model, config, pretrained and not frozen), lr=config.lr)
     classes = list(dataset.classes)
     sampler = SceneSampler(dataset.train_y, len(classes))
     fixed = evaluation_scenes(dataset.test_y, len(classes), config.test_scenes)
@@ -124,7 +126,7 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
                     base_lr = new_lr
                 lr = base_lr * schedule_factor("onecycle", step / total)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group["share"]
                 captions = [rng.choice(s.training_captions(classes)) for s in scenes]
                 loss = _train_step(model, optimizer, trainable, inputs, captions, device)
                 step += 1
@@ -156,6 +158,16 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     result.train_seconds = train_time
     result.images_per_second = seen / max(train_time, 1e-9)
     return result
+
+
+def _param_groups(model: Captioner, config: CaptionConfig, finetuning: bool) -> list[dict]:
+    """The decoder at the full learning rate; the encoder at `encoder_lr` of it when it is a pretrained one being
+    fine-tuned, else at the full rate too (from scratch it learns as fast as the decoder)."""
+    share = config.encoder_lr if finetuning else 1.0
+    groups = [{"params": list(model.decoder.parameters()), "share": 1.0}]
+    if any(p.requires_grad for p in model.encoder.parameters()):
+        groups.append({"params": [p for p in model.encoder.parameters() if p.requires_grad], "share": share})
+    return groups
 
 
 CHUNK = 16  # batches drawn and encoded together when a frozen encoder's features are reused

@@ -50,6 +50,7 @@ CAPTION_FLAGS = {
     "cell": "the decoder's recurrent cell",
     "hidden": "the decoder's state size",
     "encoder_mode": "with --encoder-run: keep its weights (frozen) or train them too (finetune)",
+    "encoder_lr": "with --encoder-mode finetune: the encoder's learning rate as a share of the decoder's",
     "reuse": "with a frozen --encoder-run: uses of each drawn scene (its features computed once, a fresh caption "
              "each time)",
     "test_scenes": "fixed test scenes captioned and scored after every epoch",

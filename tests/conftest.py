@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench import OFFICIAL_COPY  # CIFAR-10, official format and pixels, beside the checkout (CI has it too)
+
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-# CIFAR-10 in the official format with the official pixels, beside the checkout (CI has it there too)
-OFFICIAL_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "cifar-10-python-rebuilt.tar.gz"
 
 
 def _real_data_line() -> str:

@@ -1,6 +1,8 @@
 """`python -m bench --quick` runs end to end on generated data and reports every section in its JSON line."""
 import json
 
+import pytest
+
 from bench.__main__ import main
 
 
@@ -47,3 +49,37 @@ def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_pa
     assert report["encoder"] == "clf" and 0 <= report["encoder_single_image_accuracy"] <= 1
     for scores in (report["template"], report["template_held_out"], *report["curve"]):
         assert all(0 <= scores[k] <= 1 for k in ("exact", "precision", "recall", "bleu"))
+
+
+def test_benchmarks_default_to_the_official_copy_when_it_is_there(monkeypatch, tmp_path):
+    """Figures describe the official pixels: without --data a benchmark takes CIFAR10_DATA, else the offline copy of the
+    official release beside the checkout, else the official download."""
+    import bench
+    monkeypatch.delenv("CIFAR10_DATA", raising=False)
+    copy = tmp_path / "cifar-10-python-rebuilt.tar.gz"
+    monkeypatch.setattr(bench, "OFFICIAL_COPY", copy)
+    assert bench.default_data() == "cifar10"
+    copy.write_bytes(b"x")
+    assert bench.default_data() == str(copy)
+    monkeypatch.setenv("CIFAR10_DATA", "/some/folder")
+    assert bench.default_data() == "/some/folder"
+
+
+def test_the_caption_probe_classifies_each_scene_object_three_ways(data_root, tmp_path, capsys):
+    """`python -m bench.caption_probe`: a 32-pixel object is pasted into its scene unscaled, so its crop is exactly
+    its original picture and the two must be classified alike; a flattening head is refused by name."""
+    from bench.caption_probe import main as probe
+    from conftest import write_tree
+    from core.cli import main as cli
+
+    tree = write_tree(tmp_path / "tree", per_class=(12, 4))
+    for model in ("fast", "tutorial"):
+        assert cli(["train", "--data", str(tree), "--model", model, "--epochs", "1", "--batch-size", "10",
+                    "--out", str(tmp_path / model)]) == 0
+    report = probe(["--data", str(tree), "--run", str(tmp_path / "fast"), "--scenes", "40"])
+    assert report["objects"] == sum(kind["objects"] for kind in report["by_kind"].values()) > 40
+    full_size = [kind for name, kind in report["by_kind"].items() if name.endswith(", 32 px")]
+    assert full_size and all(kind["crop"] == kind["single"] for kind in full_size)
+    assert all(0 <= report[k] <= 1 for k in ("single", "crop", "grid"))
+    with pytest.raises(SystemExit, match="pools its last maps to one cell"):
+        probe(["--data", str(tree), "--run", str(tmp_path / "tutorial"), "--scenes", "8"])

@@ -42,6 +42,22 @@ def test_stop_ends_a_run_at_once_without_an_evaluation(tiny_dataset):
     assert result.status == "stopped" and not result.epochs and events[-1] == {"type": "stop", "step": 0}
 
 
+def test_a_fine_tuned_pretrained_encoder_steps_at_its_share_of_the_learning_rate(tiny_dataset):
+    """Fine-tuning moves a pretrained encoder gently (encoder_lr of the decoder's rate); from scratch it learns at the
+    full rate; frozen, not at all."""
+    def encoder_change(config, pretrained):
+        model = build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER)
+        before = [p.detach().clone() for p in model.encoder.parameters()]
+        fit_captioner(model, tiny_dataset, config, pretrained=pretrained)
+        return sum((p.detach() - b).abs().sum().item() for p, b in zip(model.encoder.parameters(), before))
+
+    settings = {**QUICK, "epochs": 1, "scenes_per_epoch": 128, "test_scenes": 16}
+    full = encoder_change(CaptionConfig(**settings), pretrained=False)
+    gentle = encoder_change(CaptionConfig(**settings, encoder_mode="finetune", encoder_lr=0.01), pretrained=True)
+    frozen = encoder_change(CaptionConfig(**settings, encoder_mode="frozen"), pretrained=True)
+    assert frozen == 0 and 0 < gentle < full / 5
+
+
 def _scene(*objects) -> Scene:
     return Scene("wide", "row2" if len(objects) == 2 else "single", tuple(objects), (0, 0, 0))
 

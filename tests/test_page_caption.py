@@ -32,6 +32,9 @@ def test_the_form_offers_what_core_accepts(app_env):
         b = bounds_of(CaptionConfig, name)
         assert (widget.min, widget.max) == (b.low, b.high), key
     assert list(at.get("segmented_control")[1].options) == list(choices_of(CaptionConfig, "cell"))
+    shares = at.select_slider(key="cap_encoder_lr")
+    b = bounds_of(CaptionConfig, "encoder_lr")
+    assert shares.value == CaptionConfig().encoder_lr and all(b.low <= float(v) <= b.high for v in shares.options)
     assert any("No trained captioner yet" in i.value for i in at.info)
 
 

@@ -18,6 +18,8 @@ def _limits(name: str) -> tuple:
 
 _LR_LOW, _LR_HIGH = _limits("lr")
 LRS = sorted(v for v in {float(f"{10 ** (k / 4):.2g}") for k in range(-24, 4)} if _LR_LOW <= v <= _LR_HIGH)
+_SHARE_LOW, _SHARE_HIGH = _limits("encoder_lr")
+ENCODER_SHARES = [v for v in (0.0, 0.01, 0.03, 0.1, 0.3, 1.0) if _SHARE_LOW <= v <= _SHARE_HIGH]
 
 
 def caption_settings_ui(classifier_runs: list[dict]) -> tuple[CaptionConfig, str | None, bool]:
@@ -48,15 +50,21 @@ def caption_settings_ui(classifier_runs: list[dict]) -> tuple[CaptionConfig, str
                               help="Adam's peak step size; it warms up, then falls to zero (one-cycle).")
         hidden = d3.number_input("Decoder state size", *_limits("hidden"), base.hidden, 32, key="cap_hidden")
         seed = d4.number_input("Seed", *_limits("seed"), base.seed, key="cap_seed")
-        reuse = st.slider("Uses of each scene (frozen pretrained encoder)", *_limits("reuse"), base.reuse, key="cap_reuse",
-                          help="A frozen encoder's features are computed once per scene and serve this many "
-                               "captions of it: more decoder steps per second. Ignored otherwise.")
+        r1, r2 = st.columns(2)
+        reuse = r1.slider("Uses of each scene (frozen pretrained encoder)", *_limits("reuse"), base.reuse,
+                          key="cap_reuse", help="A frozen encoder's features are computed once per scene and serve "
+                                                "this many captions of it: more decoder steps per second. Ignored "
+                                                "otherwise.")
+        share = r2.select_slider("Encoder learning rate, share of the decoder's (finetune)", ENCODER_SHARES,
+                                 base.encoder_lr, key="cap_encoder_lr",
+                                 help="Fine-tuning a pretrained encoder with the decoder's full step tends to wreck "
+                                      "what it learned; a tenth is gentler. Ignored otherwise.")
         st.caption(f"Trains on {describe_device(base.device)}.")
         start = st.form_submit_button("Start training the captioner", type="primary")
     config = CaptionConfig(**{**base.to_json(), "epochs": int(epochs), "scenes_per_epoch": int(scenes),
                               "batch_size": int(batch), "lr": float(lr), "cell": cell or base.cell,
                               "hidden": int(hidden), "encoder_mode": mode or base.encoder_mode, "seed": int(seed),
-                              "reuse": int(reuse)})
+                              "reuse": int(reuse), "encoder_lr": float(share)})
     return config, None if encoder == SCRATCH else encoder, start
 
 

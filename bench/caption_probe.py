@@ -1,0 +1,85 @@
+"""How much of a classifier's accuracy survives inside the captioning scenes, before any decoder is involved:
+`python -m bench.caption_probe --run DIR [--data SRC]
+[--scenes 600]`.
+
+For every object of the fixed test scenes it classifies the object three ways with the run's own weights and head:
+- single: the original 32x32 test picture (what the run's test accuracy measures);
+- crop: the object cut from the rendered scene and resized to 32x32 (the same picture at the size it has there);
+- grid: the encoder's feature grid over the whole scene (what the captioner sees), pooled over the cells whose
+  centres lie inside the object's box the way the classifier pools its last maps, then the run's head.
+The grid figure is the ceiling for a frozen encoder whose features the decoder reads without learning them anew.
+Prints a table by kind of scene and one JSON line."""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from bench import DATA_HELP, default_data
+from core import data
+from core.batches import normalize
+from core.captioner import encoder_from_classifier
+from core.layers import AvgPool2d, Flatten, GlobalAvgPool, Linear
+from core.runs import load_model, open_run
+from core.scenes import evaluation_scenes, render_batch
+
+
+def split(run):
+    """The run's model as (conv part the captioner uses, how the classifier pools its last maps, its head)."""
+    model = load_model(run).eval()
+    layers = run.spec.layers
+    convs = len(encoder_from_classifier(run.spec).layers)
+    head = next(i for i, layer in enumerate(layers) if isinstance(layer, (Flatten, GlobalAvgPool, Linear)))
+    mean = any(isinstance(layer, (AvgPool2d, GlobalAvgPool)) for layer in layers[convs:head + 1])
+    start = head + 1 if isinstance(layers[head], GlobalAvgPool) else head
+    with torch.no_grad():
+        maps = model[:convs](torch.zeros(1, 3, 32, 32))
+        if model[:start](torch.zeros(1, 3, 32, 32)).flatten(1).shape[1] != maps.shape[1]:
+            raise SystemExit(f"error: {run.spec.name!r} flattens a {maps.shape[-2]}x{maps.shape[-1]} map into its "
+                             "head; the probe needs a classifier that pools its last maps to one cell (fast, accurate)")
+    return model, model[:convs], (lambda cells: cells.mean((1, 2)) if mean else cells.amax((1, 2))), model[start:]
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.caption_probe", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help=DATA_HELP)
+    parser.add_argument("--run", required=True, help="a classifier run")
+    parser.add_argument("--scenes", type=int, default=600)
+    args = parser.parse_args(argv)
+    dataset = data.load(args.data or default_data())
+    model, convs, pool, head = split(open_run(Path(args.run)))
+    tally = collections.defaultdict(lambda: [0, 0, 0, 0])  # objects, single, crop, grid right
+    with torch.no_grad():
+        for scene in evaluation_scenes(dataset.test_y, len(dataset.classes), args.scenes):
+            pixels = normalize(render_batch([scene], dataset.test_x))
+            maps = convs(pixels)[0]
+            (width, height), (h, w) = scene.size, maps.shape[-2:]
+            for obj in scene.objects:
+                x0, y0, x1, y1 = obj.box
+                cols = [j for j in range(w) if x0 <= (j + 0.5) * width / w < x1]
+                rows = [i for i in range(h) if y0 <= (i + 0.5) * height / h < y1]
+                grid = head(pool(maps[:, rows][:, :, cols])[None]).argmax().item()
+                single = model(normalize(dataset.test_x[obj.image:obj.image + 1])).argmax().item()
+                crop = F.interpolate(pixels[:, :, y0:y1, x0:x1], size=(32, 32), mode="bilinear", align_corners=False)
+                counts = tally[f"{scene.layout}, {x1 - x0} px"]
+                for k, guess in enumerate((single, model(crop).argmax().item(), grid), 1):
+                    counts[k] += guess == obj.label
+                counts[0] += 1
+    total = [sum(c[k] for c in tally.values()) for k in range(4)]
+    print(f"{'scenes':<20}{'objects':>8}{'single':>8}{'crop':>8}{'grid':>8}")
+    for kind, c in sorted(tally.items()) + [("all", total)]:
+        print(f"{kind:<20}{c[0]:>8}" + "".join(f"{c[k] / c[0]:>8.1%}" for k in (1, 2, 3)))
+    report = {"run": args.run, "data": dataset.source, "objects": total[0],
+              **{name: total[k] / total[0] for k, name in enumerate(("single", "crop", "grid"), 1)},
+              "by_kind": {kind: {"objects": c[0], "single": c[1] / c[0], "crop": c[2] / c[0], "grid": c[3] / c[0]}
+                          for kind, c in sorted(tally.items())}}
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()
