@@ -78,17 +78,18 @@ def section_same_model(source, dataset, segments: int, steps: int) -> dict:
     trainset, _ = tutorial_datasets(source)
     torch.manual_seed(0)
     tutorial = TutorialTrainer(build_model(PRESETS["seed"].spec), trainset)
-    engine_ips = []
+    engine_ips, curve = [], [{"train_seconds": 0.0, "test_accuracy": 0.1}]
     for k in range(segments):
         tutorial.train_steps(steps)
+        curve.append({"train_seconds": tutorial.seconds,
+                      "test_accuracy": test_accuracy(tutorial.model, dataset, SEED_SAME)})  # untimed
         config = replace(SEED_SAME, epochs=1, limit_train=steps * 4, seed=k)
         engine_ips.append(fit(PRESETS["seed"].spec, dataset, config).images_per_second)
     tut_ips = tutorial.images / tutorial.seconds
     eng_ips = statistics.mean(engine_ips)
     return {"tutorial_images_per_second": tut_ips, "engine_images_per_second": eng_ips, "ratio": eng_ips / tut_ips,
             "tutorial_seconds": tutorial.seconds, "tutorial_images": tutorial.images,
-            "tutorial_test_accuracy": test_accuracy(tutorial.model, dataset, SEED_SAME),
-            "_tutorial_model": tutorial}
+            "tutorial_test_accuracy": curve[-1]["test_accuracy"], "tutorial_curve": curve, "_tutorial_model": tutorial}
 
 
 def time_to_accuracy(name: str, spec, config: TrainConfig, dataset, target: float, budgets: list[float]) -> dict:
@@ -107,12 +108,18 @@ def time_to_accuracy(name: str, spec, config: TrainConfig, dataset, target: floa
     return {"name": name, "reached": False, **tried[-1], "tried": tried}
 
 
+def curve_of(result) -> list[dict]:
+    """Test accuracy against training seconds after every epoch of one run (evaluations excluded from the time)."""
+    return [{"train_seconds": 0.0, "test_accuracy": 0.1}] + [
+        {"train_seconds": e.train_seconds, "test_accuracy": e.test_accuracy} for e in result.epochs]
+
+
 def section_given_time(dataset, seconds: float, ips: float) -> dict:
     preset = PRESETS["fast"]
     epochs = max(1, int(seconds * ips / len(dataset.train_x)))
     result = fit(preset.spec, dataset, replace(preset.config, epochs=epochs))
     return {"name": "fast", "epochs": epochs, "train_seconds": result.train_seconds,
-            "test_accuracy": result.epochs[-1].test_accuracy, "budget_seconds": seconds}
+            "test_accuracy": result.epochs[-1].test_accuracy, "budget_seconds": seconds, "curve": curve_of(result)}
 
 
 def page_poll(job) -> None:
@@ -188,6 +195,8 @@ def main(argv=None) -> dict:
                          seed_budgets),
         time_to_accuracy("fast", PRESETS["fast"].spec, PRESETS["fast"].config, dataset, target, fast_budgets),
     ]
+    seed_run = fit(PRESETS["seed"].spec, dataset, replace(seed_default, epochs=1 if args.quick else max(seed_budgets)))
+    report["seed_curve"] = curve_of(seed_run)  # one run, for the time-to-accuracy chart
     for row in report["time_to_accuracy"]:
         row["speedup_vs_tutorial"] = tut_seconds / row["train_seconds"] if row["reached"] else None
         say(f"{row['name']}: {row['test_accuracy']:.1%} after {row['train_seconds']:.1f} s "
@@ -201,7 +210,8 @@ def main(argv=None) -> dict:
             result = fit(acc.spec, dataset, acc.config)
             report["given_tutorial_time"].append({"name": "accurate", "epochs": acc.config.epochs,
                                                   "train_seconds": result.train_seconds,
-                                                  "test_accuracy": result.epochs[-1].test_accuracy})
+                                                  "test_accuracy": result.epochs[-1].test_accuracy,
+                                                  "curve": curve_of(result)})
         for row in report["given_tutorial_time"]:
             say(f"{row['name']}: {row['test_accuracy']:.1%} in {row['train_seconds']:.0f} s ({row['epochs']} epochs)")
 

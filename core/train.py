@@ -100,6 +100,7 @@ class EpochReport:
     test_accuracy: float  # 0..1
     per_class_accuracy: dict[str, float]
     seconds: float  # wall time since the start, after this epoch's evaluation
+    train_seconds: float = 0.0  # time in training steps so far, evaluations excluded (what time-to-accuracy counts)
 
 
 @dataclass
@@ -368,6 +369,7 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
                 callbacks.on_event({"type": "stop", "step": step})
                 break
             report = _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, epoch_seen, started)
+            report = replace(report, train_seconds=train_time)
             result.epochs.append(report)
             callbacks.on_epoch(report, model)
     except Diverged as exc:

@@ -30,6 +30,29 @@ def test_quick_benchmark_reports_every_section(data_root, tmp_path, capsys):
         assert row["ratio"] == row["ratios"][0] > 0
     assert report["data_timing"]["cached_load_seconds"] >= 0
     assert report["machine"]["cores"] >= 1 and report["peak_memory_mb"] > 0
+    # the chart's curves: the tutorial measured after each segment (its last point is the target), seed per epoch
+    seconds = [p["train_seconds"] for p in same["tutorial_curve"]]
+    assert len(seconds) == 3 and seconds == sorted(seconds) and seconds[-1] == same["tutorial_seconds"]
+    assert same["tutorial_curve"][-1]["test_accuracy"] == target
+    assert len(report["seed_curve"]) == 2 and 0 < report["seed_curve"][1]["train_seconds"]
+
+
+def test_the_chart_is_drawn_from_the_benchmarks_json(tmp_path):
+    """`python -m bench.chart RESULT.json` draws one line per contender the JSON holds, and writes a PNG."""
+    from bench.chart import curves, main as chart
+
+    point = lambda s, a: {"train_seconds": s, "test_accuracy": a}  # noqa: E731
+    report = {"same_model": {"tutorial_curve": [point(0, 0.1), point(60, 0.5), point(120, 0.61)],
+                             "tutorial_test_accuracy": 0.61},
+              "seed_curve": [point(0, 0.1), point(3, 0.55), point(6, 0.63)],
+              "given_tutorial_time": [{"name": "fast", "curve": [point(0, 0.1), point(15, 0.8)]},
+                                      {"name": "accurate", "curve": [point(0, 0.1), point(40, 0.85)]}]}
+    assert list(curves(report)) == ["tutorial pipeline (batch 4, SGD 0.001)",
+                                    "seed, engine defaults (batch 128, one-cycle)", "fast preset", "accurate preset"]
+    result = tmp_path / "bench.txt"
+    result.write_text("progress line\n" + json.dumps(report) + "\n")
+    png = chart([str(result), "--out", str(tmp_path / "chart.png")])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
 def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_path, capsys):

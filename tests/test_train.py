@@ -25,6 +25,10 @@ def test_a_few_epochs_lower_the_loss_and_report_every_step_and_epoch(tiny_datase
     assert set(epochs[-1].per_class_accuracy) == set(tiny_dataset.classes)
     assert steps[-1].eta == pytest.approx(0, abs=1e-6) and steps[0].eta > 0
     assert result.images_per_second > 0
+    # training time is counted apart from evaluations: it grows, stays under the wall time, ends at the run's total
+    train = [e.train_seconds for e in epochs]
+    assert 0 < train[0] < train[1] < train[2] == result.train_seconds
+    assert all(e.train_seconds < e.seconds for e in epochs)
 
 
 RANDOM = ModelSpec((Conv2d(8), BatchNorm2d(), ReLU(), Dropout(0.5), GlobalAvgPool(), Linear(10)), name="random")

@@ -178,3 +178,19 @@ def beams_figure(sentences: list[str], scores: list[float]) -> go.Figure:
                                                               zip(probs[::-1], scores[::-1])], textposition="auto")
     return _layout(fig, "Top beams: the likeliest sentences", "probability of the whole sentence (%)", "",
                    120 + 40 * len(sentences))
+
+
+def time_to_accuracy_figure(curves: dict[str, list[dict]], target: float | None = None) -> go.Figure:
+    """Test accuracy against training seconds, one line per contender (points: {"train_seconds", "test_accuracy"}),
+    on a log time axis so a 5-second run and a 10-minute one both read; the tutorial's final accuracy dotted."""
+    fig = go.Figure()
+    for i, (name, curve) in enumerate(curves.items()):
+        points = [p for p in curve if p["train_seconds"] > 0]
+        fig.add_scatter(x=[p["train_seconds"] for p in points], y=[p["test_accuracy"] * 100 for p in points],
+                        mode="lines+markers", name=name, line=dict(color=PALETTE[i % len(PALETTE)], width=3))
+    if target is not None:
+        fig.add_hline(y=target * 100, line_dash="dot", line_color="#888",
+                      annotation_text=f"the tutorial's 2-epoch accuracy, {target:.1%}", annotation_position="top left")
+    fig.update_xaxes(type="log")
+    return _layout(fig, "Time to accuracy on CIFAR-10 (test set), 2-core CPU", "training seconds (log scale; "
+                   "evaluations excluded)", "test accuracy (%)", 420)
