@@ -52,8 +52,21 @@ def write_tree(root: Path, per_class=(6, 3), classes=CLASSES, fmt="png") -> Path
     return root
 
 
+class _Python2Pickler(pickle._Pickler):
+    """Pickles bytes as Python 2's str (BINSTRING), as the official release was written: readers then see bytes with
+    encoding="bytes" (the project's) and str with encoding="latin1" (torchvision's), as with the real files."""
+
+    def save_bytes(self, obj: bytes) -> None:
+        n = len(obj)
+        self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj if n < 256 else
+                   pickle.BINSTRING + n.to_bytes(4, "little") + obj)
+        self.memoize(obj)
+
+    dispatch = {**pickle._Pickler.dispatch, bytes: save_bytes}
+
+
 def write_batches(root: Path, per_class=(6, 3)) -> Path:
-    """cifar-10-batches-py exactly as the official release lays it out (pickled dicts with bytes keys)."""
+    """cifar-10-batches-py exactly as the official release lays it out (Python 2 pickles of dicts)."""
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
 
@@ -63,12 +76,12 @@ def write_batches(root: Path, per_class=(6, 3)) -> Path:
             xs.append(class_images(label, n, split_seed).transpose(0, 3, 1, 2).reshape(n, -1))
             ys += [label] * n
         with open(folder / name, "wb") as f:
-            pickle.dump({b"data": np.concatenate(xs), b"labels": ys, b"batch_label": b"x"}, f, protocol=2)
+            _Python2Pickler(f, protocol=2).dump({b"data": np.concatenate(xs), b"labels": ys, b"batch_label": b"x"})
 
     dump("data_batch_1", 0, per_class[0])
     dump("test_batch", 1, per_class[1])
     with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({b"label_names": [c.encode() for c in CLASSES], b"num_vis": 3072}, f, protocol=2)
+        _Python2Pickler(f, protocol=2).dump({b"label_names": [c.encode() for c in CLASSES], b"num_vis": 3072})
     return root
 
 

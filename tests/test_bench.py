@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 
 from bench.__main__ import main
 
@@ -106,3 +107,28 @@ def test_the_caption_probe_classifies_each_scene_object_three_ways(data_root, tm
     assert all(0 <= report[k] <= 1 for k in ("single", "crop", "grid"))
     with pytest.raises(SystemExit, match="pools its last maps to one cell"):
         probe(["--data", str(tree), "--run", str(tmp_path / "tutorial"), "--scenes", "8"])
+
+
+def test_the_baseline_reads_the_official_format_through_torchvision_like_the_engine(data_root, tmp_path):
+    """The tutorial's own reader (torchvision's CIFAR10, its md5 check bypassed: the offline rebuild has placeholder
+    file names) over an official-format archive gives the engine's pixels and labels, in the same order."""
+    import shutil
+    import tarfile
+
+    from conftest import write_batches
+    from core import data
+    from core.tutorial import tutorial_datasets
+
+    root = write_batches(tmp_path / "release")
+    for k in range(2, 6):  # the release has five training batches; torchvision opens each
+        shutil.copy(root / "cifar-10-batches-py" / "data_batch_1", root / "cifar-10-batches-py" / f"data_batch_{k}")
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(root / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    trainset, testset = tutorial_datasets(str(archive))
+    engine = data.load(str(archive))
+    assert (len(trainset), len(testset)) == (len(engine.train_y), len(engine.test_y)) == (300, 30)
+    for i in (0, 77, 299):
+        pixels, label = trainset[i]
+        assert label == int(engine.train_y[i])
+        assert torch.allclose((pixels * 0.5 + 0.5) * 255, engine.train_x[i].float(), atol=1e-3)
