@@ -167,7 +167,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run under 2 minutes (CI)")
     parser.add_argument("--data", default=None, help=DATA_HELP)
-    parser.add_argument("--skip-accurate", action="store_true", help="leave out the 10-minute accurate preset run")
+    parser.add_argument("--skip-accurate", action="store_true", help="leave out the accurate preset run (10 to 40 minutes on 2 cores)")
     args = parser.parse_args(argv)
     source = args.data or default_data()
     report: dict = {"machine": machine(), "data": source, "quick": args.quick}

@@ -68,7 +68,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "accurate",
-            "The same recipe at widths 64/128/128 and more epochs: about 10 minutes on a 2-core CPU.",
+            "The same recipe at widths 64/128/128 for 16 epochs: 93.5% on the official test set in 41 minutes on a "
+            "2-core AVX2 CPU (fp32); about 10 minutes where the CPU has AVX-512.",
             _airbench("accurate", (64, 128, 128)),
             _airbench_config(epochs=16, batch_size=512, precision="auto"),
         ),
