@@ -78,7 +78,7 @@ def section_same_model(source, dataset, segments: int, steps: int) -> dict:
     trainset, _ = tutorial_datasets(source)
     torch.manual_seed(0)
     tutorial = TutorialTrainer(build_model(PRESETS["seed"].spec), trainset)
-    engine_ips, curve = [], [{"train_seconds": 0.0, "test_accuracy": 0.1}]
+    engine_ips, curve = [], []
     for k in range(segments):
         tutorial.train_steps(steps)
         curve.append({"train_seconds": tutorial.seconds,
@@ -110,8 +110,7 @@ def time_to_accuracy(name: str, spec, config: TrainConfig, dataset, target: floa
 
 def curve_of(result) -> list[dict]:
     """Test accuracy against training seconds after every epoch of one run (evaluations excluded from the time)."""
-    return [{"train_seconds": 0.0, "test_accuracy": 0.1}] + [
-        {"train_seconds": e.train_seconds, "test_accuracy": e.test_accuracy} for e in result.epochs]
+    return [{"train_seconds": e.train_seconds, "test_accuracy": e.test_accuracy} for e in result.epochs]
 
 
 def section_given_time(dataset, seconds: float, ips: float) -> dict:

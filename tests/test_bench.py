@@ -33,9 +33,9 @@ def test_quick_benchmark_reports_every_section(data_root, tmp_path, capsys):
     assert report["machine"]["cores"] >= 1 and report["peak_memory_mb"] > 0
     # the chart's curves: the tutorial measured after each segment (its last point is the target), seed per epoch
     seconds = [p["train_seconds"] for p in same["tutorial_curve"]]
-    assert len(seconds) == 3 and seconds == sorted(seconds) and seconds[-1] == same["tutorial_seconds"]
+    assert len(seconds) == 2 and 0 < seconds[0] < seconds[1] == same["tutorial_seconds"]
     assert same["tutorial_curve"][-1]["test_accuracy"] == target
-    assert len(report["seed_curve"]) == 2 and 0 < report["seed_curve"][1]["train_seconds"]
+    assert len(report["seed_curve"]) == 1 and 0 < report["seed_curve"][0]["train_seconds"]
 
 
 def test_the_chart_is_drawn_from_the_benchmarks_json(tmp_path):
