@@ -19,7 +19,7 @@ from bench import DATA_HELP, default_data
 from core import data
 from core.caption_eval import score_template
 from core.caption_job import encoder_source, train_captioner_blocking
-from core.caption_train import CaptionConfig
+from core.caption_train import ENCODER_MODES, CaptionConfig
 from core.runs import load_model, open_run
 from core.scenes import evaluation_scenes
 
@@ -46,7 +46,7 @@ def main(argv=None) -> dict:
                                               "scratch and the template is left out")
     parser.add_argument("--epochs", type=int, default=CaptionConfig().epochs)
     parser.add_argument("--scenes-per-epoch", type=int, default=CaptionConfig().scenes_per_epoch)
-    parser.add_argument("--encoder-mode", default="frozen", choices=("frozen", "finetune"))
+    parser.add_argument("--encoder-mode", default=CaptionConfig().encoder_mode, choices=ENCODER_MODES)
     parser.add_argument("--encoder-lr", type=float, default=CaptionConfig().encoder_lr,
                         help="with finetune: the encoder's learning rate as a share of the decoder's")
     parser.add_argument("--quick", action="store_true", help="a smoke run (tiny settings) for tests")

@@ -32,31 +32,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerFailed(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def dashboard_server(env: dict, log: Path | None = None, start_s: float = 60):
+    """`streamlit run dashboard.py` on a free local port with `env` (added to os.environ), yielding its base URL once
+    /_stcore/health answers; stopped on exit. Output goes to `log` (else discarded)."""
+    port = free_port()
+    out = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
+                             "--server.port", str(port), "--server.headless", "true"],
+                            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_s
+        while True:
+            try:
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise ServerFailed(f"streamlit did not become healthy{f'; see {log}' if log else ''}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log:
+            out.close()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     tree = write_tree(tmp / "tree", per_class=(20, 5))
-    port = free_port()
-    env = {**os.environ, "CIFAR10_DATA": str(tree), "CIFAR10_ROOT": str(tmp / "data"), "CIFAR10_RUNS": str(tmp / "runs")}
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-                             "--server.port", str(port), "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail(f"streamlit did not become healthy; see {tmp / 'server.log'}")
-        time.sleep(0.3)
-    yield base, tmp
-    proc.terminate()
-    proc.wait(10)
+    env = {"CIFAR10_DATA": str(tree), "CIFAR10_ROOT": str(tmp / "data"), "CIFAR10_RUNS": str(tmp / "runs")}
+    try:
+        with dashboard_server(env, tmp / "server.log") as base:
+            yield base, tmp
+    except ServerFailed as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

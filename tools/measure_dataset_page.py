@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench import DATA_HELP, default_data  # noqa: E402
-from test_browser import ARGS, CHROMIUM, free_port  # noqa: E402  (the browser walk's own helpers)
+from test_browser import ARGS, CHROMIUM, dashboard_server  # noqa: E402  (the browser walk's own helpers)
 
 
 def visit(page, url: str) -> float:
@@ -38,20 +35,9 @@ def visit(page, url: str) -> float:
 
 def one_round(data: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        port, started = free_port(), time.perf_counter()
-        env = {**os.environ, "CIFAR10_DATA": data, "CIFAR10_ROOT": str(Path(tmp) / "data"),
-               "CIFAR10_RUNS": str(Path(tmp) / "runs")}
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address",
-                                   "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            while True:
-                try:
-                    if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                        break
-                except OSError:
-                    time.sleep(0.1)
+        env = {"CIFAR10_DATA": data, "CIFAR10_ROOT": str(Path(tmp) / "data"), "CIFAR10_RUNS": str(Path(tmp) / "runs")}
+        started = time.perf_counter()
+        with dashboard_server(env) as base:
             server_s = time.perf_counter() - started
             from playwright.sync_api import sync_playwright
 
@@ -62,10 +48,7 @@ def one_round(data: str) -> dict:
                 first = visit(page, f"{base}/dataset")
                 again = visit(browser.new_page(viewport={"width": 1400, "height": 1000}), f"{base}/dataset")
                 browser.close()
-            return {"server_start_s": server_s, "first_visit_s": first, "second_visit_s": again}
-        finally:
-            server.terminate()
-            server.wait(10)
+        return {"server_start_s": server_s, "first_visit_s": first, "second_visit_s": again}
 
 
 def main(argv=None) -> dict:

@@ -13,31 +13,17 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_browser import ARGS, CHROMIUM, choose, free_port  # noqa: E402  (the browser walk's own helpers)
+from test_browser import ARGS, CHROMIUM, choose, dashboard_server  # noqa: E402  (the browser walk's own helpers)
 
 
 def page_run(data: str, preset: str, tmp: Path) -> float:
-    port = free_port()
-    env = {**os.environ, "CIFAR10_DATA": data, "CIFAR10_RUNS": str(tmp / "runs")}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address",
-                               "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
+    with dashboard_server({"CIFAR10_DATA": data, "CIFAR10_RUNS": str(tmp / "runs")}) as base:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
@@ -49,11 +35,8 @@ def page_run(data: str, preset: str, tmp: Path) -> float:
             page.get_by_role("button", name="Start training").click()
             page.get_by_text("Finished: test accuracy").wait_for(timeout=3_600_000)
             browser.close()
-        [run] = list((tmp / "runs").iterdir())
-        return json.loads((run / "summary.json").read_text())["images_per_second"]
-    finally:
-        server.terminate()
-        server.wait(10)
+    [run] = list((tmp / "runs").iterdir())
+    return json.loads((run / "summary.json").read_text())["images_per_second"]
 
 
 def cli_run(data: str, preset: str, tmp: Path) -> float:
