@@ -24,7 +24,7 @@ from core import data
 from core.batches import normalize
 from core.captioner import encoder_from_classifier
 from core.layers import AvgPool2d, Flatten, GlobalAvgPool, Linear
-from core.runs import load_model, open_run
+from core.runs import RunError, load_model, open_run
 from core.scenes import evaluation_scenes, render_batch
 
 
@@ -51,7 +51,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--scenes", type=int, default=600)
     args = parser.parse_args(argv)
     dataset = data.load(args.data or default_data())
-    model, convs, pool, head = split(open_run(Path(args.run)))
+    try:
+        model, convs, pool, head = split(open_run(Path(args.run)))
+    except RunError as exc:  # not a run, or a captioner run: say so in one line
+        raise SystemExit(f"error: {exc}") from None
     tally = collections.defaultdict(lambda: [0, 0, 0, 0])  # objects, single, crop, grid right
     with torch.no_grad():
         for scene in evaluation_scenes(dataset.test_y, len(dataset.classes), args.scenes):

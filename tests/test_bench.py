@@ -107,6 +107,8 @@ def test_the_caption_probe_classifies_each_scene_object_three_ways(data_root, tm
     assert all(0 <= report[k] <= 1 for k in ("single", "crop", "grid"))
     with pytest.raises(SystemExit, match="pools its last maps to one cell"):
         probe(["--data", str(tree), "--run", str(tmp_path / "tutorial"), "--scenes", "8"])
+    with pytest.raises(SystemExit, match="^error: tree: spec.json is missing$"):  # a data folder, not a run
+        probe(["--data", str(tree), "--run", str(tree), "--scenes", "8"])
 
 
 def test_the_baseline_reads_the_official_format_through_torchvision_like_the_engine(data_root, tmp_path):
