@@ -7,6 +7,7 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from . import data as datasets
@@ -19,15 +20,18 @@ from .captioner import MAX_BEAM, beam_search, fit_picture, prepare
 from .data import DataError
 from .device import DeviceError, resolve_device
 from .describe import describe, draw_boxes
-from .evaluate import metrics, predict_image, predict_probabilities
+from .calibrate import report as calibration_report, run_temperature
+from .evaluate import metrics, predict_image, predict_logits
 from .explain import explain_picture, overlay
-from .images import ImageError, decode_image
+from .images import ImageError, decode_image, to_model_input
 from .jobs import BusyError, JobSnapshot, run_blocking
+from .lr_find import LRFindConfig, LRFinderJob
+from .neighbours import MAX_K, neighbours, training_features
 from .layers import ModelSpec, SpecError, spec_from_json, summarize
 from .presets import PRESETS, get_preset
 from .runs import (RUNS_ROOT, RunError, delete_run, list_runs, load_model, new_run_id, open_run,
                    resolve_cli_run)
-from .train import ConfigError, TrainConfig, with_overrides
+from .train import ConfigError, TrainConfig, training_subset, with_overrides
 
 USER_ERRORS = (DataError, SpecError, ConfigError, RunError, ImageError, DeviceError, BusyError, KeyError, OSError)
 
@@ -57,6 +61,13 @@ CAPTION_FLAGS = {
     "held_out_scenes": "fixed test scenes of class pairs never seen together in training, scored apart",
     "seed": "seeds the weights and the scenes: the same seed gives the same run",
     "device": "where to train (auto picks a GPU when there is one)",
+}
+
+# LRFindConfig settings offered as --NAME flags (underscores as dashes); ranges and defaults come from the field
+LR_FIND_FLAGS = {
+    "steps": "training steps, one batch each",
+    "start_lr": "the first learning rate",
+    "end_lr": "the last learning rate (the sweep stops early once the loss explodes)",
 }
 
 JSON_HELP = "print one JSON object as the last line (progress goes to stderr)"
@@ -100,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, what in CHOICE_FLAGS.items():
         train.add_argument(f"--{name}", choices=choices_of(TrainConfig, name), help=f"{what} (preset default otherwise)")
     train.add_argument("--limit-train", type=int, help="train on this many images only, for quick runs (0 = all)")
+    train.add_argument("--holdout", type=int, help=_ranged_help("holdout", "training images kept out of training to "
+                                                                           "calibrate confidence on (at most a fifth)"))
     train.add_argument("--seed", type=int, help="seeds initialisation, shuffling, augmentation and dropout: the same "
                                                 "seed gives the same run")
     train.add_argument("--out", help="run folder to create (default runs/<time>-<model>-<id>)")
@@ -152,6 +165,28 @@ def build_parser() -> argparse.ArgumentParser:
     caption.add_argument("--attention-out", metavar="DIR", help="save one PNG per image: the picture and each word's "
                                                                 "attention map")
     caption.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    lr_find = sub.add_parser("lr-find", help="learning-rate range test: the loss against an exponentially growing "
+                                             "learning rate, and a suggested peak rate")
+    lr_find.add_argument("--data", help="cifar10 (default, or $CIFAR10_DATA), a folder, or an archive")
+    lr_find.add_argument("--model", default="seed", help=f"a preset ({', '.join(PRESETS)}) or a spec .json file "
+                                                         "(default: seed); its batch size, optimizer and augmentation")
+    lr_find.add_argument("--batch-size", type=int, help=_ranged_help("batch_size", "images per step"))
+    lr_find.add_argument("--optimizer", choices=choices_of(TrainConfig, "optimizer"), help="the optimizer (preset "
+                                                                                           "default otherwise)")
+    for name, what in LR_FIND_FLAGS.items():
+        b = bounds_of(LRFindConfig, name)
+        lr_find.add_argument(f"--{name.replace('_', '-')}", type=int if b.whole else float,
+                             help=f"{what}, {b.low:g} to {b.high:g} (default {getattr(LRFindConfig(), name):g})")
+    lr_find.add_argument("--device", choices=choices_of(TrainConfig, "device"), help="where to run it")
+    lr_find.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    near = sub.add_parser("neighbours", help="the training images most like an image, in the network's own features")
+    near.add_argument("--run", required=True, help="a run folder")
+    near.add_argument("image", help="an image file")
+    near.add_argument("--k", type=int, default=8, help=f"how many, 1 to {MAX_K} (default 8)")
+    near.add_argument("--data", help="data source (default: the one the run trained on)")
+    near.add_argument("--json", action="store_true", help=JSON_HELP)
 
     models = sub.add_parser("models", help="the presets with parameters and multiply-accumulates")
     models.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -224,7 +259,7 @@ def train_setup(args) -> tuple[ModelSpec, TrainConfig, nn.Module | None]:
     else:
         spec, config = load_spec(args.model)
     config = with_overrides(config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            limit_train=args.limit_train, seed=args.seed,
+                            limit_train=args.limit_train, holdout=args.holdout, seed=args.seed,
                             **{name: getattr(args, name) for name in CHOICE_FLAGS})
     return spec, config, initial
 
@@ -234,7 +269,7 @@ def cmd_train(args) -> dict:
     device = resolve_device(config.device)
     dataset = datasets.load(args.data, progress=lambda done, total, msg: _say(args, f"\r{msg}: {done}/{total}", end=""))
     folder = _new_run_folder(args.out, spec.name)
-    n_train = min(len(dataset.train_x), config.limit_train or len(dataset.train_x))
+    n_train = len(training_subset(dataset, config)[1])
     _say(args, f"training {spec.name} on {n_train:,} images ({dataset.source}) on {device}, run {folder}")
     shown = {"epochs": 0, "step": 0}
     tty = (sys.stderr if args.json else sys.stdout).isatty()
@@ -271,13 +306,25 @@ def cmd_evaluate(args) -> dict:
     dataset = datasets.load(args.data or run.summary.get("source"))
     if tuple(dataset.classes) != run.classes:
         raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
-    m = metrics(predict_probabilities(model, dataset.test_x, tta=run.config.tta), dataset.test_y, run.classes)
+    logits = predict_logits(model, dataset.test_x, tta=run.config.tta)
+    m = metrics(torch.softmax(logits, 1), dataset.test_y, run.classes)
+    calibration = calibration_report(logits, dataset.test_y, *run_temperature(run, model, dataset))
     if not args.json:
         print(f"test accuracy {m.accuracy:.1%} on {len(dataset.test_y):,} images")
         for c in run.classes:
             print(f"  {c:<12} accuracy {m.per_class_accuracy[c]:6.1%}  precision {m.precision[c]:6.1%}")
+        print(_calibration_line(calibration))
+    extra = calibration.to_json()
     return {"test_accuracy": m.accuracy, "per_class_accuracy": m.per_class_accuracy, "confusion": m.confusion,
-            "precision": m.precision, "recall": m.recall}
+            "precision": m.precision, "recall": m.recall, "abstain": extra.pop("abstain"), "calibration": extra}
+
+
+def _calibration_line(c) -> str:
+    if not c.fitted_on:
+        return (f"calibration: none (the run trained on every training image; train with --holdout N to keep some "
+                f"back); expected calibration error on the test set {c.ece_before:.1%}")
+    return (f"calibration: temperature {c.temperature:.2f} fitted on {c.fitted_on:,} held-out training images; "
+            f"expected calibration error on the test set {c.ece_before:.1%} -> {c.ece_after:.1%}")
 
 
 def cmd_predict(args) -> dict:
@@ -408,6 +455,53 @@ def cmd_caption(args) -> dict:
     return {"captions": out}
 
 
+def cmd_lr_find(args) -> dict:
+    spec, config = load_spec(args.model)
+    config = with_overrides(config, batch_size=args.batch_size, optimizer=args.optimizer, device=args.device)
+    settings = LRFindConfig(**{n: getattr(args, n) for n in LR_FIND_FLAGS if getattr(args, n) is not None}).check()
+    dataset = datasets.load(args.data, progress=lambda done, total, msg: _say(args, f"\r{msg}: {done}/{total}", end=""))
+    _say(args, f"learning-rate range test of {spec.name}: {settings.steps} steps of {config.batch_size} images, "
+               f"lr {settings.start_lr:g} -> {settings.end_lr:g}")
+    job = LRFinderJob(spec, dataset, config, settings).start()
+    try:
+        while not job.join(1.0):
+            r = job.snapshot()
+            if r.lrs:
+                _say(args, f"step {len(r.lrs)}/{settings.steps}  lr {r.lrs[-1]:.3g}  loss {r.losses[-1]:.3f}")
+    except KeyboardInterrupt:
+        job.stop()
+        job.join()
+    result = job.snapshot()
+    if result.status == "failed":
+        raise ConfigError(f"the range test failed: {result.reason}")
+    if not args.json:
+        print(f"suggested learning rate: {result.suggested:.3g}" if result.suggested else
+              "no suggestion: the loss did not fall over the range; try a wider range or more steps")
+    return result.to_json()
+
+
+def cmd_neighbours(args) -> dict:
+    import time
+
+    if not 1 <= args.k <= MAX_K:
+        raise CliError(f"--k must be from 1 to {MAX_K}, got {args.k}")
+    run = open_run(resolve_cli_run(args.run))
+    model, picture = load_model(run), _picture(args.image)
+    dataset = datasets.load(args.data or run.summary.get("source"))
+    if tuple(dataset.classes) != run.classes:
+        raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
+    features = training_features(run, model, dataset,
+                                 progress=lambda done, total: _say(args, f"\rtraining features: {done}/{total}", end=""))
+    started = time.perf_counter()
+    found = neighbours(model, features, dataset, to_model_input(picture), args.k)
+    seconds = time.perf_counter() - started
+    if not args.json:
+        print()
+        for n in found:
+            print(f"training image #{n.index:<6} {n.label:<12} similarity {n.similarity:.3f}")
+    return {"image": args.image, "neighbours": [vars(n) for n in found], "query_seconds": seconds}
+
+
 def cmd_models(args) -> dict:
     rows = []
     for preset in PRESETS.values():
@@ -420,4 +514,4 @@ def cmd_models(args) -> dict:
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
             "explain": cmd_explain, "describe": cmd_describe, "runs": cmd_runs, "caption-train": cmd_caption_train,
-            "caption": cmd_caption}
+            "caption": cmd_caption, "lr-find": cmd_lr_find, "neighbours": cmd_neighbours}

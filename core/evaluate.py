@@ -14,7 +14,7 @@ EVAL_BATCH = 1000
 
 
 @torch.no_grad()
-def predict_probabilities(
+def predict_logits(
     model: nn.Module,
     images: torch.Tensor,
     device: torch.device | str = "cpu",
@@ -22,7 +22,7 @@ def predict_probabilities(
     amp: torch.dtype | None = None,
     channels_last: bool = True,
 ) -> torch.Tensor:
-    """uint8 (N, 3, 32, 32) -> class probabilities (N, classes) on the CPU, in eval mode (BatchNorm frozen).
+    """uint8 (N, 3, 32, 32) -> float32 class scores (N, classes) on the CPU, in eval mode (BatchNorm frozen).
     tta 1 averages with the mirror image, tta 2 also with 1-pixel shifts (free accuracy for augmented nets)."""
     device = torch.device(device)
     was_training = model.training
@@ -34,11 +34,17 @@ def predict_probabilities(
             x = normalize(images[start:start + EVAL_BATCH].to(device)).contiguous(memory_format=fmt)
             x = x.to(next(model.parameters()).dtype)  # an fp16-trained model takes fp16 inputs
             with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
-                logits = _tta_logits(model, x, int(tta))
-            out.append(torch.softmax(logits, 1).cpu())
+                out.append(_tta_logits(model, x, int(tta)).cpu())
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.empty((0, 0))
+
+
+def predict_probabilities(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu", tta: int = 0,
+                          amp: torch.dtype | None = None, channels_last: bool = True) -> torch.Tensor:
+    """Class probabilities (N, classes): the softmax of predict_logits."""
+    logits = predict_logits(model, images, device, tta, amp, channels_last)
+    return torch.softmax(logits, 1) if logits.numel() else logits
 
 
 def _tta_logits(model: nn.Module, x: torch.Tensor, level: int) -> torch.Tensor:
@@ -120,22 +126,31 @@ class Prediction:
     model_input: torch.Tensor  # the (3, 32, 32) uint8 image the model actually saw
 
 
-def predict_image(model: nn.Module, classes, image: Image.Image, k: int = 5, device="cpu") -> Prediction:
+def predict_image(model: nn.Module, classes, image: Image.Image, k: int = 5, device="cpu", temperature: float = 1.0,
+                  threshold: float | None = None) -> Prediction:
+    """Top-k classes of one picture. `temperature` (from core.calibrate) softens over-confident scores; with a
+    `threshold`, a top probability below it is answered "not sure" instead of a guess."""
     x = to_model_input(image)
-    probs = predict_probabilities(model, x[None], device)[0]
+    probs = torch.softmax(predict_logits(model, x[None], device)[0] / temperature, 0)
     values, indices = probs.topk(min(k, len(classes)))
     top = [(classes[i], float(v)) for v, i in zip(values.tolist(), indices.tolist())]
-    return Prediction(top, caption(top), x)
+    return Prediction(top, caption(top, threshold), x)
 
 
 def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def caption(top: list[tuple[str, float]]) -> str:
-    """One sentence from the ranked classes, hedged by how sure the model is."""
+UNSURE_BELOW = 0.35  # without a calibrated threshold, a top probability under this is hedged
+
+
+def caption(top: list[tuple[str, float]], threshold: float | None = None) -> str:
+    """One sentence from the ranked classes, hedged by how sure the model is; below `threshold` it declines."""
     (first, p1), rest = top[0], top[1:]
-    if p1 < 0.35:
+    if threshold is not None and p1 < threshold:
+        return (f"Not sure: nothing here is {threshold:.0%} likely to be one of the classes I know "
+                f"(best guess {article(first)} {first}, {p1:.0%}).")
+    if p1 < UNSURE_BELOW:
         names = " or ".join(f"{article(c)} {c}" for c, _ in top[:3])
         return f"I am not sure what this is; it might be {names} (best guess {first}, {p1:.0%})."
     sure = "This is" if p1 >= 0.9 else "Most likely"

@@ -13,7 +13,9 @@ from torch import nn
 from .curve import Curve
 from .data import Dataset
 from .device import describe_device, resolve_device
-from .layers import ModelSpec, SpecError, summarize, validate
+from . import timelapse
+from .layers import ModelSpec, SpecError, build_model, summarize, validate
+from .timelapse import sample_indices
 from .runs import RUNS_ROOT, History, Recorder, RunRecorder, new_run_id, run_path
 from .train import Callbacks, ConfigError, Control, EpochReport, FitResult, StepReport, TrainConfig, fit
 
@@ -104,6 +106,9 @@ class BackgroundJob:
     def _train(self, callbacks: Callbacks) -> FitResult:
         raise NotImplementedError
 
+    def _after_epoch(self, report, model: nn.Module) -> None:
+        """Extra keeping after each epoch's checkpoint (a classifier's time-lapse frame); nothing by default."""
+
     # --- the worker thread; never touches any UI ---
 
     def _run(self) -> None:
@@ -112,7 +117,7 @@ class BackgroundJob:
             recorder = self._recorder()
             callbacks = Callbacks(
                 on_step=lambda r: (self._step(r), recorder.on_step(r)),
-                on_epoch=lambda r, model: (recorder.on_epoch(r, model), self._epoch(r)),
+                on_epoch=lambda r, model: (recorder.on_epoch(r, model), self._after_epoch(r, model), self._epoch(r)),
                 on_event=lambda e: (self._event(e), recorder.on_event(e)),
             )
             with self._lock:
@@ -165,6 +170,17 @@ class TrainingJob(BackgroundJob):
 
     def _train(self, callbacks: Callbacks) -> FitResult:
         return fit(self.spec, self.dataset, self.config, callbacks, self.control, model=self.initial)
+
+    def _after_epoch(self, report: EpochReport, model: nn.Module) -> None:
+        """The time-lapse frame, from a CPU float copy so the model in training is never touched. A frame that
+        cannot be drawn is skipped: it must never cost the run itself."""
+        try:
+            copy = build_model(self.spec)
+            copy.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()})
+            pictures = sample_indices(self.dataset.test_y)
+            timelapse.record(self.folder, report.epoch, copy.eval(), self.dataset.classes, self.dataset.test_x[pictures])
+        except Exception:  # noqa: BLE001 (an extra view; the checkpoint is already saved)
+            pass
 
 
 class BusyError(RuntimeError):

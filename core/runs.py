@@ -97,8 +97,13 @@ def save_weights(path: Path, model: nn.Module, spec: ModelSpec, classes) -> None
 
 
 def save_state(path: Path, model: nn.Module, meta: dict[str, str]) -> None:
-    """A model's tensors as safetensors with string metadata, written atomically (temp file, fsync, rename)."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    """A model's tensors as safetensors with string metadata, written atomically."""
+    save_tensors(path, model.state_dict(), meta)
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
+    """Tensors as safetensors with string metadata, written atomically (temp file, fsync, rename)."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         save_file(tensors, tmp, metadata=meta)
@@ -107,6 +112,21 @@ def save_state(path: Path, model: nn.Module, meta: dict[str, str]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]] | None:
+    """A safetensors file's tensors and metadata (no pickle, so safe on any file); None if missing or damaged."""
+    try:
+        with safe_open(path, "pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+    except (OSError, SafetensorError, ValueError):
+        return None
+
+
+def weights_stamp(folder: Path) -> str:
+    """Changes whenever the run's weights are saved again: caches derived from the weights keep it to stay fresh."""
+    stat = (folder / "weights.safetensors").stat()
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
 def load_weights(path: Path, spec: ModelSpec) -> nn.Module:

@@ -52,6 +52,9 @@ class TrainConfig:
     whiten_bias_epochs: int = ranged(0, low=0, high=500)  # PatchWhiten's bias trains this many epochs; 0 = always
     compile: bool = False  # torch.compile the model (pays on GPUs for long runs; its time is reported apart)
     limit_train: int = ranged(0, low=0, high=10_000_000)  # only the first N training images (seeded shuffle); 0 = all
+    holdout: int = ranged(0, low=0, high=100_000)  # training images kept out of training to calibrate on (the same
+    #                                                slice for every run, at most a fifth of them); 0 = train on all
+    #                                                (runs saved before this setting existed read back as 0)
     seed: int = ranged(0, low=0, high=2**31 - 1)
     device: str = choice("auto", DEVICES)
     precision: str = choice("auto", PRECISIONS)  # auto (bf16 autocast where the hardware runs bf16 natively: GPUs,
@@ -243,12 +246,44 @@ def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | N
     return None
 
 
+HOLDOUT_SEED = 20240613  # one fixed slice for every run, so runs calibrate (and compare) on the same images
+
+
+def holdout_split(n: int, holdout: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(indices trained on, indices held out) of n training images. At most a fifth is held out, so a preset's 2,000
+    still leaves a small dataset something to learn from."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(HOLDOUT_SEED))
+    keep = n - min(holdout, n // 5)
+    return order[:keep].sort().values, order[keep:].sort().values
+
+
+def training_indices(n: int, config: TrainConfig) -> torch.Tensor | None:
+    """Indices of the training images a run learns from; None means all n (the fast path: no copy)."""
+    idx = holdout_split(n, config.holdout)[0] if config.holdout else None
+    available = n if idx is None else len(idx)
+    if config.limit_train and config.limit_train < available:
+        keep = torch.randperm(available, generator=torch.Generator().manual_seed(config.seed))[: config.limit_train]
+        idx = keep if idx is None else idx[keep]
+    return idx
+
+
+def unseen_indices(n: int, config: TrainConfig) -> torch.Tensor:
+    """Training images the run never learned from: its held-out slice, else what limit_train left out."""
+    if config.holdout:
+        return holdout_split(n, config.holdout)[1]
+    used = training_indices(n, config)
+    if used is None:
+        return torch.empty(0, dtype=torch.long)
+    mask = torch.ones(n, dtype=torch.bool)
+    mask[used] = False
+    return mask.nonzero().flatten()
+
+
 def training_subset(dataset: Dataset, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    x, y = dataset.train_x, dataset.train_y
-    if config.limit_train and config.limit_train < len(x):
-        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(config.seed))[: config.limit_train]
-        x, y = x[keep], y[keep]
-    return x, y
+    idx = training_indices(len(dataset.train_x), config)
+    if idx is None:
+        return dataset.train_x, dataset.train_y
+    return dataset.train_x[idx], dataset.train_y[idx]
 
 
 def fit(
@@ -338,7 +373,7 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
                 x = augment(normalize(train_x[idx]), config.crop_padding, config.flip, aug_gen, config.pad_mode)
                 y = train_y[idx]
                 x = x.to(input_dtype(model)).contiguous(memory_format=memory_format)
-                logits, loss = _train_step(forward, optimizer, loss_fn, x, y, device, amp)
+                logits, loss = train_step(forward, optimizer, loss_fn, x, y, device, amp)
                 step += 1
                 if lookahead:
                     lookahead.step(step, total)
@@ -398,7 +433,7 @@ def input_dtype(model: nn.Module) -> torch.dtype:
     return next(model.parameters()).dtype
 
 
-def _train_step(forward, optimizer, loss_fn, x, y, device: torch.device, amp: torch.dtype | None):
+def train_step(forward, optimizer, loss_fn, x, y, device: torch.device, amp: torch.dtype | None):
     """One step of gradient descent: forward, loss, gradients, update. Returns (logits, loss)."""
     with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
         logits = forward(x)
