@@ -178,7 +178,9 @@ class TrainingJob(BackgroundJob):
             copy = build_model(self.spec)
             copy.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()})
             pictures = sample_indices(self.dataset.test_y)
-            timelapse.record(self.folder, report.epoch, copy.eval(), self.dataset.classes, self.dataset.test_x[pictures])
+            truth = [self.dataset.classes[int(self.dataset.test_y[i])] for i in pictures]
+            timelapse.record(self.folder, report.epoch, copy.eval(), self.dataset.classes, self.dataset.test_x[pictures],
+                             truth)
         except Exception:  # noqa: BLE001 (an extra view; the checkpoint is already saved)
             pass
 

@@ -35,12 +35,13 @@ class Frame:
     epoch: int
     images: torch.Tensor  # uint8 (n, 3, 32, 32): the pictures followed
     cams: torch.Tensor  # uint8 (n, 32, 32): where the evidence for the predicted class sits, 0..255
+    truth: list[str]  # their labels
     predicted: list[str]
     confidence: list[float]
     filters: torch.Tensor | None  # uint8 (k, 3, s, s), each stretched to full contrast; None without an RGB conv
 
 
-def record(folder: Path, epoch: int, model: nn.Sequential, classes, images: torch.Tensor) -> None:
+def record(folder: Path, epoch: int, model: nn.Sequential, classes, images: torch.Tensor, truth: list[str]) -> None:
     """Save epoch `epoch`'s frame. `model` must be a CPU float copy in eval mode (never the one training)."""
     cams, predicted, confidence = [], [], []
     for image in images:
@@ -53,8 +54,9 @@ def record(folder: Path, epoch: int, model: nn.Sequential, classes, images: torc
     if filters is not None:
         tensors["filters"] = filters
     (folder / FOLDER).mkdir(exist_ok=True)
-    save_tensors(folder / FOLDER / f"epoch-{epoch:04d}.safetensors", tensors,
-                 {"epoch": str(epoch), "predicted": json.dumps(predicted), "confidence": json.dumps(confidence)})
+    meta = {"epoch": str(epoch), "truth": json.dumps(truth), "predicted": json.dumps(predicted),
+            "confidence": json.dumps(confidence)}
+    save_tensors(folder / FOLDER / f"epoch-{epoch:04d}.safetensors", tensors, meta)
 
 
 def read(folder: Path) -> list[Frame]:
@@ -71,13 +73,15 @@ def read(folder: Path) -> list[Frame]:
 
 
 def _frame(epoch: int, tensors: dict, meta: dict) -> Frame | None:
+    """A frame from a file's tensors and metadata, or None when anything in it is not what record() writes."""
     try:
         images, cams = tensors["images"], tensors["cams"]
-        predicted, confidence = json.loads(meta["predicted"]), json.loads(meta["confidence"])
-    except (KeyError, ValueError):
+        lists = [json.loads(meta[k]) for k in ("truth", "predicted", "confidence")]
+        n = len(images)
+        if not (images.dtype == cams.dtype == torch.uint8 and images.shape[1:] == (3, 32, 32)
+                and cams.shape == (n, 32, 32) and all(isinstance(v, list) and len(v) == n for v in lists)):
+            return None
+        truth, predicted, confidence = [str(t) for t in lists[0]], [str(p) for p in lists[1]], [float(c) for c in lists[2]]
+    except (KeyError, ValueError, TypeError):
         return None
-    n = len(images)
-    ok = images.dtype == cams.dtype == torch.uint8 and images.shape[1:] == (3, 32, 32) and cams.shape == (n, 32, 32) \
-        and isinstance(predicted, list) and isinstance(confidence, list) and len(predicted) == len(confidence) == n
-    return Frame(epoch, images, cams, [str(p) for p in predicted], [float(c) for c in confidence],
-                 tensors.get("filters")) if ok else None
+    return Frame(epoch, images, cams, truth, predicted, confidence, tensors.get("filters"))

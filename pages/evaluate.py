@@ -3,11 +3,13 @@ import streamlit as st
 import torch
 
 from core import runs
-from core.evaluate import Metrics, metrics, predict_image, predict_probabilities
+from core.calibrate import CalibrationReport, report as calibration_report, run_temperature
+from core.evaluate import Metrics, metrics, predict_image, predict_logits
 from core.explain import explain, overlay
 from core.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
 from ui.entry import through_entry_ui
-from ui.figures import class_bar_figure, confusion_figure, precision_recall_figure, topk_figure
+from ui.figures import (abstain_figure, class_bar_figure, confusion_figure, precision_recall_figure,
+                        reliability_figure, topk_figure)
 from ui.state import dataset_ui, run_model, run_picker_ui
 from ui.widgets import image_grid_ui
 
@@ -23,9 +25,12 @@ if run_id is None:
 
 
 @st.cache_data(show_spinner="Classifying the test set…", max_entries=8)
-def test_metrics(run_id: str, stamp: float, source: str) -> Metrics:
+def test_metrics(run_id: str, stamp: float, source: str) -> tuple[Metrics, CalibrationReport]:
     run, model = run_model(run_id)
-    return metrics(predict_probabilities(model, dataset.test_x, tta=run.config.tta), dataset.test_y, run.classes)
+    logits = predict_logits(model, dataset.test_x, tta=run.config.tta)
+    temperature, fitted_on = run_temperature(run, model, dataset)  # on held-out training images, never the test set
+    return (metrics(torch.softmax(logits, 1), dataset.test_y, run.classes),
+            calibration_report(logits, dataset.test_y, temperature, fitted_on))
 
 
 try:
@@ -34,7 +39,7 @@ try:
         st.error(f"**This run was trained on other classes** ({', '.join(run.classes)}) than the current dataset has.")
         st.stop()
     weights = runs.run_path(run_id) / "weights.safetensors"
-    m = test_metrics(run_id, weights.stat().st_mtime, dataset.source)
+    m, cal = test_metrics(run_id, weights.stat().st_mtime, dataset.source)
 except runs.RunError as exc:
     st.error(f"**This run cannot be evaluated.** {exc}")
     st.stop()
@@ -92,6 +97,33 @@ if wrong:
             e = explain(model, classes, dataset.test_x[pick], cls)
             col.image(overlay(big, e.heatmap), caption=f"evidence for {cls} ({e.probabilities[cls]:.0%})")
 
+st.subheader("How far to trust it")
+if cal.fitted_on:
+    st.caption(f"Its confidence is calibrated by temperature scaling: every score is divided by one number, "
+               f"T = {cal.temperature:.2f}, fitted on {cal.fitted_on:,} training images it never trained on (never the "
+               "test set). T above 1 means it was over-confident. Predictions do not change; how sure they claim to "
+               "be does.")
+else:
+    st.info("This run trained on every training image, so none is left to calibrate its confidence on; the curves "
+            "below use its raw confidence. Train with some images **held out for calibration** (Train page).")
+k1, k2, k3 = st.columns(3)
+k1.metric("Temperature", f"{cal.temperature:.2f}")
+k2.metric("Expected calibration error (test)", f"{cal.ece_after:.1%}",
+          delta=f"{(cal.ece_after - cal.ece_before) * 100:+.1f} points" if cal.fitted_on else None, delta_color="inverse",
+          help="The average gap between how sure it says it is and how often it is right, over 15 confidence bins.")
+k3.metric("Test loss (NLL)", f"{cal.nll_after:.3f}", delta=f"{cal.nll_after - cal.nll_before:+.3f}" if cal.fitted_on
+          else None, delta_color="inverse")
+threshold = st.slider("Say 'not sure' when its confidence is below", 0.0, 0.99, 0.5, 0.01, key="abstain_threshold",
+                      help="Used for the photos below. The right chart shows what it costs on the test set.")
+covered, right = cal.abstain.at(threshold)
+st.caption(f"At {threshold:.0%}: it answers {covered:.1%} of the test images and is right on "
+           f"{'—' if right is None else format(right, '.1%')} of those (against {m.accuracy:.1%} when it must answer all).")
+r1, r2 = st.columns(2)
+r1.plotly_chart(reliability_figure(cal.reliability_before, cal.reliability_after, cal.ece_before, cal.ece_after),
+                width="stretch", key="reliability_chart")
+r2.plotly_chart(abstain_figure(cal.abstain.coverage, cal.abstain.accuracy, cal.abstain.thresholds, threshold),
+                width="stretch", key="abstain_chart")
+
 st.subheader("Try an image")
 st.caption("This network only knows the 10 CIFAR-10 classes; it shrinks your photo to 32x32 first.")
 u1, u2 = st.columns(2)
@@ -109,7 +141,7 @@ elif "random_index" in st.session_state:
     i = st.session_state.random_index
     picture, label = to_pil(dataset.test_x[i]), f"test image #{i} ({classes[int(dataset.test_y[i])]})"
 if picture is not None:
-    p = predict_image(model, run.classes, picture)
+    p = predict_image(model, run.classes, picture, temperature=cal.temperature, threshold=threshold)
     st.markdown(f"### {p.caption}")
     o1, o2, o3 = st.columns([2, 1, 3])
     o1.image(picture, caption=f"{label}, {picture.width}x{picture.height}", width="stretch")

@@ -8,8 +8,9 @@ from core import runs
 from core.describe import describe, draw_boxes
 from core.explain import explain, feature_maps, hardest_examples, overlay
 from core.images import to_model_input, to_pil
+from core.neighbours import MAX_K, neighbours
 from ui.entry import through_entry_ui
-from ui.state import dataset_ui, run_model, run_picker_ui
+from ui.state import dataset_ui, neighbour_features, run_model, run_picker_ui
 from ui.widgets import image_grid_ui, photo_upload_ui
 
 through_entry_ui()
@@ -49,6 +50,17 @@ with c3.expander("What is Grad-CAM?", expanded=True):
     st.markdown("It asks how much each feature map of the last convolution pushes the chosen class's score up "
                 "(the gradient), weights the maps by that, and keeps the positive part: the places whose features "
                 "made the network say this class.")
+
+st.subheader("The training images most like this one")
+st.caption("Not pixels: the network's own description of each picture, the features its last layer reads. "
+           "Similar features mean the network sees them as alike, which explains a guess by example.")
+if tuple(dataset.classes) != tuple(classes):
+    st.info("The current dataset has other classes than this run; choose its data on the Dataset page.")
+else:
+    k = st.slider("How many", 1, MAX_K, 8, key="neighbours_k")
+    found = neighbours(model, neighbour_features(run_id, run, model, dataset), dataset, image, k)
+    image_grid_ui(dataset.train_x[[n.index for n in found]],
+                  [f"{n.label} · {n.similarity:.2f}" for n in found], min(8, len(found)))
 
 st.subheader("Feature maps")
 st.caption("Each convolution turns the image into many maps; bright = the filter responded strongly there.")

@@ -5,11 +5,14 @@ from core import runs
 from core.device import DeviceError
 from core.export import training_script
 from core.jobs import BusyError, TrainingJob
+from core.lr_find import LRFinderJob
 from core.layers import SpecError, inspect
 from core.presets import PRESETS
 from core.train import ConfigError
 from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, compare_figure, loss_figure
+from ui.lr_find import lr_find_ui
+from ui.timelapse import timelapse_ui
 from ui.train_form import HOW_TRAINING_WORKS, LRS, settings_ui
 from ui.state import dataset_ui, first_filters, registry, spec
 from ui.widgets import image_grid_ui, live_controls_ui
@@ -31,7 +34,7 @@ if problem is not None:
     st.page_link("pages/model.py", label="Fix it on the Model page", icon=":material/stacks:")
 else:
     st.caption(f"Training **{model_spec.name}**: {model_spec}")
-    config, start = settings_ui(base, choice, len(dataset.train_x))
+    config, start, find = settings_ui(base, choice, len(dataset.train_x))
     code_col, teach_col = st.columns(2)
     with code_col.expander("Show the code: this run as a plain PyTorch script"):
         script = training_script(model_spec, config)
@@ -39,6 +42,17 @@ else:
         st.code(script, language="python")
     with teach_col.expander("What happens while it trains"):
         st.markdown(HOW_TRAINING_WORKS)
+    if find:
+        try:
+            old = st.session_state.get("lr_job")
+            if old is not None:
+                old.stop()  # one range test per session: a new one replaces the last
+            st.session_state.lr_job = LRFinderJob(model_spec, dataset, config.check()).start()
+            st.session_state.lr_job_form = choice
+        except (ConfigError, SpecError, DeviceError) as exc:
+            st.error(f"**The learning-rate finder did not start.** {exc}")
+    if st.session_state.get("lr_job") is not None and st.session_state.get("lr_job_form") == choice:
+        lr_find_ui(st.session_state.lr_job, f"{choice}_lr")
     if start:
         try:
             job = registry().start(model_spec, dataset, config.check())
@@ -99,10 +113,11 @@ def live_ui() -> None:
         st.info("Stopped. What it learned so far is saved; the Evaluate page can use it.")
     if history.steps:
         st.plotly_chart(loss_figure(history.steps, history.events), width="stretch", key="loss_chart")
-    tiles = first_filters(run_id)
-    if tiles is not None:
-        st.caption(f"First-layer filters after epoch {len(history.epochs)} (each stretched to full contrast)")
-        image_grid_ui(tiles[:32], [""] * min(32, len(tiles)), 16, scale=max(1, 48 // tiles.shape[-1]))
+    if not timelapse_ui(runs.run_path(run_id), list(dataset.classes)):  # runs saved before the time-lapse
+        tiles = first_filters(run_id)
+        if tiles is not None:
+            st.caption(f"First-layer filters after epoch {len(history.epochs)} (each stretched to full contrast)")
+            image_grid_ui(tiles[:32], [""] * min(32, len(tiles)), 16, scale=max(1, 48 // tiles.shape[-1]))
     if history.epochs:
         per_class = st.toggle("Accuracy per class", key="per_class_toggle",
                               help="Shows which classes the network learns late.")

@@ -10,9 +10,11 @@ from core.presets import PRESETS
 MODEL_KEY = "the model from the Model page"
 
 
-def start(at, epochs: int, batch: int = 4):
+def start(at, epochs: int, batch: int = 4, holdout: int = 0):
+    """Start a run from the form; by default on all 60 tiny training images (none held out for calibration)."""
     at.number_input(key=f"{MODEL_KEY}_epochs").set_value(epochs)
     at.number_input(key=f"{MODEL_KEY}_batch").set_value(batch)
+    at.number_input(key=f"{MODEL_KEY}_holdout").set_value(holdout)
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception, [e.message for e in at.exception]
     return at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]

@@ -194,3 +194,50 @@ def time_to_accuracy_figure(curves: dict[str, list[dict]], target: float | None 
     fig.update_xaxes(type="log")
     return _layout(fig, "Time to accuracy on CIFAR-10 (test set), 2-core CPU", "training seconds (log scale; "
                    "evaluations excluded)", "test accuracy (%)", 420)
+
+
+def lr_find_figure(lrs: list[float], losses: list[float], raw: list[float], suggested: float | None) -> go.Figure:
+    """The range test: loss against learning rate on a log axis, the suggestion marked."""
+    fig = go.Figure()
+    fig.add_scatter(x=lrs, y=raw, mode="lines", name="per step", line=dict(color="#c8c8d0", width=1))
+    fig.add_scatter(x=lrs, y=losses, mode="lines", name="smoothed", line=dict(color=PALETTE[0], width=3))
+    if suggested:
+        fig.add_vline(x=suggested, line_dash="dash", line_color=PALETTE[1],
+                      annotation_text=f"suggested {suggested:.2g}", annotation_position="top left")
+    fig.update_xaxes(type="log")
+    if losses:  # the exploding tail would flatten everything else: show up to a little above the start
+        fig.update_yaxes(range=[min(losses) * 0.9, max(losses[0], min(losses)) * 1.3])
+    return _layout(fig, "Loss as the learning rate grows", "learning rate (log scale)", "cross-entropy loss")
+
+
+def reliability_figure(before: list[dict], after: list[dict], ece_before: float, ece_after: float) -> go.Figure:
+    """Accuracy against confidence per bin, before and after calibration; the diagonal is perfect calibration."""
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 100], mode="lines", name="perfectly calibrated",
+                    line=dict(color="#888", dash="dot"))
+    for bins, name, colour in ((before, f"before (ECE {ece_before:.1%})", PALETTE[0]),
+                               (after, f"after (ECE {ece_after:.1%})", PALETTE[1])):
+        used = [b for b in bins if b["images"]]
+        fig.add_scatter(x=[b["confidence"] for b in used], y=[b["accuracy"] * 100 for b in used], mode="lines+markers",
+                        name=name, line=dict(color=colour, width=3), customdata=[b["images"] for b in used],
+                        hovertemplate="confidence %{x:.0%}: right %{y:.1f}% of %{customdata} images<extra></extra>")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, "Reliability: how often it is right when it says it is this sure", "confidence",
+                   "accuracy (%)")
+
+
+def abstain_figure(coverage: list[float], accuracy: list[float | None], thresholds: list[float],
+                   threshold: float) -> go.Figure:
+    """Accuracy of the answered images against the share answered, as the 'not sure' threshold moves."""
+    points = [(c * 100, a * 100, t) for c, a, t in zip(coverage, accuracy, thresholds) if a is not None]
+    fig = go.Figure()
+    fig.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines", name="every threshold",
+                    line=dict(color=PALETTE[3], width=3), customdata=[p[2] for p in points],
+                    hovertemplate="threshold %{customdata:.0%}: answers %{x:.1f}%, right on %{y:.1f}%<extra></extra>")
+    here = min(points, key=lambda p: abs(p[2] - threshold)) if points else None
+    if here:
+        fig.add_scatter(x=[here[0]], y=[here[1]], mode="markers", name=f"threshold {threshold:.0%}",
+                        marker=dict(size=14, color=PALETTE[0]))
+    fig.update_xaxes(range=[0, 101])
+    return _layout(fig, "Answer less, be right more often", "test images answered (%)", "accuracy of the answered (%)")

@@ -119,3 +119,29 @@ def captioner_model(run_id: str):
     """(CaptionerRun, Captioner) for a saved run, reloaded when its weights change; raises RunError."""
     weights = runs.run_path(run_id) / "weights.safetensors"
     return _load_captioner(run_id, weights.stat().st_mtime if weights.exists() else 0.0)
+
+
+@st.cache_resource(show_spinner=False)
+def _feature_cache() -> dict:
+    return {}
+
+
+def neighbour_features(run_id: str, run, model, dataset: data.Dataset):
+    """The training set's features for a run (core.neighbours), kept in memory per server for the last few runs;
+    the first time, read from the run folder or computed with a progress bar."""
+    from core.neighbours import training_features
+
+    cache = _feature_cache()
+    key = (run_id, runs.weights_stamp(runs.run_path(run_id)), dataset.source)
+    if key not in cache:
+        bar = st.progress(0.0, text="Reading this run's view of the training set…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"Once per run: every training image through the network, {done:,} / {total:,}")
+
+        features = training_features(run, model, dataset, progress)
+        bar.empty()
+        while len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        cache[key] = features
+    return cache[key]

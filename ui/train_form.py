@@ -18,8 +18,11 @@ _LR_LOW, _LR_HIGH = _limits("lr")
 LRS = sorted(v for v in {float(f"{10 ** (k / 4):.2g}") for k in range(-28, 9)} if _LR_LOW <= v <= _LR_HIGH)  # 4/decade
 
 
-def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig, bool]:
-    """The Train page's form, prefilled from a preset's config; returns the config and whether Start was pressed."""
+def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig, bool, bool]:
+    """The Train page's form, prefilled from a preset's config; returns the config, whether Start was pressed and
+    whether the learning-rate finder was asked for (it runs with the form's settings as they are now)."""
+    lr_key = f"{key}_lr"
+    chosen_lr = st.session_state.get(lr_key)  # the finder's suggestion, once applied, is one of the choices
     with st.form(f"settings_{key}", border=True):
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input("Epochs", *_limits("epochs"), base.epochs, key=f"{key}_epochs",
@@ -28,8 +31,10 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                                 help="Images per step; the gradient is averaged over them.")
         optimizer = c3.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key=f"{key}_opt",
                                  help="SGD follows the gradient; momentum keeps a running direction, like a ball rolling.")
-        lr = c4.select_slider("Learning rate", sorted({*LRS, base.lr}), base.lr, key=f"{key}_lr",
-                              help="Step size. Too high and the loss explodes; too low and it crawls.")
+        lr = c4.select_slider("Learning rate", sorted({*LRS, base.lr} | ({chosen_lr} if chosen_lr else set())),
+                              **({} if chosen_lr else {"value": base.lr}), key=lr_key,
+                              help="Step size. Too high and the loss explodes; too low and it crawls. "
+                                   "'Find a learning rate' measures a good one for this model.")
         d1, d2, d3, d4 = st.columns(4)
         momentum = d1.slider("Momentum", *_limits("momentum"), float(base.momentum), 0.01, key=f"{key}_mom")
         decays = {0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, _limits("weight_decay")[1], base.weight_decay}
@@ -46,13 +51,21 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
         limit = e3.number_input("Training images (0 = all)", 0, n_train, 0, 1000, key=f"{key}_limit")
         device = e4.selectbox("Device", DEVICES, DEVICES.index(base.device), key=f"{key}_device",
                               help=f"auto = {describe_device('auto')}")
-        start = st.form_submit_button("Start training", type="primary")
+        f1, f2 = st.columns(2)
+        holdout = f1.number_input("Held out for calibration", 0, min(_limits("holdout")[1], n_train // 5),
+                                  min(base.holdout, n_train // 5), 500, key=f"{key}_holdout",
+                                  help="Training images kept out of training. The Evaluate page calibrates the run's "
+                                       "confidence on them (never on the test set), so it can say 'not sure' honestly.")
+        b1, b2, _ = st.columns([1, 1, 2])
+        start = b1.form_submit_button("Start training", type="primary")
+        find = b2.form_submit_button("Find a learning rate", help="A learning-rate range test with these settings: "
+                                     "a fresh copy of the model trains briefly while the rate grows.")
     config = TrainConfig(**{**base.to_json(), "epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer,
                             "lr": float(lr), "momentum": float(momentum), "weight_decay": float(wd),
                             "schedule": schedule, "label_smoothing": float(smoothing), "crop_padding": int(crop),
-                            "flip": bool(flip), "limit_train": int(limit), "device": device,
+                            "flip": bool(flip), "limit_train": int(limit), "device": device, "holdout": int(holdout),
                             "nesterov": base.nesterov and optimizer == "sgd" and momentum > 0})
-    return config, start
+    return config, start, find
 
 
 HOW_TRAINING_WORKS = (
@@ -63,5 +76,14 @@ HOW_TRAINING_WORKS = (
     "- **SGD with momentum**: each weight steps against its gradient, scaled by the learning rate; momentum "
     "keeps a running direction so steps don't zig-zag.\n"
     "- **Evaluation**: after each epoch the test images are scored in eval mode under `no_grad`.\n"
-    "- **Checkpoints**: the weights are saved after every epoch (safetensors), so Stop or a crash keeps them."
+    "- **Checkpoints**: the weights are saved after every epoch (safetensors), so Stop or a crash keeps them.\n"
+    "- **Time-lapse**: after every epoch a small frame (first-layer filters, where it looks in six test images) is "
+    "kept in the run folder; scrub through them below the charts."
+)
+
+HOW_LR_FIND_WORKS = (
+    "A fresh copy of the model trains for a few hundred batches while the learning rate grows exponentially, from "
+    "far too small to far too large (Leslie Smith's range test, fastai's `lr_find`). At first the loss barely "
+    "moves; then it falls; then the steps get too big and it explodes. The suggested rate is where the smoothed "
+    "loss falls fastest, well before the explosion: a good peak rate for the schedule. The copy is thrown away."
 )
