@@ -14,6 +14,7 @@ from .explain import explain, first_layer_filters
 from .runs import read_tensors, save_tensors
 
 FOLDER = "timelapse"
+PICTURES_FILE = "pictures.safetensors"
 PICTURES = 6  # fixed test images followed through the run: the first test image of each of the first six classes
 _FRAME = re.compile(r"epoch-(\d{4})\.safetensors")
 
@@ -49,34 +50,39 @@ def record(folder: Path, epoch: int, model: nn.Sequential, classes, images: torc
         cams.append(torch.from_numpy(e.heatmap * 255).round().to(torch.uint8))
         predicted.append(e.predicted)
         confidence.append(e.probabilities[e.predicted])
-    tensors = {"images": images, "cams": torch.stack(cams) if cams else torch.zeros(0, 32, 32, dtype=torch.uint8)}
+    tensors = {"cams": torch.stack(cams) if cams else torch.zeros(0, 32, 32, dtype=torch.uint8)}
     filters = first_layer_filters(model)
     if filters is not None:
         tensors["filters"] = filters
     (folder / FOLDER).mkdir(exist_ok=True)
-    meta = {"epoch": str(epoch), "truth": json.dumps(truth), "predicted": json.dumps(predicted),
+    if not (folder / FOLDER / PICTURES_FILE).exists():  # the same pictures every epoch: kept once
+        save_tensors(folder / FOLDER / PICTURES_FILE, {"images": images}, {"truth": json.dumps(truth)})
+    meta = {"epoch": str(epoch), "predicted": json.dumps(predicted),
             "confidence": json.dumps(confidence)}
     save_tensors(folder / FOLDER / f"epoch-{epoch:04d}.safetensors", tensors, meta)
 
 
 def read(folder: Path) -> list[Frame]:
     """Every readable frame of a run, in epoch order; damaged ones are skipped (the rest still plays)."""
+    pictures = read_tensors(folder / FOLDER / PICTURES_FILE)
+    if pictures is None:
+        return []
     frames = []
-    for path in sorted((folder / FOLDER).glob("epoch-*.safetensors")) if (folder / FOLDER).is_dir() else []:
+    for path in sorted((folder / FOLDER).glob("epoch-*.safetensors")):
         match, loaded = _FRAME.fullmatch(path.name), read_tensors(path)
         if match is None or loaded is None:
             continue
-        frame = _frame(int(match.group(1)), *loaded)
+        frame = _frame(int(match.group(1)), pictures, *loaded)
         if frame is not None:
             frames.append(frame)
     return frames
 
 
-def _frame(epoch: int, tensors: dict, meta: dict) -> Frame | None:
-    """A frame from a file's tensors and metadata, or None when anything in it is not what record() writes."""
+def _frame(epoch: int, pictures: tuple[dict, dict], tensors: dict, meta: dict) -> Frame | None:
+    """A frame from its file's tensors and metadata, or None when anything in it is not what record() writes."""
     try:
-        images, cams = tensors["images"], tensors["cams"]
-        lists = [json.loads(meta[k]) for k in ("truth", "predicted", "confidence")]
+        images, cams = pictures[0]["images"], tensors["cams"]
+        lists = [json.loads(pictures[1]["truth"])] + [json.loads(meta[k]) for k in ("predicted", "confidence")]
         n = len(images)
         if not (images.dtype == cams.dtype == torch.uint8 and images.shape[1:] == (3, 32, 32)
                 and cams.shape == (n, 32, 32) and all(isinstance(v, list) and len(v) == n for v in lists)):

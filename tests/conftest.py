@@ -177,14 +177,15 @@ def plotly_figures(at) -> dict:
 
 @pytest.fixture
 def trained_run(app_env):
-    """A two-epoch tutorial-net run on the tiny data, saved where the dashboard looks for runs."""
+    """A two-epoch tutorial-net run on the tiny data (10 of its 60 training images held out for calibration), saved
+    where the dashboard looks for runs."""
     from core.data import load
     from core.jobs import TrainingJob
     from core.presets import PRESETS
     from core.runs import run_path
     from core.train import TrainConfig
 
-    job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), TrainConfig(epochs=2, batch_size=10, device="cpu"),
-                      run_path("20260101-000000-tutorial-abc123"))
+    config = TrainConfig(epochs=2, batch_size=10, device="cpu", holdout=10)
+    job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), config, run_path("20260101-000000-tutorial-abc123"))
     job.start().join(60)
     return job.id

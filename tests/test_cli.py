@@ -53,6 +53,64 @@ def test_evaluate_json_contract(trained, capsys, tiny_tree):
     assert len(result["confusion"]) == 10 and sum(map(sum, result["confusion"])) == 30
 
 
+def test_evaluate_reports_calibration_and_the_abstain_curve(trained, capsys):
+    """New keys beside the old: the temperature fitted on the preset's held-out slice (a fifth of 60 here), the
+    test-set calibration error before and after, and the abstain curve."""
+    code, out, _ = run_cli(capsys, "evaluate", "--run", trained["run"], "--json")
+    result = last_json(out)
+    c, a = result["calibration"], result["abstain"]
+    assert code == 0 and c["fitted_on"] == 12 and c["temperature"] > 0
+    assert {"ece_before", "ece_after", "nll_before", "nll_after", "reliability_before", "reliability_after"} <= set(c)
+    assert sum(b["images"] for b in c["reliability_after"]) == 30
+    assert len(a["thresholds"]) == len(a["coverage"]) == len(a["accuracy"]) and a["coverage"][0] == 1.0
+    assert a["accuracy"][0] == pytest.approx(result["test_accuracy"])
+
+
+def test_a_run_trained_on_everything_reports_no_calibration(capsys, data_root, tiny_tree, tmp_path):
+    run = str(tmp_path / "all")
+    assert run_cli(capsys, "train", "--data", str(tiny_tree), "--model", "tutorial", "--epochs", "1", "--holdout", "0",
+                   "--batch-size", "10", "--out", run)[0] == 0
+    code, out, _ = run_cli(capsys, "evaluate", "--run", run)
+    assert code == 0 and "calibration: none (the run trained on every training image" in out
+
+
+def test_lr_find_json_contract(capsys, data_root, tiny_tree):
+    code, out, err = run_cli(capsys, "lr-find", "--data", str(tiny_tree), "--model", "tutorial", "--batch-size", "10",
+                             "--steps", "60", "--start-lr", "1e-4", "--json")
+    result = last_json(out)
+    assert code == 0 and len(result["lrs"]) == len(result["losses"]) > 10 and result["lrs"][0] == pytest.approx(1e-4)
+    assert result["suggested"] is None or result["lrs"][0] <= result["suggested"] <= result["lrs"][-1]
+    assert "learning-rate range test of tutorial" in err
+
+
+def test_neighbours_json_contract_finds_a_training_image_itself(trained, capsys, tmp_path, tiny_tree):
+    image = tmp_path / "train7.png"
+    image.write_bytes((tiny_tree / "train" / "bird" / "0003.png").read_bytes())
+    code, out, _ = run_cli(capsys, "neighbours", "--run", trained["run"], str(image), "--k", "3", "--json")
+    result = last_json(out)
+    first = result["neighbours"][0]
+    assert code == 0 and len(result["neighbours"]) == 3 and result["image"] == str(image)
+    assert first["label"] == "bird" and first["similarity"] == pytest.approx(1.0, abs=2e-3)
+    assert 0 <= result["query_seconds"] < 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["lr-find", "--steps", "5"], "steps must be a whole number from 10"),
+    (["lr-find", "--start-lr", "0.5", "--end-lr", "0.1"], "end_lr must be above start_lr"),
+    (["train", "--holdout", "-3"], "holdout must be a whole number"),
+])
+def test_new_commands_refuse_bad_settings_with_one_line(capsys, data_root, args, message):
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_neighbours_refuses_a_k_out_of_range(trained, capsys, tmp_path):
+    image = tmp_path / "p.png"
+    image.write_bytes(png_bytes(mode="RGB", size=(40, 40)))
+    code, _, err = run_cli(capsys, "neighbours", "--run", trained["run"], str(image), "--k", "0")
+    assert code == 2 and "--k must be from 1 to" in err
+
+
 def test_predict_json_contract(trained, capsys, tmp_path):
     image = tmp_path / "red.png"
     image.write_bytes(png_bytes(mode="RGB", size=(50, 40)))
