@@ -74,3 +74,37 @@ def test_a_confidently_wrong_image_is_explained_for_its_guess_and_its_truth(trai
     evidence = [c for c in captions if c.startswith("evidence for ")]
     assert any("→" in c for c in captions), "the two-epoch tiny run should get some test images wrong"
     assert len(evidence) == 2 and evidence[0] != evidence[1]
+
+
+def test_calibration_shows_reliability_and_the_abstain_curve_and_the_threshold_moves_along_it(trained_run):
+    at = open_page("evaluate")
+    figs = plotly_figures(at)
+    names = [t["name"] for t in figs["reliability_chart"]["data"]]
+    assert names[0] == "perfectly calibrated" and names[1].startswith("before (ECE") and names[2].startswith("after")
+    assert "T = " in next(c.value for c in at.caption if "temperature scaling" in c.value)
+    assert "fitted on 10 training images it never trained on" in " ".join(c.value for c in at.caption)
+    curve = figs["abstain_chart"]["data"]
+    at.slider(key="abstain_threshold").set_value(0.0).run()
+    assert any(c.value.startswith("At 0%: it answers 100.0% of the test images") for c in at.caption)
+    assert plotly_figures(at)["abstain_chart"]["data"][1]["x"] == [100.0] and curve[0]["x"][0] == 100.0
+
+
+def test_below_the_threshold_an_upload_is_answered_not_sure(trained_run):
+    at = open_page("evaluate")
+    at.slider(key="abstain_threshold").set_value(0.99).run()
+    at.file_uploader(key="photo_upload").upload("photo.png", png_bytes(mode="RGB", size=(64, 64)), "image/png").run()
+    assert any(m.value.startswith("### Not sure: nothing here is 99% likely") for m in at.markdown)
+
+
+def test_a_run_without_held_out_images_says_so(app_env):
+    from core.data import load
+    from core.jobs import TrainingJob
+    from core.presets import PRESETS
+    from core.runs import run_path
+    from core.train import TrainConfig
+
+    TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), TrainConfig(epochs=1, batch_size=10, device="cpu"),
+                run_path("20260101-000000-tutorial-all000")).start().join(60)
+    at = open_page("evaluate")
+    assert any("trained on every training image" in i.value for i in at.info)
+    assert at.metric[1].value == "1.00"  # the temperature stays 1

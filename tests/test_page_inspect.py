@@ -32,3 +32,12 @@ def test_hardest_training_images(trained_run):
     at.button(key="hardest").click().run()
     captions = [img.proto.imgs[0].caption for img in at.get("image")]
     assert sum("(loss " in c for c in captions) == 20
+
+
+def test_the_nearest_training_images_are_shown_with_their_label_and_similarity(trained_run):
+    at = open_page("inspect")
+    captions = [img.proto.imgs[0].caption for img in at.get("image")]
+    assert sum(" · " in c for c in captions) == 8  # "cat · 0.97": the default eight neighbours
+    at.slider(key="neighbours_k").set_value(3).run()
+    near = [c for img in at.get("image") for c in [img.proto.imgs[0].caption] if " · " in c]
+    assert len(near) == 3 and all(-1.0 <= float(c.split(" · ")[1]) <= 1.0 for c in near)

@@ -132,3 +132,32 @@ def test_the_form_offers_exactly_the_ranges_and_choices_core_accepts(app_env):
     assert float(lrs[0]) == lr.low and float(lrs[-1]) == lr.high
     for key, name in (("opt", "optimizer"), ("sched", "schedule"), ("device", "device")):
         assert tuple(at.selectbox(key=f"seed_{key}").options) == choices_of(TrainConfig, name), name
+
+
+def test_the_lr_finder_draws_its_curve_and_one_click_puts_the_suggestion_in_the_form(app_env):
+    at = open_page("train")
+    at.selectbox(key="train_model").set_value("tutorial").run()
+    at.number_input(key="tutorial_batch").set_value(10)
+    next(b for b in at.button if b.label == "Find a learning rate").click().run()
+    job = at.session_state["lr_job"]
+    assert job.join(60) and job.snapshot().status == "finished"
+    at.run()
+    at.run()  # the finder's view reruns the page once when it ends
+    chart = plotly_figures(at)["lr_find_chart"]
+    assert chart["layout"]["xaxis"]["type"] == "log" and len(chart["data"][1]["x"]) == len(job.snapshot().lrs)
+    suggested = float(f"{job.snapshot().suggested:.2g}")
+    at.button(key="lr_find_use").click().run()
+    assert at.select_slider(key="tutorial_lr").value == suggested and not at.exception
+
+
+def test_a_finished_run_has_a_time_lapse_to_scrub_through(app_env):
+    at = open_page("train")
+    start(at, epochs=3)
+    poll_until(at, lambda a: any("Finished" in s.value for s in a.success))
+    at.run()
+    slider = next(s for s in at.select_slider if s.label == "Epoch")
+    assert slider.options == ["1", "2", "3"] and slider.value == 3
+    late = [img.proto.imgs[0].caption for img in at.get("image") if ": sees " in img.proto.imgs[0].caption]
+    slider.set_value(1).run()
+    early = [img.proto.imgs[0].caption for img in at.get("image") if ": sees " in img.proto.imgs[0].caption]
+    assert len(early) == len(late) == 6 and any("First-layer filters after epoch 1" in c.value for c in at.caption)
