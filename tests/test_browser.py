@@ -208,10 +208,21 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.get_by_text("layer 9, MaxPool2d 2x2: MaxPool2d needs feature maps").first.wait_for()
         page.get_by_text("This model cannot be trained yet").wait_for()
 
-    with step(page, "07-train-running"):
+    with step(page, "07a-lr-find"):  # the range test with the form's settings, then its suggestion into the form
         nav(page, "Train")
         page.get_by_text("cannot be trained until it is fixed").wait_for()
         choose(page, "train_model", "seed")
+        page.locator(".st-key-seed_batch input").fill("16")
+        page.get_by_role("button", name="Find a learning rate").click()
+        page.locator(".st-key-lr_find_chart .js-plotly-plot").wait_for(timeout=60_000)
+        use = page.locator(".st-key-lr_find_use button")
+        use.wait_for(timeout=60_000)
+        suggested = use.inner_text().split()[1]  # "Use 0.064 as the learning rate"
+        use.click()
+        wait_for(lambda: page.locator(".st-key-seed_lr [data-testid='stSliderThumbValue']").inner_text() == suggested,
+                 what=f"the form's learning rate to become {suggested}")
+
+    with step(page, "07-train-running"):
         page.locator(".st-key-seed_epochs input").fill("20")
         page.get_by_role("button", name="Start training").click()
         wait_for(lambda: plot_points(page, "loss_chart") > 0, what="the first loss points")
@@ -221,6 +232,14 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
     with step(page, "08-train-finished"):
         page.get_by_text("Finished: test accuracy").wait_for(timeout=90_000)
         wait_for(lambda: plot_points(page, "acc_chart") == 20, what="all 20 epochs on the accuracy chart")
+
+    with step(page, "08b-time-lapse"):  # scrub back to the first epoch: its filters and heat maps
+        page.get_by_text("Time-lapse of learning").wait_for()
+        assert page.locator("[data-testid='stImageCaption']").filter(has_text=": sees ").count() == 6
+        thumb = page.get_by_role("slider", name="Epoch")
+        thumb.focus()
+        thumb.press("Home")
+        page.get_by_text("First-layer filters after epoch 1 ").wait_for()
 
     with step(page, "09-train-reload"):
         page.locator(".st-key-seed_epochs input").fill("500")
@@ -279,6 +298,15 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         assert plot_points(page, "topk_chart") == 5
         page.locator("h3").filter(has_text="%").first.wait_for()
 
+    with step(page, "12b-not-sure"):  # the calibrated threshold at its top: the photo gets "not sure"
+        page.locator(".st-key-reliability_chart .js-plotly-plot").wait_for()
+        page.locator(".st-key-abstain_chart .js-plotly-plot").wait_for()
+        thumb = page.locator(".st-key-abstain_threshold [role='slider']")
+        thumb.focus()
+        thumb.press("End")
+        page.locator("h3").filter(has_text="Not sure: nothing here is 99% likely").wait_for()
+        page.get_by_text("At 99%: it answers").wait_for()
+
     with step(page, "13-upload-text"):
         fake = tmp_path / "fake.png"
         fake.write_text("this is text, not a picture")
@@ -292,6 +320,15 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.get_by_text("grad-cam for").first.wait_for()
         page.locator("h3").filter(has_text="I ").first.wait_for()
         page.get_by_text("map 1", exact=True).first.wait_for()
+
+    with step(page, "14b-neighbours"):  # the training images most like it, fewer on request
+        page.get_by_role("heading", name="The training images most like this one").scroll_into_view_if_needed()
+        near = page.locator("[data-testid='stImageCaption']").filter(has_text=re.compile(r"^\w+ · -?[01]\.\d\d$"))
+        wait_for(lambda: near.count() == 8, what="eight neighbours")
+        thumb = page.locator(".st-key-neighbours_k [role='slider']")
+        thumb.focus()
+        thumb.press("Home")
+        wait_for(lambda: near.count() == 1, what="one neighbour")
 
     with step(page, "15-caption-train"):
         nav(page, "Caption")
