@@ -109,10 +109,11 @@ else:
 k1, k2, k3 = st.columns(3)
 k1.metric("Temperature", f"{cal.temperature:.2f}")
 k2.metric("Expected calibration error (test)", f"{cal.ece_after:.1%}",
-          delta=f"{(cal.ece_after - cal.ece_before) * 100:+.1f} points" if cal.fitted_on else None, delta_color="inverse",
+          delta=f"{(cal.ece_after - cal.ece_before) * 100:+.1f} points" if cal.fitted_on
+          and abs(cal.ece_after - cal.ece_before) >= 0.0005 else None, delta_color="inverse",
           help="The average gap between how sure it says it is and how often it is right, over 15 confidence bins.")
 k3.metric("Test loss (NLL)", f"{cal.nll_after:.3f}", delta=f"{cal.nll_after - cal.nll_before:+.3f}" if cal.fitted_on
-          else None, delta_color="inverse")
+          and abs(cal.nll_after - cal.nll_before) >= 0.0005 else None, delta_color="inverse")
 threshold = st.slider("Say 'not sure' when its confidence is below", 0.0, 0.99, 0.5, 0.01, key="abstain_threshold",
                       help="Used for the photos below. The right chart shows what it costs on the test set.")
 covered, right = cal.abstain.at(threshold)

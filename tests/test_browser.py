@@ -223,6 +223,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
                  what=f"the form's learning rate to become {suggested}")
 
     with step(page, "07-train-running"):
+        page.locator(".st-key-seed_batch input").fill("4")  # small steps: many of them to watch
         page.locator(".st-key-seed_epochs input").fill("20")
         page.get_by_role("button", name="Start training").click()
         wait_for(lambda: plot_points(page, "loss_chart") > 0, what="the first loss points")
@@ -301,7 +302,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
     with step(page, "12b-not-sure"):  # the calibrated threshold at its top: the photo gets "not sure"
         page.locator(".st-key-reliability_chart .js-plotly-plot").wait_for()
         page.locator(".st-key-abstain_chart .js-plotly-plot").wait_for()
-        thumb = page.locator(".st-key-abstain_threshold [role='slider']")
+        thumb = page.locator(".st-key-abstain_threshold input[type='range']")
         thumb.focus()
         thumb.press("End")
         page.locator("h3").filter(has_text="Not sure: nothing here is 99% likely").wait_for()
@@ -325,7 +326,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.get_by_role("heading", name="The training images most like this one").scroll_into_view_if_needed()
         near = page.locator("[data-testid='stImageCaption']").filter(has_text=re.compile(r"^\w+ · -?[01]\.\d\d$"))
         wait_for(lambda: near.count() == 8, what="eight neighbours")
-        thumb = page.locator(".st-key-neighbours_k [role='slider']")
+        thumb = page.locator(".st-key-neighbours_k input[type='range']")
         thumb.focus()
         thumb.press("Home")
         wait_for(lambda: near.count() == 1, what="one neighbour")

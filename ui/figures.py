@@ -206,7 +206,7 @@ def lr_find_figure(lrs: list[float], losses: list[float], raw: list[float], sugg
                       annotation_text=f"suggested {suggested:.2g}", annotation_position="top left")
     fig.update_xaxes(type="log")
     if losses:  # the exploding tail would flatten everything else: show up to a little above the start
-        fig.update_yaxes(range=[min(losses) * 0.9, max(losses[0], min(losses)) * 1.3])
+        fig.update_yaxes(range=[min(min(raw), min(losses) * 0.9), max(losses[0], min(losses)) * 1.3])
     return _layout(fig, "Loss as the learning rate grows", "learning rate (log scale)", "cross-entropy loss")
 
 
