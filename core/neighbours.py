@@ -40,21 +40,31 @@ def embed(model: nn.Sequential, images: torch.Tensor, progress: Callable[[int, i
     return torch.cat(out) if out else torch.empty(0, 0)
 
 
+def saved_features(run: Run, dataset: Dataset) -> torch.Tensor | None:
+    """The training set's features kept in the run folder, if they belong to its current weights and this data."""
+    saved = read_tensors(run.path / FILE)
+    if saved is None:
+        return None
+    tensors, meta = saved
+    features = tensors.get("features")
+    fits = meta == _meta(run, dataset) and features is not None and features.ndim == 2 \
+        and len(features) == len(dataset.train_x) and features.dtype == torch.float16
+    return features if fits else None
+
+
 def training_features(run: Run, model: nn.Sequential, dataset: Dataset,
                       progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """The training set's features for the run's current weights: read from the run folder when they match the
     weights and the data, else computed once (one pass over the training set) and saved."""
-    meta = {"weights": weights_stamp(run.path), "source": dataset.source}
-    saved = read_tensors(run.path / FILE)
-    if saved is not None:
-        tensors, saved_meta = saved
-        features = tensors.get("features")
-        if saved_meta == meta and features is not None and features.ndim == 2 \
-                and len(features) == len(dataset.train_x) and features.dtype == torch.float16:
-            return features
-    features = embed(model, dataset.train_x, progress).half()
-    save_tensors(run.path / FILE, {"features": features}, meta)
+    features = saved_features(run, dataset)
+    if features is None:
+        features = embed(model, dataset.train_x, progress).half()
+        save_tensors(run.path / FILE, {"features": features}, _meta(run, dataset))
     return features
+
+
+def _meta(run: Run, dataset: Dataset) -> dict[str, str]:
+    return {"weights": weights_stamp(run.path), "source": dataset.source}
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,18 @@ if tuple(dataset.classes) != tuple(classes):
     st.info("The current dataset has other classes than this run; choose its data on the Dataset page.")
 else:
     k = st.slider("How many", 1, MAX_K, 8, key="neighbours_k")
-    found = neighbours(model, neighbour_features(run_id, run, model, dataset), dataset, image, k)
-    image_grid_ui(dataset.train_x[[n.index for n in found]],
-                  [f"{n.label} · {n.similarity:.2f}" for n in found], min(8, len(found)))
+    asked = st.session_state.get("neighbours_for") == run_id
+    features = neighbour_features(run_id, run, model, dataset, compute=asked)
+    if features is None:
+        st.caption(f"The first time for a run, every one of the {len(dataset.train_x):,} training images goes through "
+                   "the network once; the features are kept in the run folder.")
+        if st.button("Find the most similar training images", key="neighbours_go"):
+            st.session_state.neighbours_for = run_id
+            st.rerun()
+    else:
+        found = neighbours(model, features, dataset, image, k)
+        image_grid_ui(dataset.train_x[[n.index for n in found]],
+                      [f"{n.label} · {n.similarity:.2f}" for n in found], min(8, len(found)))
 
 st.subheader("Feature maps")
 st.caption("Each convolution turns the image into many maps; bright = the filter responded strongly there.")

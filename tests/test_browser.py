@@ -324,6 +324,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
 
     with step(page, "14b-neighbours"):  # the training images most like it, fewer on request
         page.get_by_role("heading", name="The training images most like this one").scroll_into_view_if_needed()
+        page.get_by_role("button", name="Find the most similar training images").click()
         near = page.locator("[data-testid='stImageCaption']").filter(has_text=re.compile(r"^\w+ · -?[01]\.\d\d$"))
         wait_for(lambda: near.count() == 8, what="eight neighbours")
         thumb = page.locator(".st-key-neighbours_k input[type='range']")

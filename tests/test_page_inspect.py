@@ -36,8 +36,20 @@ def test_hardest_training_images(trained_run):
 
 def test_the_nearest_training_images_are_shown_with_their_label_and_similarity(trained_run):
     at = open_page("inspect")
+    assert not any(" · " in img.proto.imgs[0].caption for img in at.get("image"))  # not computed before asked
+    at.button(key="neighbours_go").click().run()
     captions = [img.proto.imgs[0].caption for img in at.get("image")]
     assert sum(" · " in c for c in captions) == 8  # "cat · 0.97": the default eight neighbours
     at.slider(key="neighbours_k").set_value(3).run()
     near = [c for img in at.get("image") for c in [img.proto.imgs[0].caption] if " · " in c]
     assert len(near) == 3 and all(-1.0 <= float(c.split(" · ")[1]) <= 1.0 for c in near)
+
+
+def test_features_kept_in_the_run_folder_show_neighbours_without_asking(trained_run, tiny_dataset):
+    from core.neighbours import training_features
+    from core.runs import load_model, open_run, run_path
+
+    run = open_run(run_path(trained_run))
+    training_features(run, load_model(run), tiny_dataset)
+    at = open_page("inspect")
+    assert sum(" · " in img.proto.imgs[0].caption for img in at.get("image")) == 8

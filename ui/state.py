@@ -126,21 +126,26 @@ def _feature_cache() -> dict:
     return {}
 
 
-def neighbour_features(run_id: str, run, model, dataset: data.Dataset):
-    """The training set's features for a run (core.neighbours), kept in memory per server for the last few runs;
-    the first time, read from the run folder or computed with a progress bar."""
-    from core.neighbours import training_features
+def neighbour_features(run_id: str, run, model, dataset: data.Dataset, compute: bool):
+    """The training set's features for a run (core.neighbours), kept in memory per server for the last few runs:
+    read from the run folder, or (when `compute`) computed with a progress bar; None when not there yet."""
+    from core.neighbours import saved_features, training_features
 
     cache = _feature_cache()
     key = (run_id, runs.weights_stamp(runs.run_path(run_id)), dataset.source)
     if key not in cache:
-        bar = st.progress(0.0, text="Reading this run's view of the training set…")
+        features = saved_features(run, dataset)
+        if features is None and compute:
+            bar = st.progress(0.0, text="Every training image through the network, once per run…")
 
-        def progress(done: int, total: int) -> None:
-            bar.progress(done / total, text=f"Once per run: every training image through the network, {done:,} / {total:,}")
+            def progress(done: int, total: int) -> None:
+                bar.progress(done / total, text=f"Every training image through the network, once per run: "
+                                                f"{done:,} / {total:,}")
 
-        features = training_features(run, model, dataset, progress)
-        bar.empty()
+            features = training_features(run, model, dataset, progress)
+            bar.empty()
+        if features is None:
+            return None
         while len(cache) >= 4:
             cache.pop(next(iter(cache)))
         cache[key] = features
