@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -481,8 +482,6 @@ def cmd_lr_find(args) -> dict:
 
 
 def cmd_neighbours(args) -> dict:
-    import time
-
     if not 1 <= args.k <= MAX_K:
         raise CliError(f"--k must be from 1 to {MAX_K}, got {args.k}")
     run = open_run(resolve_cli_run(args.run))

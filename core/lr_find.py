@@ -16,6 +16,7 @@ from .batches import augment, normalize, shuffled_batches
 from .bounds import bounds_of, ranged, settings_problem
 from .data import Dataset
 from .device import resolve_device
+from .jobs import check_trainable
 from .layers import ModelSpec, build_model
 from .train import (ConfigError, Control, TrainConfig, autocast_dtype, init_from_data, input_dtype, make_optimizer,
                     train_step, training_subset)
@@ -119,7 +120,7 @@ class LRFinderJob:
     """lr_find in a thread: watchers read snapshots (copies) and may Stop it."""
 
     def __init__(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig, settings: LRFindConfig | None = None):
-        config.check()
+        check_trainable(spec, dataset, config)  # a bad model or setting is refused here, not inside the thread
         self.settings = (settings or LRFindConfig()).check()
         self.spec, self.dataset, self.config = spec, dataset, config
         self.control = Control()

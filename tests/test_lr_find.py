@@ -51,3 +51,10 @@ def test_the_background_job_reports_a_consistent_curve(tiny_dataset):
 def test_impossible_settings_are_refused_by_name(settings):
     with pytest.raises(ConfigError):
         LRFindConfig(**settings).check()
+
+
+def test_an_impossible_model_is_refused_before_the_thread_starts(tiny_dataset):
+    from core.layers import Linear, ModelSpec, SpecError
+
+    with pytest.raises((SpecError, ConfigError)):
+        LRFinderJob(ModelSpec((Linear(7),)), tiny_dataset, TrainConfig(batch_size=10, device="cpu"))
