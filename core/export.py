@@ -101,7 +101,9 @@ def training_script(spec: ModelSpec, config) -> str:
         ("the data-dependent PatchWhiten initialisation", any(isinstance(l, PatchWhiten) for l in spec.layers)),
         ("lookahead weight averaging", config.lookahead), ("the BatchNorm shift learning-rate scale",
                                                            config.lr_bias_scale != 1),
-        ("test-time augmentation", config.tta > 0)) if on]
+        ("test-time augmentation", config.tta > 0),
+        (f"the {config.holdout:,} training images held out for calibration (this script trains on all)",
+         config.holdout > 0)) if on]
     note = ("\nNot reproduced here (the app's engine does them): " + "; ".join(left_out) + ".\n") if left_out else ""
     augment = []
     if config.crop_padding:

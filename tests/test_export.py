@@ -1,6 +1,7 @@
 """The generated training script is plain PyTorch that runs on its own."""
 import subprocess
 import sys
+from dataclasses import replace
 
 from conftest import write_tree
 from core.export import training_script
@@ -21,4 +22,6 @@ def test_script_says_what_it_leaves_out():
     text = training_script(PRESETS["fast"].spec, PRESETS["fast"].config)
     assert "Not reproduced here" in text and "lookahead" in text
     assert "RandomCrop(32, padding=2, padding_mode='reflect')" in text
-    assert "Not reproduced here" not in training_script(PRESETS["seed"].spec, PRESETS["seed"].config)
+    seed = PRESETS["seed"].config
+    assert "2,000 training images held out for calibration" in training_script(PRESETS["seed"].spec, seed)
+    assert "Not reproduced here" not in training_script(PRESETS["seed"].spec, replace(seed, holdout=0))

@@ -127,6 +127,8 @@ def test_the_form_offers_exactly_the_ranges_and_choices_core_accepts(app_env):
     for key, name in (("mom", "momentum"), ("ls", "label_smoothing"), ("crop", "crop_padding")):
         w, b = at.slider(key=f"seed_{key}"), bounds_of(TrainConfig, name)
         assert (w.min, w.max) == (b.low, b.high), name
+    w, b = at.number_input(key="seed_holdout"), bounds_of(TrainConfig, "holdout")
+    assert (w.min, w.max) == (b.low, min(b.high, 60 // 5))  # at most a fifth of the (tiny) training set
     lrs = at.select_slider(key="seed_lr").options
     lr = bounds_of(TrainConfig, "lr")
     assert float(lrs[0]) == lr.low and float(lrs[-1]) == lr.high
