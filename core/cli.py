@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -71,6 +72,7 @@ LR_FIND_FLAGS = {
     "end_lr": "the last learning rate (the sweep stops early once the loss explodes)",
 }
 
+DEBUG_HELP = "on an error, also print its traceback (for maintainers; users get the one error line either way)"
 JSON_HELP = "print one JSON object as the last line (progress goes to stderr)"
 
 
@@ -191,26 +193,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="the presets with parameters and multiply-accumulates")
     models.add_argument("--json", action="store_true", help=JSON_HELP)
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    for command in sub.choices.values():  # before or after the command, as people type it
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv  # known even when parsing itself fails
     try:
         args = build_parser().parse_args(argv)
         result = COMMANDS[args.command](args)
     except (CliError, *USER_ERRORS) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"error: {message}".replace("\n", " "), file=sys.stderr)
-        return 2
+        return _fail(f"error: {message}", debug)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 2
-    except Exception as exc:  # an engine bug still gets one line, not a traceback
-        print(f"error: unexpected {type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
-        return 2
+        return _fail("error: interrupted", debug)
+    except Exception as exc:  # an engine bug still gets one line; --debug adds the traceback
+        hint = "" if debug else " (run again with --debug for the traceback)"
+        return _fail(f"error: unexpected {type(exc).__name__}: {exc}{hint}", debug)
     if args.json:
         print(json.dumps(result))
     return 0
+
+
+def _fail(line: str, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(line.replace("\n", " "), file=sys.stderr)  # the last line, always one
+    return 2
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from .device import describe_device, resolve_device
 from . import timelapse
 from .layers import ModelSpec, SpecError, build_model, summarize, validate
 from .timelapse import sample_indices
-from .runs import RUNS_ROOT, History, Recorder, RunRecorder, new_run_id, run_path
+from .runs import ERROR_LOG, RUNS_ROOT, History, Recorder, RunRecorder, log_traceback, new_run_id, run_path
 from .train import Callbacks, ConfigError, Control, EpochReport, FitResult, StepReport, TrainConfig, fit
 
 
@@ -126,12 +126,15 @@ class BackgroundJob:
             recorder.finish(result, result.model)
             self._end(result.status, result.reason)
         except (torch.OutOfMemoryError, MemoryError):
+            log_traceback(self.folder, "out of memory")
             self._fail(recorder, "out of memory: use a smaller batch size or a narrower model; "
                                  "the weights from the last finished epoch are kept")
         except (SpecError, ConfigError, ValueError) as exc:
+            log_traceback(self.folder, "refused")
             self._fail(recorder, str(exc))
-        except Exception as exc:  # recorded as the run's status, never lost in a thread
-            self._fail(recorder, f"training failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # recorded as the run's status, never lost in a thread; the traceback in error.log
+            log_traceback(self.folder, "training failed")
+            self._fail(recorder, f"training failed: {type(exc).__name__}: {exc} (traceback in {ERROR_LOG})")
 
     def _fail(self, recorder, reason: str) -> None:
         if recorder is not None:
@@ -181,8 +184,8 @@ class TrainingJob(BackgroundJob):
             truth = [self.dataset.classes[int(self.dataset.test_y[i])] for i in pictures]
             timelapse.record(self.folder, report.epoch, copy.eval(), self.dataset.classes, self.dataset.test_x[pictures],
                              truth)
-        except Exception:  # noqa: BLE001 (an extra view; the checkpoint is already saved)
-            pass
+        except Exception:  # an extra view; the checkpoint is already saved, so the run goes on
+            log_traceback(self.folder, f"time-lapse frame of epoch {report.epoch} skipped")
 
 
 class BusyError(RuntimeError):

@@ -8,6 +8,7 @@ import secrets
 import shutil
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,20 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+ERROR_LOG = "error.log"
+
+
+def log_traceback(folder: Path, what: str) -> None:
+    """Append the exception being handled, with its traceback, to the run folder's error.log: users get one line,
+    a maintainer gets the cause. Never raises (it runs while handling another failure)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ERROR_LOG, "a") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n{traceback.format_exc()}\n")
+    except OSError:
+        pass
 
 
 def write_json(path: Path, data) -> None:

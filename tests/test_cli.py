@@ -359,3 +359,20 @@ def test_runs_lists_both_kinds_and_deletes_a_captioner(captioner, trained, capsy
                                    "20260101-000001-captioner-abc123": "captioner"}
     code, _, err = run_cli(capsys, "runs", "--delete", captioner["run"], "--json")
     assert code == 0 and not Path(captioner["run"]).exists(), err
+
+
+def test_an_engine_bug_is_one_line_and_debug_adds_the_traceback(capsys, monkeypatch):
+    import core.cli as cli
+
+    def broken(args):
+        raise ZeroDivisionError("a bug deep in the engine")
+
+    monkeypatch.setitem(cli.COMMANDS, "models", broken)
+    code, _, err = run_cli(capsys, "models")
+    assert code == 2 and err.strip() == ("error: unexpected ZeroDivisionError: a bug deep in the engine "
+                                         "(run again with --debug for the traceback)")
+    for argv in (["--debug", "models"], ["models", "--debug"]):
+        code, _, err = run_cli(capsys, *argv)
+        lines = err.strip().splitlines()
+        assert code == 2 and lines[0].startswith("Traceback") and "in broken" in err
+        assert lines[-1] == "error: unexpected ZeroDivisionError: a bug deep in the engine"

@@ -182,3 +182,20 @@ def test_small_batches_train_on_one_thread_without_touching_other_threads(tiny_d
         other.append(torch.get_num_threads())
         time.sleep(0.001)
     assert set(other) == {before}
+
+
+def test_a_crash_in_training_is_one_line_for_the_user_and_a_traceback_in_the_run_folder(tiny_dataset, tmp_path,
+                                                                                         monkeypatch):
+    from core import jobs, runs
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated engine bug")
+
+    monkeypatch.setattr(jobs, "fit", crash)
+    snap = jobs.run_blocking(PRESETS["tutorial"].spec, tiny_dataset, TrainConfig(epochs=1, batch_size=10, device="cpu"),
+                             tmp_path / "run")
+    assert snap.status == "failed" and "\n" not in snap.reason
+    assert snap.reason == "training failed: RuntimeError: simulated engine bug (traceback in error.log)"
+    log = (tmp_path / "run" / runs.ERROR_LOG).read_text()
+    assert "Traceback" in log and "in crash" in log and "simulated engine bug" in log
+    assert runs.read_summary(tmp_path / "run")["reason"] == snap.reason
