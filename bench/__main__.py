@@ -30,7 +30,7 @@ from core.batches import steps_per_epoch
 from core.layers import build_model
 from core.presets import PRESETS as _PRESETS
 from core.train import TrainConfig, autocast_dtype, fit
-from core.tutorial import TutorialTrainer, tutorial_datasets
+from bench.tutorial import TutorialTrainer, tutorial_datasets
 from ui.figures import accuracy_figure, loss_figure
 
 # Every contender learns from all 50,000 training images, as the tutorial's baseline does: the presets' calibration

@@ -11,6 +11,11 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
     return (x.float() / 255.0 - 0.5) / 0.5
 
 
+def denormalize(x: torch.Tensor) -> torch.Tensor:
+    """normalize's inverse, back to uint8 pixels (for drawing what training sees)."""
+    return ((x * 0.5 + 0.5) * 255).round().clamp(0, 255).to(torch.uint8)
+
+
 def flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Mirror a random half of the batch left-right."""
     mask = torch.rand(x.shape[0], device=x.device, generator=generator) < 0.5

@@ -15,7 +15,7 @@ from .bounds import settings_problem
 from .caption_train import CaptionConfig, CaptionEpochReport
 from .captioner import Captioner, DecoderSpec
 from .layers import ModelSpec, SpecError, spec_from_json, spec_to_json
-from .runs import Recorder, RunError, _read_json, read_summary, save_state, write_json
+from .runs import Recorder, RunError, read_json, read_summary, save_state, write_json
 from .train import ConfigError
 
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
@@ -73,22 +73,22 @@ def open_captioner(folder: Path) -> CaptionerRun:
     if (folder / "spec.json").is_file() and not (folder / "captioner.json").is_file():
         raise RunError(f"{folder.name} is a classifier run; a captioner run is needed (train one on the Caption page "
                        f"or with `python -m core caption-train`)")
-    described = _read_json(folder / "captioner.json")
+    described = read_json(folder / "captioner.json")
     try:
         encoder = spec_from_json(described["encoder"])
         decoder = DecoderSpec(**described["decoder"])
         problem = settings_problem(decoder)
         if problem:
             raise RunError(f"{folder.name}: captioner.json: {problem}")
-        config = CaptionConfig.from_json(_read_json(folder / "config.json"))
+        config = CaptionConfig.from_json(read_json(folder / "config.json"))
     except (SpecError, ConfigError, KeyError, TypeError) as exc:
         raise RunError(f"{folder.name}: captioner.json or config.json is damaged ({exc})") from None
-    vocab = _read_json(folder / "vocab.json")
+    vocab = read_json(folder / "vocab.json")
     if (not isinstance(vocab, list) or not all(isinstance(w, str) and w for w in vocab)
             or len(set(vocab)) != len(vocab) or vocab[:4] != SPECIALS):
         raise RunError(f"{folder.name}: vocab.json is damaged: it must be a list of distinct words starting with "
                        f"{', '.join(SPECIALS)}")
-    classes = _read_json(folder / "classes.json")
+    classes = read_json(folder / "classes.json")
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
         raise RunError(f"{folder.name}: classes.json must be a list of distinct class names")
     return CaptionerRun(folder.name, folder, encoder, decoder, vocab, tuple(classes), config, read_summary(folder))

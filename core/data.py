@@ -23,6 +23,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from .images import ImageError, decode_image, to_model_input
+from .storage import write_atomic, write_bytes_atomic
 
 DEFAULT_SOURCE = "cifar10"
 DATA_ROOT = Path(os.environ.get("CIFAR10_ROOT", "data"))
@@ -75,7 +76,7 @@ def load(source: str | None = None, root: Path | None = None, progress: Progress
     source = source or default_source()
     root = Path(root or DATA_ROOT)
     if source == DEFAULT_SOURCE:
-        folder = _download_official(root)
+        folder = download_official(root)
         return _cached(folder, root, source, progress, lambda: _read_batches(folder / "cifar-10-batches-py"))
     path = Path(source).expanduser()
     if not path.exists():
@@ -97,9 +98,7 @@ def load_archive_bytes(data: bytes, name: str, root: Path | None = None, progres
     suffix = next(s for s in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True) if name.lower().endswith(s))
     path = folder / (hashlib.sha256(data).hexdigest()[:24] + suffix)
     if not path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_bytes_atomic(path, data)
     return load(str(path), root, progress)
 
 
@@ -133,11 +132,9 @@ def _cached(path: Path, root: Path, source: str, progress: Progress | None, deco
     train_x, train_y, test_x, test_y, classes = decode()
     dataset = Dataset(train_x, train_y, test_x, test_y, tuple(classes), source)
     _check(dataset)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".part")
     names = torch.frombuffer(bytearray(json.dumps(list(classes)).encode()), dtype=torch.uint8)
-    save_file({"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y, "classes_json": names}, tmp)
-    os.replace(tmp, cache)
+    tensors = {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y, "classes_json": names}
+    write_atomic(cache, lambda tmp: save_file(tensors, tmp))
     return dataset
 
 
@@ -154,7 +151,7 @@ def _check(d: Dataset) -> None:
 # the official release (python batches), downloaded through torchvision
 
 
-def _download_official(root: Path) -> Path:
+def download_official(root: Path) -> Path:
     folder = root / "cifar-10-batches-py"
     if (folder / "batches.meta").exists() and (folder / "test_batch").exists():
         return root
@@ -286,7 +283,7 @@ def _read_archive(path: Path, progress: Progress | None):
     return _decode_tree(entries, path.name, progress)
 
 
-def _safe_name(name: str, archive: str) -> PurePosixPath:
+def safe_name(name: str, archive: str) -> PurePosixPath:
     p = PurePosixPath(name)
     if name.startswith(("/", "\\")) or ".." in p.parts or (p.parts and ":" in p.parts[0]):
         raise DataError(f"{archive} contains the path {name!r}, which points outside the archive; refused")
@@ -312,7 +309,7 @@ def _tar_entries(path: Path) -> Iterator[tuple[PurePosixPath, Callable[[], bytes
     budget = _Budget(path.name)
     with tarfile.open(path, "r:*") as tar:
         for member in tar:
-            name = _safe_name(member.name, path.name)
+            name = safe_name(member.name, path.name)
             if member.issym() or member.islnk():
                 raise DataError(f"{path.name} contains a link ({member.name}); a dataset archive must hold plain files only")
             if member.isdev() or member.isfifo():
@@ -329,7 +326,7 @@ def _zip_entries(path: Path) -> Iterator[tuple[PurePosixPath, Callable[[], bytes
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         for info in infos:  # check every name and size before reading anything
-            _safe_name(info.filename, path.name)
+            safe_name(info.filename, path.name)
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise DataError(f"{path.name} contains a link ({info.filename}); a dataset archive must hold plain files only")
             if not info.is_dir():

@@ -24,9 +24,9 @@ class Explanation:
 
 def feature_layers(model: nn.Sequential) -> list[int]:
     """Indices of the convolution-like layers (their outputs are the feature maps worth showing)."""
-    from .layers import WhiteningConv, _Residual
+    from .layers import ResidualModule, WhiteningConv
 
-    return [i for i, m in enumerate(model) if isinstance(m, (nn.Conv2d, _Residual, WhiteningConv))]
+    return [i for i, m in enumerate(model) if isinstance(m, (nn.Conv2d, ResidualModule, WhiteningConv))]
 
 
 @torch.no_grad()
@@ -40,6 +40,12 @@ def feature_maps(model: nn.Sequential, image: torch.Tensor) -> dict[int, torch.T
         if i in wanted:
             maps[i] = x[0].float()
     return maps
+
+
+def map_tiles(maps: torch.Tensor) -> torch.Tensor:
+    """(C, H, W) feature maps as uint8 grey RGB tiles (C, 3, H, W), each stretched to its own full range."""
+    lo, hi = maps.amin((1, 2), keepdim=True), maps.amax((1, 2), keepdim=True)
+    return ((maps - lo) / (hi - lo).clamp_min(1e-6) * 255).to(torch.uint8)[:, None].expand(-1, 3, -1, -1)
 
 
 def _cam_layer(model: nn.Sequential) -> int | None:

@@ -211,7 +211,7 @@ def captioner_script(encoder: ModelSpec, decoder, vocab: list[str]) -> str:
     """The captioner as one plain PyTorch file: the encoder's layers written out, and the decoder, greedy decoding
     and the word lookup copied from the engine's own source, so the file cannot drift from what was trained.
     Weights saved by CIFAR-10 Studio load with `load_state_dict(safetensors.torch.load_file(...))`."""
-    import inspect as source_of
+    import inspect
 
     from . import captioner as c
 
@@ -256,9 +256,9 @@ class Encoder(nn.Module):
 {body}
         )
 
-{source_of.getsource(c.Encoder.forward)}
+{inspect.getsource(c.Encoder.forward)}
 
-{source_of.getsource(c.AttentionDecoder)}
+{inspect.getsource(c.AttentionDecoder)}
 
 class Captioner(nn.Module):
     def __init__(self):
@@ -268,9 +268,9 @@ class Captioner(nn.Module):
         channels = self.encoder.convs(torch.zeros(1, 3, 32, 32)).shape[1]
         self.decoder = AttentionDecoder(len(VOCAB), channels + 2, DecoderSpec())
 
-{source_of.getsource(c.Captioner.words)}
+{inspect.getsource(c.Captioner.words)}
 
-{source_of.getsource(c.greedy)}
+{inspect.getsource(c.greedy)}
 
 if __name__ == "__main__":
     model = Captioner().eval()

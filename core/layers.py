@@ -311,13 +311,13 @@ class Scale(Layer):
     kind: ClassVar[str] = "Scale"
 
     def build(self, shape):
-        return _ScaleModule(float(self.factor))
+        return ScaleModule(float(self.factor))
 
     def label(self):
         return f"Scale x{_num(self.factor)}"
 
 
-class _ScaleModule(nn.Module):
+class ScaleModule(nn.Module):
     def __init__(self, factor: float):
         super().__init__()
         self.factor = factor
@@ -390,13 +390,13 @@ class ResidualBlock(Layer):
         return (o, oh, ow), params, macs
 
     def build(self, shape):
-        return _Residual(shape[0], self.out_channels, self.stride)
+        return ResidualModule(shape[0], self.out_channels, self.stride)
 
     def label(self):
         return f"ResidualBlock {self.out_channels}" + (f" /{self.stride}" if isinstance(self.stride, int) and self.stride > 1 else "")
 
 
-class _Residual(nn.Module):
+class ResidualModule(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
         self.body = nn.Sequential(
@@ -483,7 +483,7 @@ def validate(spec: ModelSpec) -> Summary:
     return summary
 
 
-def inspect(spec: ModelSpec) -> tuple[list[LayerInfo], SpecError | None]:
+def layer_report(spec: ModelSpec) -> tuple[list[LayerInfo], SpecError | None]:
     """For editors: the infos of every layer that can be inferred, and the first problem (or None)."""
     infos, shape = [], spec.input_shape
     for i, layer in enumerate(spec.layers, start=1):

@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .layers import ModelSpec, SpecError, build_model, spec_from_json, spec_to_json, summarize
+from .storage import write_atomic, write_bytes_atomic
 from .train import ConfigError, EpochReport, FitResult, StepReport, TrainConfig
 
 RUNS_ROOT = Path(os.environ.get("CIFAR10_RUNS", "runs"))
@@ -28,25 +29,6 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
 class RunError(ValueError):
     """A run folder that cannot be used; the message names the file and the problem."""
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a crash leaves either the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 ERROR_LOG = "error.log"
@@ -64,7 +46,7 @@ def log_traceback(folder: Path, what: str) -> None:
 
 
 def write_json(path: Path, data) -> None:
-    write_atomic(path, json.dumps(data, indent=2).encode())
+    write_bytes_atomic(path, json.dumps(data, indent=2).encode())
 
 
 def new_run_id(name: str = "run") -> str:
@@ -117,16 +99,9 @@ def save_state(path: Path, model: nn.Module, meta: dict[str, str]) -> None:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
-    """Tensors as safetensors with string metadata, written atomically (temp file, fsync, rename)."""
+    """Tensors as safetensors with string metadata, written atomically."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]] | None:
@@ -192,7 +167,7 @@ class Run:
     summary: dict
 
 
-def _read_json(path: Path):
+def read_json(path: Path):
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
@@ -202,7 +177,7 @@ def _read_json(path: Path):
 
 
 def read_summary(folder: Path) -> dict:
-    summary = _read_json(folder / "summary.json")
+    summary = read_json(folder / "summary.json")
     if not isinstance(summary, dict):
         raise RunError(f"{folder.name}: summary.json is not a JSON object")
     if summary.get("status") == "running" and time.time() - float(summary.get("updated", 0)) > STALE_S:
@@ -216,11 +191,11 @@ def open_run(folder: Path) -> Run:
     if run_kind(folder) == "captioner":
         raise RunError(f"{folder.name} is a captioner run; open it on the Caption page or with `python -m core caption`")
     try:
-        spec = spec_from_json(_read_json(folder / "spec.json"))
-        config = TrainConfig.from_json(_read_json(folder / "config.json"))
+        spec = spec_from_json(read_json(folder / "spec.json"))
+        config = TrainConfig.from_json(read_json(folder / "config.json"))
     except (SpecError, ConfigError) as exc:
         raise RunError(f"{folder.name}: {exc}") from None
-    classes = _read_json(folder / "classes.json")
+    classes = read_json(folder / "classes.json")
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
         raise RunError(f"{folder.name}: classes.json must be a list of distinct class names")
     return Run(folder.name, folder, spec, config, tuple(classes), read_summary(folder))

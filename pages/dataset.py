@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 
 from core import data
-from core.batches import augment, normalize
+from core.batches import augment, denormalize, normalize
 from core.images import to_pil
 from ui.entry import through_entry_ui
 from ui.figures import counts_figure
@@ -96,5 +96,4 @@ if len(sample):
                f"mean {normalized.mean():.2f}")
     views = [augment(normalized, padding, flip, torch.Generator().manual_seed(k)) for k in range(3)]
     for k, view in enumerate(views):
-        back = ((view * 0.5 + 0.5) * 255).round().clamp(0, 255).to(torch.uint8)  # undo normalization to draw it
-        image_grid_ui(back, [f"epoch {k + 1}"] * len(back), len(back))
+        image_grid_ui(denormalize(view), [f"epoch {k + 1}"] * len(view), len(view))

@@ -1,12 +1,11 @@
 """Inspect: what a trained network sees in one image (feature maps, where it looked), a sentence describing a whole
 photo with boxes, and the training images it finds hardest."""
 import streamlit as st
-import torch
 from PIL import Image
 
 from core import runs
 from core.describe import describe, draw_boxes
-from core.explain import explain, feature_maps, hardest_examples, overlay
+from core.explain import explain, feature_maps, hardest_examples, map_tiles, overlay
 from core.images import to_model_input, to_pil
 from core.neighbours import MAX_K, neighbours
 from ui.entry import through_entry_ui
@@ -74,9 +73,7 @@ else:
 st.subheader("Feature maps")
 st.caption("Each convolution turns the image into many maps; bright = the filter responded strongly there.")
 for layer, maps in feature_maps(model, image).items():
-    shown = maps[:16]
-    lo, hi = shown.amin((1, 2), keepdim=True), shown.amax((1, 2), keepdim=True)
-    tiles = ((shown - lo) / (hi - lo).clamp_min(1e-6) * 255).to(torch.uint8)[:, None].expand(-1, 3, -1, -1)
+    tiles = map_tiles(maps[:16])
     st.markdown(f"**Layer {layer + 1}** · {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}"
                 + (" (first 16 shown)" if maps.shape[0] > 16 else ""))
     image_grid_ui(tiles, [f"map {k + 1}" for k in range(len(tiles))], 16, scale=max(1, 64 // maps.shape[1]))

@@ -5,9 +5,10 @@ import zlib
 import streamlit as st
 
 from core.export import to_python
-from core.layers import (LAYER_KINDS, ModelSpec, SpecError, inspect, spec_from_json, spec_from_token, spec_to_json,
+from core.layers import (LAYER_KINDS, ModelSpec, SpecError, layer_report, spec_from_json, spec_from_token, spec_to_json,
                          spec_to_token)
 from core.presets import PRESETS
+from ui.diagram import model_dot
 from ui.entry import through_entry_ui
 from ui.layer_forms import EXPLAIN, layer_form_ui
 from ui.state import set_spec, spec
@@ -33,7 +34,7 @@ if top2.button("Load", disabled=preset == "(keep current)", key="preset_load"):
 if preset in PRESETS:
     st.caption(PRESETS[preset].description)
 
-infos, problem = inspect(current)
+infos, problem = layer_report(current)
 rows = []
 for i, layer in enumerate(current.layers, start=1):
     info = infos[i - 1] if i <= len(infos) else None
@@ -89,14 +90,7 @@ with add_col:
         st.rerun()
 
 st.subheader("Diagram")
-dot = ["digraph { rankdir=LR; node [shape=box, style=rounded, fontsize=10];", 'in [label="input\\n3x32x32"];']
-prev = "in"
-for i, layer in enumerate(current.layers, start=1):
-    shape = "x".join(map(str, infos[i - 1].output_shape)) if i <= len(infos) else "?"
-    color = ', color=red, fontcolor=red' if problem is not None and problem.layer == i else ""
-    dot.append(f'n{i} [label="{layer.label()}\\n{shape}"{color}]; {prev} -> n{i};')
-    prev = f"n{i}"
-st.graphviz_chart("\n".join(dot) + "}", width="stretch")
+st.graphviz_chart(model_dot(current, infos, problem), width="stretch")
 
 st.subheader("Save, load, export")
 s1, s2, s3 = st.columns(3)

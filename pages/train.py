@@ -6,7 +6,7 @@ from core.device import DeviceError
 from core.export import training_script
 from core.jobs import BusyError, TrainingJob
 from core.lr_find import LRFinderJob
-from core.layers import SpecError, inspect
+from core.layers import SpecError, layer_report
 from core.presets import PRESETS
 from core.train import ConfigError
 from ui.entry import through_entry_ui
@@ -28,7 +28,7 @@ choice = st.selectbox("Model", ["the model from the Model page", *PRESETS], key=
                       help="Presets bring their own training settings; the Model page's model starts from the seed's.")
 model_spec = spec() if choice == "the model from the Model page" else PRESETS[choice].spec
 base = PRESETS.get(choice, PRESETS["seed"]).config
-_, problem = inspect(model_spec)
+_, problem = layer_report(model_spec)
 if problem is not None:
     st.error(f"**This model cannot be trained until it is fixed on the Model page.** {problem}")
     st.page_link("pages/model.py", label="Fix it on the Model page", icon=":material/stacks:")

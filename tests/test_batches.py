@@ -41,3 +41,10 @@ def test_random_crop_shifts_each_image_within_the_padding():
 def test_augment_off_is_identity():
     x = torch.rand(4, 3, 32, 32)
     assert torch.equal(augment(x, 0, False), x)
+
+
+def test_denormalize_undoes_normalize_exactly():
+    from core.batches import denormalize, normalize
+
+    pixels = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    assert torch.equal(denormalize(normalize(pixels)), pixels)

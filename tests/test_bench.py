@@ -119,7 +119,7 @@ def test_the_baseline_reads_the_official_format_through_torchvision_like_the_eng
 
     from conftest import write_batches
     from core import data
-    from core.tutorial import tutorial_datasets
+    from bench.tutorial import tutorial_datasets
 
     root = write_batches(tmp_path / "release")
     for k in range(2, 6):  # the release has five training batches; torchvision opens each

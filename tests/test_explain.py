@@ -105,3 +105,12 @@ def test_explaining_leaves_a_shared_model_exactly_as_it_was():
     assert np.allclose(explain(frozen, CLASSES, images[0]).heatmap, alone[0], atol=1e-5)
     for k in range(4):
         assert np.allclose(together[k], explain(model, CLASSES, images[k], target=CLASSES[k]).heatmap, atol=1e-5)
+
+
+def test_map_tiles_stretch_each_map_to_the_full_range():
+    from core.explain import map_tiles
+
+    maps = torch.stack([torch.arange(16.0).reshape(4, 4), torch.full((4, 4), 3.0)])
+    tiles = map_tiles(maps)
+    assert tiles.shape == (2, 3, 4, 4) and tiles.dtype == torch.uint8
+    assert int(tiles[0].min()) == 0 and int(tiles[0].max()) == 255 and int(tiles[1].max()) == 0  # flat map: dark

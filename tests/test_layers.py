@@ -7,7 +7,7 @@ import torch
 from core.export import to_python
 from core.layers import (LAYER_KINDS, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Linear,
                          MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model, spec_from_json,
-                         spec_to_json, summarize, validate, inspect)
+                         spec_to_json, summarize, validate, layer_report)
 from core.presets import PRESETS
 
 # one small model per layer kind, each ending in 10 outputs
@@ -172,7 +172,7 @@ def test_every_setting_accepts_its_declared_range_and_refuses_beyond_it(kind, na
         value = int(value) if bounds.whole else float(value)
         layers = list(EXAMPLES[kind])
         layers[position] = replace(base, **{name: value})
-        infos, problem = inspect(ModelSpec(tuple(layers)))
+        infos, problem = layer_report(ModelSpec(tuple(layers)))
         setting_problem = problem is not None and f"{name} must be" in str(problem)
         assert setting_problem != ok, (value, problem)
         if not ok:

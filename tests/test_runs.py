@@ -8,7 +8,7 @@ from conftest import wait_for
 
 from core.jobs import TrainingJob
 from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
-from core.runs import (RunError, list_runs, load_model, open_run, read_history, run_path, write_atomic)
+from core.runs import (RunError, list_runs, load_model, open_run, read_history, run_path)
 from core.train import StepReport, TrainConfig
 
 SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
@@ -82,15 +82,6 @@ def test_a_stale_running_run_is_listed_as_interrupted(finished_run):
     (finished_run / "summary.json").write_text(json.dumps(summary))
     [listed] = list_runs(finished_run.parent)
     assert listed["status"] == "interrupted" and "last saved weights" in listed["reason"]
-
-
-def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
-    target = tmp_path / "x.json"
-    write_atomic(target, b"old")
-    monkeypatch.setattr("os.replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
-    with pytest.raises(OSError):
-        write_atomic(target, b"new")
-    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
 def test_a_stopped_job_keeps_its_weights_and_records_the_stop(tiny_dataset, tmp_path):
