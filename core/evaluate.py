@@ -8,9 +8,9 @@ from PIL import Image
 from torch import nn
 
 from .batches import normalize
+from .recipe import EVAL_BATCH, TTA_SHIFT
 from .images import to_model_input
 
-EVAL_BATCH = 1000
 
 
 @torch.no_grad()
@@ -53,8 +53,9 @@ def _tta_logits(model: nn.Module, x: torch.Tensor, level: int) -> torch.Tensor:
 
     logits = mirrored(x)
     if level >= 2:
-        padded = torch.nn.functional.pad(x, (1,) * 4, mode="reflect")
-        shifted = (mirrored(padded[:, :, :32, :32]) + mirrored(padded[:, :, 2:, 2:])) / 2
+        k, side = TTA_SHIFT, x.shape[-1]
+        padded = torch.nn.functional.pad(x, (k,) * 4, mode="reflect")
+        shifted = (mirrored(padded[:, :, :side, :side]) + mirrored(padded[:, :, 2 * k:, 2 * k:])) / 2
         logits = (logits + shifted) / 2
     return logits
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .bounds import ranged, settings_problem
+from .recipe import BN_EPS, BN_EPS_FIXED_SCALE, WHITEN_EPS
 
 SPEC_VERSION = 1
 INPUT_SHAPE = (3, 32, 32)  # CIFAR-10 images: channels, height, width
@@ -221,7 +222,7 @@ class BatchNorm2d(Layer):
         return shape, 2 * c, c * h * w
 
     def build(self, shape):
-        norm = nn.BatchNorm2d(shape[0], momentum=self.momentum, eps=1e-5 if self.learn_scale else 1e-12)
+        norm = nn.BatchNorm2d(shape[0], momentum=self.momentum, eps=BN_EPS if self.learn_scale else BN_EPS_FIXED_SCALE)
         norm.weight.requires_grad = self.learn_scale
         return norm
 
@@ -358,7 +359,7 @@ class WhiteningConv(nn.Conv2d):
         nn.init.zeros_(self.bias)
 
     @torch.no_grad()
-    def init_from(self, images: torch.Tensor, eps: float = 5e-4) -> None:
+    def init_from(self, images: torch.Tensor, eps: float = WHITEN_EPS) -> None:
         """images: normalized (N, C, H, W) float. Weights = patch covariance eigenvectors / sqrt(eigenvalues)."""
         c, k = images.shape[1], self.kernel_size[0]
         patches = images.float().unfold(2, k, 1).unfold(3, k, 1).transpose(1, 3).reshape(-1, c * k * k)

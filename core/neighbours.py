@@ -10,10 +10,10 @@ from torch import nn
 
 from .batches import normalize
 from .data import Dataset
+from .recipe import EVAL_BATCH
 from .runs import Run, read_tensors, save_tensors, weights_stamp
 
 FILE = "neighbours.safetensors"  # the training set's features, float16, one row per image (50,000 x D: a few MB)
-BATCH = 1000
 MAX_K = 64  # neighbours one query may ask for
 
 
@@ -30,13 +30,13 @@ def embed(model: nn.Sequential, images: torch.Tensor, progress: Callable[[int, i
     """uint8 (N, 3, 32, 32) -> unit-length features (N, D), float32, in eval mode."""
     model.eval()  # a shared model's state already; evaluation must not move BatchNorm's statistics
     stop, dtype, out = feature_layer(model), next(model.parameters()).dtype, []
-    for start in range(0, len(images), BATCH):
-        h = normalize(images[start:start + BATCH]).to(dtype)
+    for start in range(0, len(images), EVAL_BATCH):
+        h = normalize(images[start:start + EVAL_BATCH]).to(dtype)
         for module in list(model)[:stop]:
             h = module(h)
         out.append(nn.functional.normalize(h.flatten(1).float(), dim=1))
         if progress:
-            progress(min(start + BATCH, len(images)), len(images))
+            progress(min(start + EVAL_BATCH, len(images)), len(images))
     return torch.cat(out) if out else torch.empty(0, 0)
 
 

@@ -11,6 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from . import recipe
 from .batches import augment, normalize, shuffled_batches, steps_per_epoch
 from .bounds import bounds_of, choice, ranged, settings_from_json, settings_problem
 from .data import Dataset
@@ -164,13 +165,15 @@ class Diverged(RuntimeError):
 def schedule_factor(schedule: str, progress: float) -> float:
     """Multiplier on the peak learning rate at `progress` (0..1) through the run."""
     if schedule == "onecycle":
-        warm = 0.2
+        warm = recipe.ONECYCLE_WARMUP
         return progress / warm if progress < warm else max(0.0, (1 - progress) / (1 - warm))
     if schedule == "cosine":
         return 0.5 * (1 + math.cos(math.pi * progress))
     if schedule == "triangle":  # airbench: 0.2 -> 1 at 23% of the run -> 0.07 at the end
-        peak = 0.23
-        return 0.2 + 0.8 * progress / peak if progress < peak else 1 - 0.93 * (progress - peak) / (1 - peak)
+        start, peak, end = recipe.TRIANGLE_START, recipe.TRIANGLE_PEAK_AT, recipe.TRIANGLE_END
+        if progress < peak:
+            return start + (1 - start) * progress / peak
+        return 1 - (1 - end) * (progress - peak) / (1 - peak)
     return 1.0
 
 
@@ -197,10 +200,10 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 
 class Lookahead:
-    """airbench's weight averaging: every 5 steps from 30% of the run, move an average towards the weights and
-    copy it back, with a decay that grows towards the end (fast early, strongly averaged late)."""
+    """airbench's weight averaging: every few steps from 30% of the run, move an average towards the weights and
+    copy it back, with a decay that grows towards the end (fast early, strongly averaged late). Constants in recipe."""
 
-    EVERY, START = 5, 0.3
+    EVERY, START = recipe.LOOKAHEAD_EVERY, recipe.LOOKAHEAD_START
 
     def __init__(self, model: nn.Module):
         # parameters and BatchNorm statistics, as the tensors themselves: updated in place, in one fused call each
@@ -214,7 +217,7 @@ class Lookahead:
         if self.average is None:
             self.average = [v.clone() for v in self.state]
             return
-        torch._foreach_lerp_(self.average, self.state, 1 - 0.95**self.EVERY * (step / total) ** 3)
+        torch._foreach_lerp_(self.average, self.state, 1 - recipe.LOOKAHEAD_DECAY**self.EVERY * (step / total) ** 3)
         torch._foreach_copy_(self.state, self.average)
 
     @torch.no_grad()
@@ -224,12 +227,12 @@ class Lookahead:
 
 
 def init_from_data(model: nn.Module, train_x: torch.Tensor) -> list[nn.Module]:
-    """Data-dependent layers (PatchWhiten) look at 5,000 training images before training starts."""
+    """Data-dependent layers (PatchWhiten) look at some training images (recipe.WHITEN_IMAGES) before training."""
     from .layers import WhiteningConv
 
     whiteners = [m for m in model.modules() if isinstance(m, WhiteningConv)]
     for m in whiteners:
-        m.init_from(normalize(train_x[:5000]).to(m.weight.device))
+        m.init_from(normalize(train_x[:recipe.WHITEN_IMAGES]).to(m.weight.device))
     return whiteners
 
 
@@ -246,14 +249,11 @@ def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | N
     return None
 
 
-HOLDOUT_SEED = 20240613  # one fixed slice for every run, so runs calibrate (and compare) on the same images
-
-
 def holdout_split(n: int, holdout: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(indices trained on, indices held out) of n training images. At most a fifth is held out, so a preset's 2,000
     still leaves a small dataset something to learn from."""
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(HOLDOUT_SEED))
-    keep = n - min(holdout, n // 5)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(recipe.HOLDOUT_SEED))
+    keep = n - min(holdout, int(n * recipe.HOLDOUT_MAX_SHARE))
     return order[:keep].sort().values, order[keep:].sort().values
 
 
@@ -300,16 +300,13 @@ def fit(
         return _fit(spec, dataset, config, callbacks, control, model)
 
 
-SMALL_BATCH = 16  # at most this many images per step, a CPU step is per-operator overhead: train on one thread
-
-
 @contextlib.contextmanager
 def _threads_for(config: TrainConfig):
     """One intra-op thread for small batches on a CPU, in the calling thread only (OpenMP's setting is per thread).
     The `seed` preset at batch 4 ran as fast or faster on one thread as on two here (1,089-1,411 against
     1,112-1,140 images/s), and the free core keeps the dashboard from slowing it down."""
     before = torch.get_num_threads()
-    small = config.batch_size <= SMALL_BATCH and resolve_device(config.device).type == "cpu"
+    small = config.batch_size <= recipe.SMALL_BATCH and resolve_device(config.device).type == "cpu"
     if small:
         torch.set_num_threads(1)
     try:
