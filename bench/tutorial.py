@@ -14,7 +14,9 @@ import torchvision.transforms as transforms
 from torch import nn
 
 from core import data
+from core.archives import safe_name
 from core.data import DataError
+from core.official import download_official
 
 TRANSFORM = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
 
@@ -24,7 +26,7 @@ def tutorial_datasets(source: str | None = None, root: Path | None = None):
     source = source or data.default_source()
     root = Path(root or data.DATA_ROOT)
     if source == data.DEFAULT_SOURCE:
-        return _batches(data.download_official(root))
+        return _batches(download_official(root))
     path = Path(source)
     folder = path if path.is_dir() else _unpacked(path, root)
     official = next((p.parent for p in sorted(folder.rglob("cifar-10-batches-py")) if p.is_dir()), None)
@@ -65,7 +67,7 @@ def _unpacked(archive: Path, root: Path) -> Path:
     if archive.name.lower().endswith(".zip"):
         with zipfile.ZipFile(archive) as z:
             for name in z.namelist():
-                data.safe_name(name, archive.name)
+                safe_name(name, archive.name)
             z.extractall(target)
     else:
         with tarfile.open(archive) as tar:

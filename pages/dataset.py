@@ -3,6 +3,7 @@ import streamlit as st
 import torch
 
 from core import data
+from core.store import check_server_path
 from core.batches import augment, denormalize, normalize
 from core.images import to_pil
 from ui.entry import through_entry_ui
@@ -27,7 +28,7 @@ with st.expander(f"Data source: `{source()}`", expanded=False):
                                   "folders, or a .tar.gz/.zip of one. Only folders the server allows can be used.")
         if st.button("Use this path") and text:
             try:
-                st.session_state.source = data.check_server_path(text)
+                st.session_state.source = check_server_path(text)
                 st.rerun()
             except data.DataError as exc:
                 error_ui(str(exc), "That path cannot be used")

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from conftest import CLASSES, class_images, write_tree
-from core import data
+from core import archives, data, decoding, official
+from core.store import DatasetStore
 from core.data import DataError, load
 
 
@@ -43,7 +44,7 @@ def test_zip_archive_with_a_wrapping_folder(data_root, tiny_tree, tmp_path):
 def test_second_load_comes_from_the_cache(data_root, tiny_tree, monkeypatch):
     first = load(str(tiny_tree))
     assert list((data_root / "cache").glob("*.safetensors"))
-    monkeypatch.setattr(data, "_decode_images", lambda *a: pytest.fail("decoded again instead of using the cache"))
+    monkeypatch.setattr(decoding, "decode_images", lambda *a: pytest.fail("decoded again instead of using the cache"))
     second = load(str(tiny_tree))
     assert torch.equal(first.train_x, second.train_x)
 
@@ -73,7 +74,7 @@ def test_official_download_fails_fast_and_names_the_alternatives(data_root, monk
 
     monkeypatch.setattr(CIFAR10, "url", "http://10.255.255.1/cifar-10-python.tar.gz")  # unroutable: would hang
     monkeypatch.setattr(CIFAR10, "mirrors", ["http://10.255.255.1/"], raising=False)
-    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT_S", 2)
+    monkeypatch.setattr(official, "DOWNLOAD_TIMEOUT_S", 2)
     started = time.monotonic()
     with pytest.raises(DataError) as err:
         load("cifar10")
@@ -109,7 +110,7 @@ def test_archive_links_are_refused(data_root, tmp_path):
 
 
 def test_archive_size_cap(data_root, tiny_archive, monkeypatch):
-    monkeypatch.setattr(data, "MAX_ARCHIVE_BYTES", 1000)
+    monkeypatch.setattr(archives, "MAX_ARCHIVE_BYTES", 1000)
     with pytest.raises(DataError, match="unpacks to more than"):
         load(str(tiny_archive))
 
@@ -199,7 +200,7 @@ def test_two_different_uploads_with_the_same_name_stay_apart(data_root, tmp_path
 
     one = tar_of(write_tree(tmp_path / "one", per_class=(2, 1), classes=["cat", "dog"]), tmp_path / "one.tar.gz")
     two = tar_of(write_tree(tmp_path / "two", per_class=(3, 1), classes=["ant", "bee", "cow"]), tmp_path / "two.tar.gz")
-    store = data.DatasetStore(data_root)
+    store = DatasetStore(data_root)
     a = data.load_archive_bytes(one.read_bytes(), "cifar.tar.gz", data_root)
     store.add(a)
     b = data.load_archive_bytes(two.read_bytes(), "cifar.tar.gz", data_root)
@@ -225,7 +226,7 @@ def _slow_store(monkeypatch, data_root, slow_source: str):
         return real_load(source, root, progress)
 
     monkeypatch.setattr(data, "load", load_)
-    return data.DatasetStore(data_root), release, started, calls
+    return DatasetStore(data_root), release, started, calls
 
 
 def test_a_slow_load_holds_up_no_other_source(data_root, tiny_tree, tiny_batches, monkeypatch):
@@ -260,7 +261,7 @@ def test_sessions_asking_for_the_same_source_at_once_load_it_once(data_root, tin
 
 
 def test_a_failed_load_is_reported_to_every_waiter_and_tried_again(data_root, tmp_path):
-    store = data.DatasetStore(data_root)
+    store = DatasetStore(data_root)
     missing = tmp_path / "later"
     with pytest.raises(DataError, match="does not exist"):
         store.get(str(missing))

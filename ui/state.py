@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import data
+from core.store import DatasetStore
 from core.jobs import JobRegistry
 from core.layers import ModelSpec
 from core.presets import PRESETS
@@ -11,9 +12,9 @@ from core import runs
 
 
 @st.cache_resource(show_spinner=False)
-def store() -> data.DatasetStore:
+def store() -> DatasetStore:
     """Read-only decoded datasets, one copy per server process however many sessions are open."""
-    return data.DatasetStore()
+    return DatasetStore()
 
 
 @st.cache_resource(show_spinner=False)
