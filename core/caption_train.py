@@ -19,6 +19,7 @@ from .data import Dataset
 from .device import DEVICES, resolve_device
 from .layers import ModelSpec
 from .scenes import CANVASES, SceneSampler, evaluation_scenes, render_batch, vocabulary
+from .status import RunStatus
 from .train import Callbacks, ConfigError, Control, Diverged, FitResult, StepReport, schedule_factor
 
 ENCODER_MODES = ("frozen", "finetune")
@@ -109,7 +110,7 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     uses = config.reuse if frozen else 1
     total = per_epoch * uses * config.epochs
     base_lr, step, seen, started, train_time = config.lr, 0, 0, time.perf_counter(), 0.0
-    result = FitResult(model, "finished")
+    result = FitResult(model, RunStatus.FINISHED)
     try:
         for epoch in range(1, config.epochs + 1):
             model.train()
@@ -145,14 +146,14 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
                     break
             train_time += time.perf_counter() - epoch_start
             if control.stopped:
-                result.status = "stopped"
+                result.status = RunStatus.STOPPED
                 callbacks.on_event({"type": "stop", "step": step})
                 break
             report = _epoch_report(model, dataset, fixed, held, device, epoch, loss_sum / max(1, epoch_steps), started)
             result.epochs.append(report)
             callbacks.on_epoch(report, model)
     except Diverged as exc:
-        result.status, result.reason = "diverged", str(exc)
+        result.status, result.reason = RunStatus.DIVERGED, str(exc)
         callbacks.on_event({"type": "diverged", "step": exc.step, "reason": str(exc)})
     model.eval()
     result.train_seconds = train_time

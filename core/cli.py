@@ -33,6 +33,7 @@ from .layers import ModelSpec, SpecError, spec_from_json, summarize
 from .presets import PRESETS, get_preset
 from .runs import (RUNS_ROOT, RunError, delete_run, list_runs, load_model, new_run_id, open_run,
                    resolve_cli_run)
+from .status import RunStatus
 from .train import ConfigError, TrainConfig, training_subset, with_overrides
 
 USER_ERRORS = (DataError, SpecError, ConfigError, RunError, ImageError, DeviceError, BusyError, KeyError, OSError)
@@ -298,7 +299,7 @@ def cmd_train(args) -> dict:
 
     snap = run_blocking(spec, dataset, config, folder, on_poll=on_poll, poll_s=1.0 if tty else 5.0, initial=initial)
     on_poll(snap)
-    if snap.status in ("failed", "diverged"):
+    if snap.status in (RunStatus.FAILED, RunStatus.DIVERGED):
         raise ConfigError(f"run {snap.status}: {snap.reason}")
     summary = open_run(folder).summary
     last = snap.epochs[-1] if snap.epochs else None
@@ -431,7 +432,7 @@ def cmd_caption_train(args) -> dict:
 
     snap = train_captioner_blocking(dataset, config, encoder, folder, on_poll=on_poll, poll_s=5.0)
     on_poll(snap)
-    if snap.status in ("failed", "diverged"):
+    if snap.status in (RunStatus.FAILED, RunStatus.DIVERGED):
         raise ConfigError(f"run {snap.status}: {snap.reason}")
     summary = open_captioner(folder).summary
     last = snap.epochs[-1] if snap.epochs else None
@@ -485,7 +486,7 @@ def cmd_lr_find(args) -> dict:
         job.stop()
         job.join()
     result = job.snapshot()
-    if result.status == "failed":
+    if result.status == RunStatus.FAILED:
         raise ConfigError(f"the range test failed: {result.reason}")
     if not args.json:
         print(f"suggested learning rate: {result.suggested:.3g}" if result.suggested else

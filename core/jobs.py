@@ -17,6 +17,7 @@ from . import timelapse
 from .layers import ModelSpec, SpecError, build_model, summarize, validate
 from .timelapse import sample_indices
 from .runs import ERROR_LOG, RUNS_ROOT, History, Recorder, RunRecorder, log_traceback, new_run_id, run_path
+from .status import RunStatus
 from .train import Callbacks, ConfigError, Control, EpochReport, FitResult, StepReport, TrainConfig, fit
 
 
@@ -25,7 +26,7 @@ class JobSnapshot:
     """A copy of a job's state, safe to read while the job keeps training."""
 
     id: str
-    status: str  # starting | running | finished | stopped | diverged | failed
+    status: RunStatus
     reason: str
     steps: list[StepReport]  # a sample of the steps (at most 2 x curve.MAX_POINTS), always ending with the latest
     smoothed: list[float]  # the moving average of the loss over every step, at each sampled step
@@ -37,7 +38,7 @@ class JobSnapshot:
 
     @property
     def done(self) -> bool:
-        return self.status not in ("starting", "running")
+        return not RunStatus(self.status).active
 
     def history(self) -> History:
         """The same shape as a history read back from a run folder, so charts need not care which."""
@@ -70,7 +71,7 @@ class BackgroundJob:
         self._curve = Curve()
         self._epochs: list = []
         self._events: list[dict] = []
-        self._status, self._reason, self._lr, self._total = "starting", "", lr, 0
+        self._status, self._reason, self._lr, self._total = RunStatus.STARTING, "", lr, 0
         self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
 
     def start(self) -> "BackgroundJob":
@@ -121,7 +122,7 @@ class BackgroundJob:
                 on_event=lambda e: (self._event(e), recorder.on_event(e)),
             )
             with self._lock:
-                self._status = "running"
+                self._status = RunStatus.RUNNING
             result = self._train(callbacks)
             recorder.finish(result, result.model)
             self._end(result.status, result.reason)
@@ -139,7 +140,7 @@ class BackgroundJob:
     def _fail(self, recorder, reason: str) -> None:
         if recorder is not None:
             recorder.fail(reason)
-        self._end("failed", reason)
+        self._end(RunStatus.FAILED, reason)
 
     def _end(self, status: str, reason: str) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from .data import Dataset
 from .device import resolve_device
 from .jobs import check_trainable
 from .layers import ModelSpec, build_model
+from .status import RunStatus
 from .train import (ConfigError, Control, TrainConfig, autocast_dtype, init_from_data, input_dtype, make_optimizer,
                     train_step, training_subset)
 
@@ -46,7 +47,7 @@ class LRFindResult:
     losses: list[float] = field(default_factory=list)  # smoothed: the curve that is plotted and read
     raw_losses: list[float] = field(default_factory=list)
     suggested: float | None = None
-    status: str = "running"  # running | finished (the sweep ended or the loss exploded) | stopped | failed
+    status: RunStatus = RunStatus.RUNNING  # then FINISHED (the sweep ended, or the loss exploded), STOPPED or FAILED
     reason: str = ""
 
     def to_json(self) -> dict:
@@ -106,7 +107,7 @@ def lr_find(spec: ModelSpec, dataset: Dataset, config: TrainConfig, settings: LR
         if step > settings.steps // 10 and smoothed > DIVERGE_FACTOR * min(result.losses):
             break
     result.suggested = suggest(result.lrs, result.losses)
-    result.status = "stopped" if control.stopped else "finished"
+    result.status = RunStatus.STOPPED if control.stopped else RunStatus.FINISHED
     return result
 
 
@@ -158,7 +159,7 @@ class LRFinderJob:
         try:
             result = lr_find(self.spec, self.dataset, self.config, self.settings, self.control, self._publish)
         except (torch.OutOfMemoryError, MemoryError):
-            result = LRFindResult(status="failed", reason="out of memory: use a smaller batch size")
+            result = LRFindResult(status=RunStatus.FAILED, reason="out of memory: use a smaller batch size")
         except Exception as exc:  # reported as the job's status, never lost in a thread
-            result = LRFindResult(status="failed", reason=f"{type(exc).__name__}: {exc}")
+            result = LRFindResult(status=RunStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
         self._publish(result)

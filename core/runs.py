@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .layers import ModelSpec, SpecError, build_model, spec_from_json, spec_to_json, summarize
+from .status import RunStatus, status_of
 from .storage import write_atomic, write_bytes_atomic
 from .train import ConfigError, EpochReport, FitResult, StepReport, TrainConfig
 
@@ -180,8 +181,9 @@ def read_summary(folder: Path) -> dict:
     summary = read_json(folder / "summary.json")
     if not isinstance(summary, dict):
         raise RunError(f"{folder.name}: summary.json is not a JSON object")
-    if summary.get("status") == "running" and time.time() - float(summary.get("updated", 0)) > STALE_S:
-        summary["status"] = "interrupted"
+    summary["status"] = status_of(summary.get("status"))  # typed; unknown text reads as a damaged run
+    if summary["status"] == RunStatus.RUNNING and time.time() - float(summary.get("updated", 0)) > STALE_S:
+        summary["status"] = RunStatus.INTERRUPTED
         summary["reason"] = summary.get("reason") or "the process training it stopped; the last saved weights are kept"
     return summary
 
@@ -257,7 +259,7 @@ def list_runs(root: Path | None = None, kind: str | None = None) -> list[dict]:
         try:
             summary = read_summary(folder)
         except RunError as exc:
-            summary = {"status": "damaged", "reason": str(exc)}
+            summary = {"status": RunStatus.DAMAGED, "reason": str(exc)}
         entry = {"id": folder.name, "path": str(folder), "kind": run_kind(folder) or "classifier", **summary}
         if kind is None or entry["kind"] == kind:
             out.append(entry)
@@ -286,7 +288,7 @@ class Recorder:
         self._buffer: list[str] = []
         self._last_flush = 0.0
         folder.mkdir(parents=True, exist_ok=True)
-        self.summary = {"status": "running", "created": time.time(), "updated": time.time(), "reason": "",
+        self.summary = {"status": RunStatus.RUNNING, "created": time.time(), "updated": time.time(), "reason": "",
                         "images_per_second": None, "train_seconds": None, "epochs_done": 0, **summary}
         self._update()
         self._done = threading.Event()
@@ -311,7 +313,7 @@ class Recorder:
         self._update(**self.epoch_summary(report))
 
     def finish(self, result: FitResult, model: nn.Module | None = None) -> None:
-        if result.status == "stopped" and model is not None:
+        if result.status == RunStatus.STOPPED and model is not None:
             self.save(model)  # keep what was learned
         self._flush()
         self._end(status=result.status, reason=result.reason, train_seconds=result.train_seconds,
@@ -319,7 +321,7 @@ class Recorder:
 
     def fail(self, reason: str) -> None:
         self._flush()
-        self._end(status="failed", reason=reason)
+        self._end(status=RunStatus.FAILED, reason=reason)
 
     def _end(self, **changes) -> None:
         self._done.set()
@@ -328,7 +330,7 @@ class Recorder:
     def _heartbeat(self) -> None:
         while not self._done.wait(HEARTBEAT_S):
             with self._summary_lock:
-                if self.summary["status"] != "running":
+                if self.summary["status"] != RunStatus.RUNNING:
                     return
             self._update()
 

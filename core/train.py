@@ -17,6 +17,7 @@ from .bounds import bounds_of, choice, ranged, settings_from_json, settings_prob
 from .data import Dataset
 from .device import DEVICES, has_fast_bf16, resolve_device
 from .evaluate import predict_classes, accuracy_report
+from .status import RunStatus
 from .layers import ModelSpec, SeededDropout, build_model
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -145,7 +146,7 @@ class Control:
 @dataclass
 class FitResult:
     model: nn.Module
-    status: str  # finished | stopped | diverged | failed
+    status: RunStatus
     reason: str = ""
     epochs: list[EpochReport] = field(default_factory=list)
     train_seconds: float = 0.0
@@ -344,7 +345,7 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
     total = per_epoch * config.epochs
     base_lr, step, seen, started = config.lr, 0, 0, time.perf_counter()
     train_time = 0.0  # seconds spent in training steps only, for images/s
-    result = FitResult(model, "finished")
+    result = FitResult(model, RunStatus.FINISHED)
     # reading the loss waits for the device: free on a CPU, a stall on a GPU, so there only twice a second
     flush_every_s = 0.0 if device.type == "cpu" else 0.5
     last_flush = time.perf_counter()
@@ -397,7 +398,7 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
                 torch.cuda.synchronize()  # GPU work is asynchronous: time it once it is done
             train_time += time.perf_counter() - epoch_start
             if control.stopped:
-                result.status = "stopped"  # no evaluation: Stop must take effect at once; weights are kept
+                result.status = RunStatus.STOPPED  # no evaluation: Stop must take effect at once; weights are kept
                 callbacks.on_event({"type": "stop", "step": step})
                 break
             report = _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, epoch_seen, started)
@@ -405,7 +406,7 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
             result.epochs.append(report)
             callbacks.on_epoch(report, model)
     except Diverged as exc:
-        result.status, result.reason = "diverged", str(exc)
+        result.status, result.reason = RunStatus.DIVERGED, str(exc)
         callbacks.on_event({"type": "diverged", "step": exc.step, "reason": str(exc)})
     result.train_seconds = train_time
     result.images_per_second = seen / max(train_time, 1e-9)

@@ -3,6 +3,7 @@ improve, caption any scene or photo word by word with where each word looked, an
 import streamlit as st
 
 from core import runs
+from core.status import RunStatus, status_of
 from core.attention import word_maps
 from core.caption_eval import caption_scenes, score_captions, score_template
 from core.caption_job import CaptionJob, encoder_source, start_captioner
@@ -79,13 +80,13 @@ def live_ui() -> None:
                 f"ETA {int(last.eta // 60)}:{int(last.eta % 60):02d} · loss {last.loss:.3f}") if last else "starting…"
         st.progress(snap.progress, text=text)
         live_controls_ui(job, lr, LRS, prefix="cap_")
-    elif status == "finished":
+    elif status == RunStatus.FINISHED:
         last = history.epochs[-1] if history.epochs else None
         st.success(f"Finished: {last['exact']:.1%} of the test scenes captioned with exactly the right meaning."
                    if last else "Finished.")
-    elif status in ("diverged", "failed", "interrupted"):
+    elif status_of(status).went_wrong:
         st.error(f"**The run {status}.** {reason}")
-    elif status == "stopped":
+    elif status == RunStatus.STOPPED:
         st.info("Stopped. What it learned so far is saved and can caption below.")
     left, right = st.columns(2)
     if history.steps:

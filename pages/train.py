@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core import runs
+from core.status import RunStatus, status_of
 from core.device import DeviceError
 from core.export import training_script
 from core.jobs import BusyError, TrainingJob
@@ -103,13 +104,13 @@ def live_ui() -> None:
                 f"ETA {eta} · loss {last.loss:.3f} · lr {lr:.3g}") if last else "starting…"
         st.progress(snap.progress, text=text)
         live_controls_ui(job, lr, LRS)
-    elif status == "finished":
+    elif status == RunStatus.FINISHED:
         acc = history.epochs[-1]["test_accuracy"] if history.epochs else None
         st.success(f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")
         st.page_link("pages/evaluate.py", label="Evaluate this run class by class", icon=":material/target:")
-    elif status in ("diverged", "failed", "interrupted"):
+    elif status_of(status).went_wrong:
         st.error(f"**The run {status}.** {reason}")
-    elif status == "stopped":
+    elif status == RunStatus.STOPPED:
         st.info("Stopped. What it learned so far is saved; the Evaluate page can use it.")
     if history.steps:
         st.plotly_chart(loss_figure(history.steps, history.events), width="stretch", key="loss_chart")
@@ -134,7 +135,7 @@ if job is not None or folder is not None:
     live_ui()
 
 st.subheader("Compare runs")
-saved = [r for r in runs.list_runs(kind="classifier") if r.get("status") != "damaged"]
+saved = [r for r in runs.list_runs(kind="classifier") if r.get("status") != RunStatus.DAMAGED]
 picked = st.multiselect("Runs", [r["id"] for r in saved], default=[], key="compare_runs",
                         format_func=lambda rid: next(f"{rid} ({r.get('status')}, "
                                                      f"{'' if r.get('test_accuracy') is None else format(r['test_accuracy'], '.1%')})"

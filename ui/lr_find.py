@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.lr_find import LRFinderJob
+from core.status import RunStatus
 from ui.figures import lr_find_figure
 from ui.train_form import HOW_LR_FIND_WORKS
 
@@ -27,12 +28,12 @@ def lr_find_ui(job: LRFinderJob, lr_key: str) -> None:
             if st.button("Stop the finder", key="lr_find_stop"):
                 job.stop()
             st.session_state.lr_find_was_running = True
-        elif r.status == "failed":
+        elif r.status == RunStatus.FAILED:
             st.error(f"**The learning-rate finder failed.** {r.reason}")
         if r.lrs:
             st.plotly_chart(lr_find_figure(r.lrs, r.losses, r.raw_losses, None if job.alive else r.suggested),
                             width="stretch", key="lr_find_chart")
-        if not job.alive and r.status != "failed":
+        if not job.alive and r.status != RunStatus.FAILED:
             if r.suggested:
                 lr = float(f"{r.suggested:.2g}")
                 st.button(f"Use {lr:g} as the learning rate", type="primary", key="lr_find_use",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import data
+from core.status import RunStatus
 from core.store import DatasetStore
 from core.jobs import JobRegistry
 from core.layers import ModelSpec
@@ -75,7 +76,7 @@ def run_model(run_id: str):
 
 def usable_runs() -> list[dict]:
     """Saved runs that have weights to evaluate, newest first."""
-    return [r for r in runs.list_runs(kind="classifier") if r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
+    return [r for r in runs.list_runs(kind="classifier") if r.get("epochs_done", 0) > 0 or r.get("status") == RunStatus.STOPPED]
 
 
 def run_picker_ui(key: str) -> str | None:
@@ -105,7 +106,7 @@ def _filters(run_id: str, stamp: float):
 
 def usable_captioners() -> list[dict]:
     """Saved captioner runs with weights, newest first."""
-    return [r for r in runs.list_runs(kind="captioner") if r.get("epochs_done", 0) > 0 or r.get("status") == "stopped"]
+    return [r for r in runs.list_runs(kind="captioner") if r.get("epochs_done", 0) > 0 or r.get("status") == RunStatus.STOPPED]
 
 
 @st.cache_resource(show_spinner="Loading the captioner…", max_entries=4)
