@@ -318,21 +318,14 @@ def _threads_for(config: TrainConfig):
 
 
 def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
+    """The recipe, top to bottom; timing and reporting live in _Pace."""
     callbacks, control = callbacks or Callbacks(), control or Control()
     device = resolve_device(config.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
     fresh = model is None
-    model = (model or build_model(spec, seed=config.seed)).to(device)
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    model = model.to(memory_format=memory_format)
-    if fp16_weights(config, device):
-        half_weights(model)
+    model, memory_format = _place(model or build_model(spec, seed=config.seed), config, device)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     amp = autocast_dtype(config, device)
-
-    train_x, train_y = training_subset(dataset, config)
-    train_x, train_y = train_x.to(device), train_y.to(device)  # the whole split lives on the device
+    train_x, train_y = (t.to(device) for t in training_subset(dataset, config))  # the whole split on the device
     whiteners = init_from_data(model, train_x) if fresh else []
     optimizer = make_optimizer(model, config)
     lookahead = Lookahead(model) if config.lookahead else None
@@ -341,76 +334,105 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
     generator = torch.Generator().manual_seed(config.seed)
     aug_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 2))
-    per_epoch = steps_per_epoch(len(train_x), config.batch_size)
-    total = per_epoch * config.epochs
-    base_lr, step, seen, started = config.lr, 0, 0, time.perf_counter()
-    train_time = 0.0  # seconds spent in training steps only, for images/s
-    result = FitResult(model, RunStatus.FINISHED)
-    # reading the loss waits for the device: free on a CPU, a stall on a GPU, so there only twice a second
-    flush_every_s = 0.0 if device.type == "cpu" else 0.5
-    last_flush = time.perf_counter()
-
+    total = steps_per_epoch(len(train_x), config.batch_size) * config.epochs
+    pace, base_lr, result = _Pace(device, total, callbacks), config.lr, FitResult(model, RunStatus.FINISHED)
     try:
         for epoch in range(1, config.epochs + 1):
             model.train()
             for m in whiteners:
                 m.bias.requires_grad = not config.whiten_bias_epochs or epoch <= config.whiten_bias_epochs
-            epoch_start = time.perf_counter()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.int64)
-            pending: list[tuple[int, torch.Tensor, float]] = []
-            epoch_seen = 0
+            pace.start_epoch(epoch)
             for idx in shuffled_batches(len(train_x), config.batch_size, generator, device):
-                new_lr = control.take_lr()
-                if new_lr is not None:
-                    callbacks.on_event({"type": "lr", "step": step, "from": base_lr, "to": new_lr})
-                    base_lr = new_lr
-                lr = base_lr * schedule_factor(config.schedule, step / total)
+                base_lr = _take_new_lr(control, base_lr, pace.step, callbacks)
+                lr = base_lr * schedule_factor(config.schedule, pace.step / total)
                 for group in optimizer.param_groups:
                     group["lr"] = lr * group["lr_scale"]
                 x = augment(normalize(train_x[idx]), config.crop_padding, config.flip, aug_gen, config.pad_mode)
-                y = train_y[idx]
-                x = x.to(input_dtype(model)).contiguous(memory_format=memory_format)
+                x, y = x.to(input_dtype(model)).contiguous(memory_format=memory_format), train_y[idx]
                 logits, loss = train_step(forward, optimizer, loss_fn, x, y, device, amp)
-                step += 1
+                pace.record(logits, loss, y, lr, now=control.stopped)
                 if lookahead:
-                    lookahead.step(step, total)
-                seen += len(idx)
-                epoch_seen += len(idx)
-                loss_sum += loss.detach() * len(idx)
-                correct += (logits.argmax(1) == y).sum()
-                pending.append((step, loss.detach(), lr))
-                now = time.perf_counter()
-                if now - last_flush >= flush_every_s or control.stopped:
-                    last_flush = now
-                    elapsed_train = train_time + (now - epoch_start)
-                    _flush(pending, epoch, seen / max(elapsed_train, 1e-9), now - started, total, step, callbacks)
-                    pending = []
+                    lookahead.step(pace.step, total)
                 if control.stopped:
                     break
-            if pending:
-                now = time.perf_counter()
-                _flush(pending, epoch, seen / max(train_time + now - epoch_start, 1e-9), now - started, total, step,
-                       callbacks)
             if lookahead:
                 lookahead.finish_epoch()
-            if device.type == "cuda":
-                torch.cuda.synchronize()  # GPU work is asynchronous: time it once it is done
-            train_time += time.perf_counter() - epoch_start
+            pace.end_epoch()
             if control.stopped:
                 result.status = RunStatus.STOPPED  # no evaluation: Stop must take effect at once; weights are kept
-                callbacks.on_event({"type": "stop", "step": step})
+                callbacks.on_event({"type": "stop", "step": pace.step})
                 break
-            report = _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, epoch_seen, started)
-            report = replace(report, train_seconds=train_time)
+            report = _epoch_report(model, dataset, config, device, epoch, pace)
             result.epochs.append(report)
             callbacks.on_epoch(report, model)
     except Diverged as exc:
         result.status, result.reason = RunStatus.DIVERGED, str(exc)
         callbacks.on_event({"type": "diverged", "step": exc.step, "reason": str(exc)})
-    result.train_seconds = train_time
-    result.images_per_second = seen / max(train_time, 1e-9)
+    result.train_seconds = pace.train_time
+    result.images_per_second = pace.seen / max(pace.train_time, 1e-9)
     return result
+
+
+def _place(model: nn.Module, config: TrainConfig, device: torch.device) -> tuple[nn.Module, torch.memory_format]:
+    """The model on its device, in its memory layout and number format."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model = model.to(device).to(memory_format=memory_format)
+    if fp16_weights(config, device):
+        half_weights(model)
+    return model, memory_format
+
+
+def _take_new_lr(control: Control, base_lr: float, step: int, callbacks: Callbacks) -> float:
+    """A learning rate set mid-run (the page's or the CLI's), recorded as an event; else the current one."""
+    new_lr = control.take_lr()
+    if new_lr is None:
+        return base_lr
+    callbacks.on_event({"type": "lr", "step": step, "from": base_lr, "to": new_lr})
+    return new_lr
+
+
+class _Pace:
+    """The bookkeeping around the recipe: training time apart from evaluation (for images/s and time-to-accuracy),
+    each epoch's loss and accuracy sums, and step reports. Reading a loss waits for the device: free on a CPU, a
+    stall on a GPU, so there the losses are read and reported in batches, twice a second."""
+
+    def __init__(self, device: torch.device, total: int, callbacks: Callbacks):
+        self.device, self.total, self.callbacks = device, total, callbacks
+        self.started = self.last_flush = time.perf_counter()
+        self.flush_every_s = 0.0 if device.type == "cpu" else 0.5
+        self.train_time, self.step, self.seen = 0.0, 0, 0
+
+    def start_epoch(self, epoch: int) -> None:
+        self.epoch, self.epoch_start, self.epoch_seen = epoch, time.perf_counter(), 0
+        self.loss_sum = torch.zeros((), device=self.device)
+        self.correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        self.pending: list[tuple[int, torch.Tensor, float]] = []
+
+    def record(self, logits: torch.Tensor, loss: torch.Tensor, y: torch.Tensor, lr: float, now: bool = False) -> None:
+        """One step done; reported at once when `now` (a Stop), else when the flush interval has passed."""
+        self.step += 1
+        self.seen += len(y)
+        self.epoch_seen += len(y)
+        self.loss_sum += loss.detach() * len(y)
+        self.correct += (logits.argmax(1) == y).sum()
+        self.pending.append((self.step, loss.detach(), lr))
+        if now or time.perf_counter() - self.last_flush >= self.flush_every_s:
+            self._flush()
+
+    def end_epoch(self) -> None:
+        if self.pending:
+            self._flush()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()  # GPU work is asynchronous: time it once it is done
+        self.train_time += time.perf_counter() - self.epoch_start
+
+    def _flush(self) -> None:
+        now = self.last_flush = time.perf_counter()
+        images_per_second = self.seen / max(self.train_time + now - self.epoch_start, 1e-9)
+        _flush(self.pending, self.epoch, images_per_second, now - self.started, self.total, self.step, self.callbacks)
+        self.pending = []
 
 
 def seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
@@ -458,17 +480,18 @@ def _flush(pending, epoch, ips, elapsed, total, step, callbacks: Callbacks) -> N
         callbacks.on_step(StepReport(s, epoch, loss, lr, ips, elapsed, rate * (total - step), total))
 
 
-def _epoch_report(model, dataset, config, device, epoch, loss_sum, correct, n, started) -> EpochReport:
+def _epoch_report(model, dataset, config, device, epoch: int, pace: _Pace) -> EpochReport:
     predictions = predict_classes(model, dataset.test_x, device, tta=config.tta,
                                   amp=autocast_dtype(config, device), channels_last=config.channels_last)
     report = accuracy_report(predictions, dataset.test_y, dataset.classes)
     return EpochReport(
         epoch=epoch,
-        train_loss=float(loss_sum) / n,
-        train_accuracy=float(correct) / n,
+        train_loss=float(pace.loss_sum) / pace.epoch_seen,
+        train_accuracy=float(pace.correct) / pace.epoch_seen,
         test_accuracy=report.accuracy,
         per_class_accuracy=report.per_class_accuracy,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - pace.started,
+        train_seconds=pace.train_time,
     )
 
 
