@@ -14,7 +14,8 @@ from torch import nn
 from .bounds import settings_problem
 from .caption_train import CaptionConfig, CaptionEpochReport
 from .captioner import Captioner, DecoderSpec
-from .layers import ModelSpec, SpecError, spec_from_json, spec_to_json
+from .layers import ModelSpec, SpecError
+from .spec_codec import spec_from_json, spec_to_json
 from .runs import Recorder, RunError, read_json, read_summary, save_state, write_json
 from .train import ConfigError
 

@@ -29,7 +29,8 @@ from .images import ImageError, decode_image, to_model_input
 from .jobs import BusyError, JobSnapshot, run_blocking
 from .lr_find import LRFindConfig, LRFinderJob
 from .neighbours import MAX_K, neighbours, training_features
-from .layers import ModelSpec, SpecError, spec_from_json, summarize
+from .layers import ModelSpec, SpecError, summarize
+from .spec_codec import spec_from_json
 from .presets import PRESETS, get_preset
 from .runs import (RUNS_ROOT, RunError, delete_run, list_runs, load_model, new_run_id, open_run,
                    resolve_cli_run)

@@ -24,7 +24,7 @@ class Explanation:
 
 def feature_layers(model: nn.Sequential) -> list[int]:
     """Indices of the convolution-like layers (their outputs are the feature maps worth showing)."""
-    from .layers import ResidualModule, WhiteningConv
+    from .modules import ResidualModule, WhiteningConv
 
     return [i for i, m in enumerate(model) if isinstance(m, (nn.Conv2d, ResidualModule, WhiteningConv))]
 

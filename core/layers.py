@@ -1,26 +1,20 @@
-"""Typed layer specs, shape inference, validation, model building and versioned JSON for layer-list CNNs."""
+"""Typed layer specs for layer-list CNNs: each layer's settings and their ranges, shape inference, validation and
+model building. The custom modules they build are in modules.py, the model-wide limits in limits.py, and the JSON
+and share-link encoding in spec_codec.py."""
 from __future__ import annotations
 
-import base64
-import json
 import math
-import zlib
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 import torch
 from torch import nn
 
 from .bounds import ranged, settings_problem
-from .recipe import BN_EPS, BN_EPS_FIXED_SCALE, WHITEN_EPS
+from .limits import INPUT_SHAPE, MAX_ACTIVATIONS, MAX_CHANNELS, MAX_LAYERS, MAX_PARAMETERS, NUM_CLASSES
+from .modules import ResidualModule, ScaleModule, SeededDropout, WhiteningConv
+from .recipe import BN_EPS, BN_EPS_FIXED_SCALE
 
-SPEC_VERSION = 1
-INPUT_SHAPE = (3, 32, 32)  # CIFAR-10 images: channels, height, width
-NUM_CLASSES = 10
-MAX_CHANNELS = 4096  # per layer; wider than any sane CIFAR-10 net
-MAX_LAYERS = 200
-MAX_PARAMETERS = 200_000_000
-MAX_ACTIVATIONS = 4_000_000  # numbers in all layer outputs for one image; ~2 GB of float32 at batch 128
 
 Shape = tuple[int, ...]  # (C, H, W) for feature maps, (F,) once flattened
 
@@ -258,19 +252,6 @@ class Dropout(Layer):
         return f"Dropout {_num(self.p)}"
 
 
-class SeededDropout(nn.Dropout):
-    """nn.Dropout drawing its masks from the run's own generator when it has one: the process-wide generator is
-    shared by every run training in the server, so with it "same seed, same run" would fail."""
-
-    generator: torch.Generator | None = None
-
-    def forward(self, x):
-        if not self.training or self.p == 0 or self.generator is None:
-            return super().forward(x)
-        keep = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
-        return x * keep / (1 - self.p)
-
-
 @dataclass(frozen=True)
 class Flatten(Layer):
     kind: ClassVar[str] = "Flatten"
@@ -318,18 +299,6 @@ class Scale(Layer):
         return f"Scale x{_num(self.factor)}"
 
 
-class ScaleModule(nn.Module):
-    def __init__(self, factor: float):
-        super().__init__()
-        self.factor = factor
-
-    def forward(self, x):
-        return x * self.factor
-
-    def extra_repr(self):
-        return f"factor={self.factor}"
-
-
 @dataclass(frozen=True)
 class PatchWhiten(Layer):
     """A frozen kxk conv set from the training data so its outputs are decorrelated (airbench's whitening stem).
@@ -350,24 +319,6 @@ class PatchWhiten(Layer):
 
     def label(self):
         return f"PatchWhiten {self.kernel_size}x{self.kernel_size}"
-
-
-class WhiteningConv(nn.Conv2d):
-    def __init__(self, channels: int, kernel_size: int):
-        super().__init__(channels, 2 * channels * kernel_size**2, kernel_size, padding=0, bias=True)
-        self.weight.requires_grad = False
-        nn.init.zeros_(self.bias)
-
-    @torch.no_grad()
-    def init_from(self, images: torch.Tensor, eps: float = WHITEN_EPS) -> None:
-        """images: normalized (N, C, H, W) float. Weights = patch covariance eigenvectors / sqrt(eigenvalues)."""
-        c, k = images.shape[1], self.kernel_size[0]
-        patches = images.float().unfold(2, k, 1).unfold(3, k, 1).transpose(1, 3).reshape(-1, c * k * k)
-        covariance = patches.T @ patches / len(patches)
-        values, vectors = torch.linalg.eigh(covariance)
-        values, vectors = values.flip(0), vectors.T.flip(0).reshape(c * k * k, c, k, k)
-        scaled = vectors / torch.sqrt(values.clamp_min(0) + eps).view(-1, 1, 1, 1)
-        self.weight.copy_(torch.cat((scaled, -scaled)).to(self.weight.dtype))
 
 
 @dataclass(frozen=True)
@@ -395,22 +346,6 @@ class ResidualBlock(Layer):
 
     def label(self):
         return f"ResidualBlock {self.out_channels}" + (f" /{self.stride}" if isinstance(self.stride, int) and self.stride > 1 else "")
-
-
-class ResidualModule(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
-        )
-        self.shortcut = (
-            nn.Identity() if cin == cout and stride == 1
-            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-        )
-
-    def forward(self, x):
-        return torch.relu(self.body(x) + self.shortcut(x))
 
 
 LAYER_KINDS: dict[str, type[Layer]] = {
@@ -521,67 +456,3 @@ def build_model(spec: ModelSpec, seed: int | None = None, classifier: bool = Tru
         modules.append(module)
         shape = _infer(layer, shape)[0]
     return nn.Sequential(*modules)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# JSON
-
-
-def spec_to_json(spec: ModelSpec) -> dict:
-    return {"version": SPEC_VERSION, "name": spec.name, "layers": [layer.to_json() for layer in spec.layers]}
-
-
-def spec_from_json(data) -> ModelSpec:
-    """Parse a versioned spec (a dict or a JSON string); every problem becomes a SpecError in plain words."""
-    if isinstance(data, (str, bytes)):
-        try:
-            data = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise SpecError(f"the model file is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
-        raise SpecError('a model spec is a JSON object with a "layers" list')
-    version = data.get("version", SPEC_VERSION)
-    if version != SPEC_VERSION:
-        raise SpecError(f"model spec version {version!r} is not supported (this version reads {SPEC_VERSION})")
-    if len(data["layers"]) > MAX_LAYERS:
-        raise SpecError(f"the model has {len(data['layers'])} layers; the limit is {MAX_LAYERS}")
-    name = data.get("name", "custom")
-    layers = [_layer_from_json(i, item) for i, item in enumerate(data["layers"], start=1)]
-    return ModelSpec(tuple(layers), name=str(name)[:80])
-
-
-def _layer_from_json(index: int, item) -> Layer:
-    if not isinstance(item, dict) or "type" not in item:
-        raise SpecError(f'layer {index}: each layer is an object with a "type", got {item!r:.60}')
-    kind = item["type"]
-    cls = LAYER_KINDS.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise SpecError(f"layer {index}: unknown layer type {kind!r:.40}; known types: {', '.join(LAYER_KINDS)}")
-    known = {f.name for f in fields(cls)}
-    args = {k: v for k, v in item.items() if k != "type"}
-    unknown = set(args) - known
-    if unknown:
-        raise SpecError(f"layer {index}, {kind}: unknown setting {sorted(unknown)[0]!r}; it takes {sorted(known) or 'none'}")
-    try:
-        return cls(**args)
-    except TypeError:
-        missing = [f.name for f in fields(cls) if f.name not in args and f.default is MISSING]
-        raise SpecError(f"layer {index}, {kind}: missing setting {(missing or ['?'])[0]!r}") from None
-
-
-def spec_to_token(spec: ModelSpec) -> str:
-    """A compact, URL-safe form of the spec, for share links."""
-    raw = json.dumps(spec_to_json(spec), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
-
-
-def spec_from_token(token: str) -> ModelSpec:
-    try:
-        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        inflater = zlib.decompressobj()
-        raw = inflater.decompress(packed, 200_000)  # a share link never needs more; refuses zip bombs
-        if inflater.unconsumed_tail:
-            raise ValueError("too large")
-    except (ValueError, zlib.error, TypeError):
-        raise SpecError("the model in this link is damaged; ask for the link again") from None
-    return spec_from_json(raw)

@@ -17,7 +17,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .layers import ModelSpec, SpecError, build_model, spec_from_json, spec_to_json, summarize
+from .layers import ModelSpec, SpecError, build_model, summarize
+from .spec_codec import spec_from_json, spec_to_json
 from .status import RunStatus, status_of
 from .storage import write_atomic, write_bytes_atomic
 from .train import ConfigError, EpochReport, FitResult, StepReport, TrainConfig

@@ -18,7 +18,8 @@ from .data import Dataset
 from .device import DEVICES, has_fast_bf16, resolve_device
 from .evaluate import predict_classes, accuracy_report
 from .status import RunStatus
-from .layers import ModelSpec, SeededDropout, build_model
+from .layers import ModelSpec, build_model
+from .modules import SeededDropout, WhiteningConv
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "onecycle", "cosine", "triangle")
@@ -229,7 +230,6 @@ class Lookahead:
 
 def init_from_data(model: nn.Module, train_x: torch.Tensor) -> list[nn.Module]:
     """Data-dependent layers (PatchWhiten) look at some training images (recipe.WHITEN_IMAGES) before training."""
-    from .layers import WhiteningConv
 
     whiteners = [m for m in model.modules() if isinstance(m, WhiteningConv)]
     for m in whiteners:

@@ -5,8 +5,8 @@ import zlib
 import streamlit as st
 
 from core.export import to_python
-from core.layers import (LAYER_KINDS, ModelSpec, SpecError, layer_report, spec_from_json, spec_from_token, spec_to_json,
-                         spec_to_token)
+from core.layers import LAYER_KINDS, ModelSpec, SpecError, layer_report
+from core.spec_codec import spec_from_json, spec_from_token, spec_to_json, spec_to_token
 from core.presets import PRESETS
 from ui.diagram import model_dot
 from ui.entry import through_entry_ui

@@ -6,8 +6,9 @@ import torch
 
 from core.export import to_python
 from core.layers import (LAYER_KINDS, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Linear,
-                         MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model, spec_from_json,
-                         spec_to_json, summarize, validate, layer_report)
+                         MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model,
+                         layer_report, summarize, validate)
+from core.spec_codec import spec_from_json, spec_to_json
 from core.presets import PRESETS
 
 # one small model per layer kind, each ending in 10 outputs
@@ -137,7 +138,7 @@ def test_exported_python_with_helpers_runs():
 
 
 def test_share_tokens_round_trip_and_refuse_damage():
-    from core.layers import spec_from_token, spec_to_token
+    from core.spec_codec import spec_from_token, spec_to_token
 
     for preset in PRESETS.values():
         assert spec_from_token(spec_to_token(preset.spec)) == preset.spec

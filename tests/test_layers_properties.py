@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.layers import (AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Linear, MaxPool2d,
-                         ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model, spec_from_json,
-                         validate)
+                         ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model, validate)
+from core.spec_codec import spec_from_json
 
 sizes = st.integers(min_value=-2, max_value=80)
 layers = st.one_of(
