@@ -3,8 +3,10 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import pytest
+
 from conftest import write_tree
-from core.export import training_script
+from core.export import to_python, training_script
 from core.presets import PRESETS
 
 
@@ -25,3 +27,51 @@ def test_script_says_what_it_leaves_out():
     seed = PRESETS["seed"].config
     assert "2,000 training images held out for calibration" in training_script(PRESETS["seed"].spec, seed)
     assert "Not reproduced here" not in training_script(PRESETS["seed"].spec, replace(seed, holdout=0))
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_the_exported_net_is_the_engines_model(preset):
+    """Same modules, same trainable parameters and the same outputs on the engine's own weights, in training and
+    evaluation mode, for every preset: the exported file is generated from the engine's code, so it cannot drift."""
+    import torch
+
+    from core.layers import build_model
+    from core.modules import WhiteningConv
+
+    spec = PRESETS[preset].spec
+    namespace = {}
+    exec(compile(to_python(spec), "net.py", "exec"), namespace)
+    exported, engine = namespace["Net"](), build_model(spec, seed=0)
+    for m in engine.modules():
+        if isinstance(m, WhiteningConv):  # data-dependent in the engine; any fixed values will do here
+            m.weight.normal_()
+    exported.load_state_dict(engine.state_dict(), strict=True)
+    trainable = [name for name, p in engine.named_parameters() if p.requires_grad]
+    assert [name for name, p in exported.named_parameters() if p.requires_grad] == trainable
+    x = torch.randn(8, 3, 32, 32)
+    for mode in (True, False):
+        exported.train(mode), engine.train(mode)
+        assert torch.allclose(exported(x), engine(x), atol=1e-5), f"outputs differ in {'train' if mode else 'eval'} mode"
+
+
+def test_a_fresh_exported_net_starts_as_the_engine_does_where_the_recipe_says_so():
+    import torch
+
+    spec = PRESETS["fast"].spec
+    namespace = {}
+    exec(compile(to_python(spec), "net.py", "exec"), namespace)
+    net = namespace["Net"]()
+    conv = net[2]  # the first identity-initialised conv of the fast preset
+    assert torch.equal(conv.weight[:conv.in_channels, :, 1, 1], torch.eye(conv.in_channels))
+    assert not net[4].weight.requires_grad and net[4].bias.requires_grad  # BatchNorm: shift only
+
+
+def test_the_exported_schedule_is_the_engines():
+    from core.train import SCHEDULES, schedule_factor
+
+    text = training_script(PRESETS["fast"].spec, PRESETS["fast"].config)
+    namespace = {}
+    exec(compile(text.split("\ndef loaders(")[0], "train.py", "exec"), namespace)
+    for schedule in SCHEDULES:
+        for progress in (0.0, 0.1, 0.23, 0.5, 0.99):
+            assert namespace["schedule_factor"](schedule, progress) == schedule_factor(schedule, progress)
