@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.bounds import bounds_of
 from core.device import DEVICES, describe_device
+from core.lr_find import LRFindConfig
 from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
 
 
@@ -82,8 +83,8 @@ HOW_TRAINING_WORKS = (
 )
 
 HOW_LR_FIND_WORKS = (
-    "A fresh copy of the model trains for a few hundred batches while the learning rate grows exponentially, from "
-    "far too small to far too large (Leslie Smith's range test, fastai's `lr_find`). At first the loss barely "
+    f"A fresh copy of the model trains for {LRFindConfig().steps} batches while the learning rate grows "
+    "exponentially, from far too small to far too large (Leslie Smith's range test, fastai's `lr_find`). At first the loss barely "
     "moves; then it falls; then the steps get too big and it explodes. The suggested rate is where the smoothed "
     "loss falls fastest, well before the explosion: a good peak rate for the schedule. The copy is thrown away."
 )
