@@ -12,7 +12,8 @@ from safetensors.torch import load_file
 from torch import nn
 
 from .bounds import settings_problem
-from .caption_train import CaptionConfig, CaptionEpochReport
+from .caption_train import CaptionConfig
+from .history import CaptionEpochReport
 from .captioner import Captioner, DecoderSpec
 from .layers import ModelSpec, SpecError
 from .spec_codec import spec_from_json, spec_to_json

@@ -19,8 +19,9 @@ from .data import Dataset
 from .device import DEVICES, resolve_device
 from .layers import ModelSpec
 from .scenes import CANVASES, SceneSampler, evaluation_scenes, render_batch, vocabulary
+from .history import CaptionEpochReport, Event, StepReport
 from .status import RunStatus
-from .train import Callbacks, ConfigError, Control, Diverged, FitResult, StepReport, schedule_factor
+from .train import Callbacks, ConfigError, Control, Diverged, FitResult, schedule_factor
 
 ENCODER_MODES = ("frozen", "finetune")
 SAMPLES = 8  # test scenes captioned in every epoch's report, so a person sees the sentences improve
@@ -61,24 +62,6 @@ class CaptionConfig:
     @classmethod
     def from_json(cls, data: dict) -> "CaptionConfig":
         return settings_from_json(cls, data, "captioner", ConfigError)
-
-
-@dataclass(frozen=True)
-class CaptionEpochReport:
-    epoch: int
-    train_loss: float
-    exact: float  # test scenes whose caption means exactly the scene (every object: class, count and place)
-    precision: float  # of the objects named, the share that are in the scene at the named place
-    recall: float  # of the scene's objects, the share named at their place
-    bleu: float  # BLEU-4 against every reference phrasing
-    held_out_exact: float  # the same exact match on class pairs never seen together in training
-    held_out_recall: float
-    samples: list[dict]  # {"scene": index in the test scenes, "sentence": str}
-    seconds: float
-
-    @property
-    def test_accuracy(self) -> float:  # what run listings show for every kind of run
-        return self.exact
 
 
 def build_captioner(config: CaptionConfig, classes, encoder_spec: ModelSpec,
@@ -123,7 +106,7 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
                     break
                 new_lr = control.take_lr()
                 if new_lr is not None:
-                    callbacks.on_event({"type": "lr", "step": step, "from": base_lr, "to": new_lr})
+                    callbacks.on_event(Event("lr", step, lr_from=base_lr, lr_to=new_lr))
                     base_lr = new_lr
                 lr = base_lr * schedule_factor("onecycle", step / total)
                 for group in optimizer.param_groups:
@@ -147,14 +130,14 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
             train_time += time.perf_counter() - epoch_start
             if control.stopped:
                 result.status = RunStatus.STOPPED
-                callbacks.on_event({"type": "stop", "step": step})
+                callbacks.on_event(Event("stop", step))
                 break
             report = _epoch_report(model, dataset, fixed, held, device, epoch, loss_sum / max(1, epoch_steps), started)
             result.epochs.append(report)
             callbacks.on_epoch(report, model)
     except Diverged as exc:
         result.status, result.reason = RunStatus.DIVERGED, str(exc)
-        callbacks.on_event({"type": "diverged", "step": exc.step, "reason": str(exc)})
+        callbacks.on_event(Event("diverged", exc.step, reason=str(exc)))
     model.eval()
     result.train_seconds = train_time
     result.images_per_second = seen / max(train_time, 1e-9)

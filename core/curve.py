@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .train import StepReport
+from .history import StepReport
 
 SMOOTHING = 0.95  # weight of the past in the moving average, as TensorBoard's smoothing slider
 MAX_POINTS = 600  # a curve keeps between this many and twice this many steps (a chart is ~1,000 px wide)

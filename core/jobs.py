@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -16,9 +16,10 @@ from .device import describe_device, resolve_device
 from . import timelapse
 from .layers import ModelSpec, SpecError, build_model, summarize, validate
 from .timelapse import sample_indices
-from .runs import ERROR_LOG, RUNS_ROOT, History, Recorder, RunRecorder, log_traceback, new_run_id, run_path
+from .history import EpochReport, Event, History, StepReport
+from .runs import ERROR_LOG, RUNS_ROOT, Recorder, RunRecorder, log_traceback, new_run_id, run_path
 from .status import RunStatus
-from .train import Callbacks, ConfigError, Control, EpochReport, FitResult, StepReport, TrainConfig, fit
+from .train import Callbacks, ConfigError, Control, FitResult, TrainConfig, fit
 
 
 @dataclass
@@ -31,7 +32,7 @@ class JobSnapshot:
     steps: list[StepReport]  # a sample of the steps (at most 2 x curve.MAX_POINTS), always ending with the latest
     smoothed: list[float]  # the moving average of the loss over every step, at each sampled step
     epochs: list  # EpochReport (CaptionEpochReport for a captioner run)
-    events: list[dict]
+    events: list[Event]
     total_steps: int
     lr: float
     folder: Path
@@ -41,9 +42,9 @@ class JobSnapshot:
         return not RunStatus(self.status).active
 
     def history(self) -> History:
-        """The same shape as a history read back from a run folder, so charts need not care which."""
-        steps = [{**vars(s), "smoothed": m} for s, m in zip(self.steps, self.smoothed)]
-        return History(steps, [vars(e) for e in self.epochs], list(self.events))
+        """The same type as a history read back from a run folder, so charts need not care which."""
+        steps = [replace(s, smoothed=m) for s, m in zip(self.steps, self.smoothed)]
+        return History(steps, list(self.epochs), list(self.events))
 
     @property
     def progress(self) -> float:
@@ -70,7 +71,7 @@ class BackgroundJob:
         self._lock = threading.Lock()
         self._curve = Curve()
         self._epochs: list = []
-        self._events: list[dict] = []
+        self._events: list[Event] = []
         self._status, self._reason, self._lr, self._total = RunStatus.STARTING, "", lr, 0
         self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
 
@@ -155,7 +156,7 @@ class BackgroundJob:
         with self._lock:
             self._epochs.append(report)
 
-    def _event(self, event: dict) -> None:
+    def _event(self, event: Event) -> None:
         with self._lock:
             self._events.append(event)
 

@@ -9,7 +9,7 @@ import shutil
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -17,11 +17,13 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from . import history
+from .history import EpochReport, Event, History, StepReport
 from .layers import ModelSpec, SpecError, build_model, summarize
 from .spec_codec import spec_from_json, spec_to_json
 from .status import RunStatus, status_of
 from .storage import write_atomic, write_bytes_atomic
-from .train import ConfigError, EpochReport, FitResult, StepReport, TrainConfig
+from .train import ConfigError, FitResult, TrainConfig
 
 RUNS_ROOT = Path(os.environ.get("CIFAR10_RUNS", "runs"))
 HEARTBEAT_S = 2.0  # a running run rewrites its summary this often, on a timer
@@ -153,13 +155,6 @@ def load_weights(path: Path, spec: ModelSpec) -> nn.Module:
 
 
 @dataclass
-class History:
-    steps: list[dict] = field(default_factory=list)  # {"step", "epoch", "loss", "lr", ...}
-    epochs: list[dict] = field(default_factory=list)  # EpochReport fields
-    events: list[dict] = field(default_factory=list)  # {"type": "lr" | "stop" | "diverged", "step", ...}
-
-
-@dataclass
 class Run:
     id: str
     path: Path
@@ -229,24 +224,9 @@ def _weights_classes(path: Path):
 
 
 def read_history(folder: Path) -> History:
-    history = History()
-    try:
-        lines = (folder / "metrics.jsonl").read_text().splitlines()
-    except FileNotFoundError:
-        return history
-    for line in lines:
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a crash: the rest is still good
-        if not isinstance(item, dict) or "type" not in item:
-            continue
-        if item["type"] in ("step", "epoch"):
-            kind = item.pop("type")
-            (history.steps if kind == "step" else history.epochs).append(item)
-        else:  # events keep their own type: lr, stop, diverged
-            history.events.append(item)
-    return history
+    """A run's typed history (steps, epochs of its kind, events) from its metrics file."""
+    kind = history.CaptionEpochReport if run_kind(folder) == "captioner" else EpochReport
+    return history.read_history(folder, kind)
 
 
 def list_runs(root: Path | None = None, kind: str | None = None) -> list[dict]:
@@ -302,15 +282,14 @@ class Recorder:
         return {"epochs_done": report.epoch}
 
     def on_step(self, report: StepReport) -> None:
-        self._append({"type": "step", "step": report.step, "epoch": report.epoch, "loss": report.loss,
-                      "lr": report.lr, "images_per_second": report.images_per_second, "elapsed": report.elapsed})
+        self._append(history.step_line(report))
 
-    def on_event(self, event: dict) -> None:
-        self._append(event, force=True)  # its own "type" (lr, stop, diverged) tells it from steps and epochs
+    def on_event(self, event: Event) -> None:
+        self._append(history.event_line(event), force=True)
 
     def on_epoch(self, report, model: nn.Module) -> None:
         self.save(model)
-        self._append({"type": "epoch", **report.__dict__}, force=True)
+        self._append(history.epoch_line(report), force=True)
         self._update(**self.epoch_summary(report))
 
     def finish(self, result: FitResult, model: nn.Module | None = None) -> None:
@@ -335,9 +314,9 @@ class Recorder:
                     return
             self._update()
 
-    def _append(self, item: dict, force: bool = False) -> None:
+    def _append(self, line: str, force: bool = False) -> None:
         with self._lock:
-            self._buffer.append(json.dumps(item))
+            self._buffer.append(line)
         # one write a second keeps small-batch runs fast; events and epochs are written at once
         if force or time.monotonic() - self._last_flush > 1.0:
             self._flush()
@@ -347,7 +326,7 @@ class Recorder:
             lines, self._buffer = self._buffer, []
             self._last_flush = time.monotonic()
             if lines:  # under the lock: two flushes never interleave their lines
-                with open(self.folder / "metrics.jsonl", "a") as f:
+                with open(self.folder / history.METRICS, "a") as f:
                     f.write("\n".join(lines) + "\n")
 
     def _update(self, **changes) -> None:

@@ -17,6 +17,7 @@ from .bounds import bounds_of, choice, ranged, settings_from_json, settings_prob
 from .data import Dataset
 from .device import DEVICES, has_fast_bf16, resolve_device
 from .evaluate import predict_classes, accuracy_report
+from .history import EpochReport, Event, StepReport
 from .status import RunStatus
 from .layers import ModelSpec, build_model
 from .modules import SeededDropout, WhiteningConv
@@ -86,34 +87,11 @@ class TrainConfig:
 # reports and control
 
 
-@dataclass(frozen=True)
-class StepReport:
-    step: int  # 1-based, over the whole run
-    epoch: int  # 1-based
-    loss: float
-    lr: float
-    images_per_second: float  # training images per second since the run started (evaluation excluded)
-    elapsed: float  # seconds of wall time since the start
-    eta: float  # seconds left, estimated from the pace so far
-    total_steps: int
-
-
-@dataclass(frozen=True)
-class EpochReport:
-    epoch: int
-    train_loss: float
-    train_accuracy: float  # 0..1, on augmented training batches in train mode
-    test_accuracy: float  # 0..1
-    per_class_accuracy: dict[str, float]
-    seconds: float  # wall time since the start, after this epoch's evaluation
-    train_seconds: float = 0.0  # time in training steps so far, evaluations excluded (what time-to-accuracy counts)
-
-
 @dataclass
 class Callbacks:
     on_step: Callable[[StepReport], None] = lambda report: None
     on_epoch: Callable[[EpochReport, nn.Module], None] = lambda report, model: None
-    on_event: Callable[[dict], None] = lambda event: None
+    on_event: Callable[[Event], None] = lambda event: None
 
 
 class Control:
@@ -360,14 +338,14 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
             pace.end_epoch()
             if control.stopped:
                 result.status = RunStatus.STOPPED  # no evaluation: Stop must take effect at once; weights are kept
-                callbacks.on_event({"type": "stop", "step": pace.step})
+                callbacks.on_event(Event("stop", pace.step))
                 break
             report = _epoch_report(model, dataset, config, device, epoch, pace)
             result.epochs.append(report)
             callbacks.on_epoch(report, model)
     except Diverged as exc:
         result.status, result.reason = RunStatus.DIVERGED, str(exc)
-        callbacks.on_event({"type": "diverged", "step": exc.step, "reason": str(exc)})
+        callbacks.on_event(Event("diverged", exc.step, reason=str(exc)))
     result.train_seconds = pace.train_time
     result.images_per_second = pace.seen / max(pace.train_time, 1e-9)
     return result
@@ -389,7 +367,7 @@ def _take_new_lr(control: Control, base_lr: float, step: int, callbacks: Callbac
     new_lr = control.take_lr()
     if new_lr is None:
         return base_lr
-    callbacks.on_event({"type": "lr", "step": step, "from": base_lr, "to": new_lr})
+    callbacks.on_event(Event("lr", step, lr_from=base_lr, lr_to=new_lr))
     return new_lr
 
 

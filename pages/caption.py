@@ -8,6 +8,7 @@ from core.attention import word_maps
 from core.caption_eval import caption_scenes, score_captions, score_template
 from core.caption_job import CaptionJob, encoder_source, start_captioner
 from core.caption_train import CaptionConfig
+from core.history import CaptionEpochReport
 from core.captioner import MAX_BEAM, SCRATCH_ENCODER, beam_search, encoder_from_classifier, fit_picture, prepare
 from core.data import DataError
 from core.device import DeviceError
@@ -82,7 +83,7 @@ def live_ui() -> None:
         live_controls_ui(job, lr, LRS, prefix="cap_")
     elif status == RunStatus.FINISHED:
         last = history.epochs[-1] if history.epochs else None
-        st.success(f"Finished: {last['exact']:.1%} of the test scenes captioned with exactly the right meaning."
+        st.success(f"Finished: {last.exact:.1%} of the test scenes captioned with exactly the right meaning."
                    if last else "Finished.")
     elif status_of(status).went_wrong:
         st.error(f"**The run {status}.** {reason}")
@@ -103,16 +104,16 @@ def live_ui() -> None:
         st.session_state.cap_was_running = job.id
 
 
-def samples_ui(epochs: list[dict]) -> None:
+def samples_ui(epochs: list[CaptionEpochReport]) -> None:
     """The same test scenes captioned after each epoch: from babble to sentences."""
-    epoch = epochs[-1]["epoch"]
+    epoch = epochs[-1].epoch
     if len(epochs) > 1:
-        epoch = st.slider("Captions after epoch", 1, epochs[-1]["epoch"], epochs[-1]["epoch"], key="cap_epoch_pick")
-    chosen = next((e for e in epochs if e["epoch"] == epoch), epochs[-1])
-    st.caption(f"Test scenes captioned after epoch {chosen['epoch']}: exact meaning {chosen['exact']:.0%}, "
-               f"objects named in place {chosen['recall']:.0%}, BLEU-4 {chosen['bleu']:.2f}")
+        epoch = st.slider("Captions after epoch", 1, epochs[-1].epoch, epochs[-1].epoch, key="cap_epoch_pick")
+    chosen = next((e for e in epochs if e.epoch == epoch), epochs[-1])
+    st.caption(f"Test scenes captioned after epoch {chosen.epoch}: exact meaning {chosen.exact:.0%}, "
+               f"objects named in place {chosen.recall:.0%}, BLEU-4 {chosen.bleu:.2f}")
     cols = st.columns(4)
-    for i, sample in enumerate(chosen["samples"]):
+    for i, sample in enumerate(chosen.samples):
         scene = fixed[sample["scene"]]
         cols[i % 4].image(to_pil(render(scene, dataset.test_x), 2), caption=f"“{sample['sentence']}”",
                           output_format="PNG")

@@ -95,7 +95,7 @@ def live_ui() -> None:
     else:
         history, summary = runs.read_history(folder), runs.read_summary(folder)
         status, reason, total = summary.get("status"), summary.get("reason", ""), 0
-        steps, lr = history.steps, history.steps[-1]["lr"] if history.steps else 0.0
+        steps, lr = history.steps, history.steps[-1].lr if history.steps else 0.0
     st.subheader(f"Run `{run_id}` · {status}")
     if job is not None and not snap.done:
         last = steps[-1] if steps else None
@@ -105,7 +105,7 @@ def live_ui() -> None:
         st.progress(snap.progress, text=text)
         live_controls_ui(job, lr, LRS)
     elif status == RunStatus.FINISHED:
-        acc = history.epochs[-1]["test_accuracy"] if history.epochs else None
+        acc = history.epochs[-1].test_accuracy if history.epochs else None
         st.success(f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")
         st.page_link("pages/evaluate.py", label="Evaluate this run class by class", icon=":material/target:")
     elif status_of(status).went_wrong:
@@ -141,7 +141,7 @@ picked = st.multiselect("Runs", [r["id"] for r in saved], default=[], key="compa
                                                      f"{'' if r.get('test_accuracy') is None else format(r['test_accuracy'], '.1%')})"
                                                      for r in saved if r["id"] == rid))
 if picked:
-    histories = {rid: vars(runs.read_history(runs.run_path(rid))) for rid in picked}
+    histories = {rid: runs.read_history(runs.run_path(rid)) for rid in picked}
     c1, c2 = st.columns(2)
     c1.plotly_chart(compare_figure(histories, "loss"), width="stretch", key="cmp_loss")
     c2.plotly_chart(compare_figure(histories, "test_accuracy"), width="stretch", key="cmp_acc")

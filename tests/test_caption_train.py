@@ -11,7 +11,8 @@ from core.caption_job import CaptionJob, encoder_source
 from core.caption_runs import load_captioner, open_captioner
 from core.caption_train import CaptionConfig, build_captioner, fit_captioner
 from core.captioner import SCRATCH_ENCODER
-from core.runs import RunError, list_runs, open_run, run_path
+from core.history import HISTORY_VERSION, CaptionEpochReport, Event
+from core.runs import RunError, list_runs, open_run, read_history, run_path
 from core.scenes import Scene, SceneObject, evaluation_scenes, vocabulary
 from core.train import Callbacks, Control
 
@@ -39,7 +40,7 @@ def test_stop_ends_a_run_at_once_without_an_evaluation(tiny_dataset):
     control.stop()
     result = fit_captioner(build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER), tiny_dataset, config,
                            Callbacks(on_event=events.append), control)
-    assert result.status == "stopped" and not result.epochs and events[-1] == {"type": "stop", "step": 0}
+    assert result.status == "stopped" and not result.epochs and events[-1] == Event("stop", 0)
 
 
 def test_a_fine_tuned_pretrained_encoder_steps_at_its_share_of_the_learning_rate(tiny_dataset):
@@ -126,8 +127,10 @@ def test_a_captioner_run_folder_reads_back_and_captions(captioner_folder, tiny_d
     assert not any(p.requires_grad for p in model.parameters())
     [listed] = list_runs(kind="captioner")
     assert listed["id"] == captioner_folder.name and list_runs(kind="classifier") == []
-    history = json.loads((captioner_folder / "metrics.jsonl").read_text().splitlines()[-1])
-    assert history["type"] == "epoch" and "samples" in history
+    last = json.loads((captioner_folder / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["type"] == "epoch" and last["v"] == HISTORY_VERSION
+    epoch = read_history(captioner_folder).epochs[-1]
+    assert isinstance(epoch, CaptionEpochReport) and epoch.samples and epoch.test_accuracy == epoch.exact
 
 
 def test_a_changed_vocabulary_is_refused_with_the_reason(captioner_folder):

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from core.curve import Curve, ema
-from core.train import StepReport
+from core.history import StepReport
 
 
 def report(step: int) -> StepReport:

@@ -134,7 +134,7 @@ def test_exported_python_with_helpers_runs():
     net.load_state_dict(model.state_dict())
     x = torch.randn(2, 3, 32, 32)
     assert torch.allclose(net.eval()(x), model.eval()(x), atol=1e-6)
-    assert "class Scale" in to_python(spec) and "class ResidualBlock" in to_python(spec)
+    assert "class ScaleModule" in to_python(spec) and "class ResidualModule" in to_python(spec)  # the engine's own
 
 
 def test_share_tokens_round_trip_and_refuse_damage():

@@ -42,7 +42,7 @@ def test_a_short_run_trains_live_and_finishes(app_env):
     first = loss_points(at)
     assert first < 2400, "the run finished before the page could watch it"
     poll_until(at, lambda a: any("Finished: test accuracy" in s.value for s in a.success))
-    assert loss_points(at) > first and runs.read_history(runs.run_path(run_id)).steps[-1]["step"] == 2400
+    assert loss_points(at) > first and runs.read_history(runs.run_path(run_id)).steps[-1].step == 2400
     acc = plotly_figures(at)["acc_chart"]
     assert [t["name"] for t in acc["data"]] == ["train", "test"] and acc["data"][1]["x"] == list(range(1, 41))
     assert runs.read_summary(runs.run_path(run_id))["status"] == "finished"
@@ -55,7 +55,7 @@ def test_stop_stops_the_run_and_keeps_it(app_env):
     at.button(key="stop").click().run()
     poll_until(at, lambda a: any("Stopped" in i.value for i in a.info), timeout=30)
     [event] = runs.read_history(runs.run_path(run_id)).events
-    assert event["type"] == "stop" and event["step"] < 400 * 60
+    assert event.type == "stop" and event.step < 400 * 60
     assert runs.read_summary(runs.run_path(run_id))["status"] == "stopped"
     assert (runs.run_path(run_id) / "weights.safetensors").exists()
 

@@ -9,7 +9,8 @@ from conftest import wait_for
 from core.jobs import TrainingJob
 from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
 from core.runs import (RunError, list_runs, load_model, open_run, read_history, run_path)
-from core.train import StepReport, TrainConfig
+from core.history import Event, StepReport
+from core.train import TrainConfig
 
 SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
 CONFIG = TrainConfig(epochs=2, batch_size=20, lr=0.05, device="cpu")
@@ -29,8 +30,8 @@ def test_a_run_folder_holds_weights_spec_config_classes_metrics_and_summary(fini
     assert run.spec == SPEC and run.config == CONFIG and run.classes == tiny_dataset.classes
     assert run.summary["status"] == "finished" and run.summary["epochs_done"] == 2
     history = read_history(finished_run)
-    assert len(history.steps) == 6 and [e["epoch"] for e in history.epochs] == [1, 2]
-    assert run.summary["test_accuracy"] == history.epochs[-1]["test_accuracy"]
+    assert len(history.steps) == 6 and [e.epoch for e in history.epochs] == [1, 2]
+    assert run.summary["test_accuracy"] == history.epochs[-1].test_accuracy
 
 
 def test_saved_weights_reproduce_the_models_predictions(finished_run, tiny_dataset):
@@ -95,7 +96,7 @@ def test_a_stopped_job_keeps_its_weights_and_records_the_stop(tiny_dataset, tmp_
     assert open_run(tmp_path / "s").summary["status"] == "stopped"
     load_model(open_run(tmp_path / "s"))
     [event] = read_history(tmp_path / "s").events  # the metrics log says where the run stopped
-    assert event == {"type": "stop", "step": snap.steps[-1].step}
+    assert event == Event("stop", snap.steps[-1].step)
 
 
 def test_a_diverged_run_records_the_divergence_in_its_metrics(tiny_dataset, tmp_path):
@@ -106,7 +107,7 @@ def test_a_diverged_run_records_the_divergence_in_its_metrics(tiny_dataset, tmp_
                                                           schedule="constant", device="cpu"), tmp_path / "d").start()
     assert job.join(60)
     [event] = read_history(tmp_path / "d").events
-    assert event["type"] == "diverged" and event["reason"] == job.snapshot().reason
+    assert event.type == "diverged" and event.reason == job.snapshot().reason
     assert open_run(tmp_path / "d").summary["status"] == "diverged"
 
 

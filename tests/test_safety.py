@@ -98,9 +98,9 @@ def test_an_exploding_learning_rate_mid_run_keeps_the_last_good_weights(tiny_dat
     assert job.join(60)
     snap = job.snapshot()
     assert snap.status == "diverged" and "the loss became" in snap.reason
-    assert any(e["type"] == "lr" and e["to"] == 10.0 for e in snap.events)
+    assert any(e.type == "lr" and e.lr_to == 10.0 for e in snap.events)
     load_model(open_run(tmp_path / "boom"))  # refuses NaN weights, so this proves the saved ones are finite
-    assert [e["type"] for e in read_history(tmp_path / "boom").events] == ["lr", "diverged"]  # both on disk
+    assert [e.type for e in read_history(tmp_path / "boom").events] == ["lr", "diverged"]  # both on disk
 
 
 # --- uploads ------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from core.history import Event
 from core.layers import BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, ModelSpec, ReLU
 from core.presets import PRESETS
 from core.train import Callbacks, ConfigError, Control, TrainConfig, fit, schedule_factor
@@ -94,7 +95,7 @@ def test_stop_takes_effect_within_one_batch(tiny_dataset):
     events = []
     result = fit(SMALL, tiny_dataset, QUICK, Callbacks(on_step=on_step, on_event=events.append), control)
     assert result.status == "stopped" and len(steps) == 2 and result.epochs == []
-    assert events == [{"type": "stop", "step": 2}]
+    assert events == [Event("stop", 2)]
 
 
 def test_learning_rate_can_change_mid_run_and_is_recorded(tiny_dataset):
@@ -107,7 +108,7 @@ def test_learning_rate_can_change_mid_run_and_is_recorded(tiny_dataset):
 
     fit(SMALL, tiny_dataset, QUICK, Callbacks(on_step=on_step, on_event=events.append), control)
     assert steps[2].lr == 0.05 and steps[3].lr == 0.001
-    assert events == [{"type": "lr", "step": 3, "from": 0.05, "to": 0.001}]
+    assert events == [Event("lr", 3, lr_from=0.05, lr_to=0.001)]
 
 
 def test_an_exploding_loss_stops_with_the_reason_and_a_suggestion(tiny_dataset):
@@ -118,7 +119,7 @@ def test_an_exploding_loss_stops_with_the_reason_and_a_suggestion(tiny_dataset):
     assert result.status == "diverged"
     assert "the loss became" in result.reason and "Try a learning rate about 10x lower" in result.reason
     [event] = events
-    assert event["type"] == "diverged" and event["reason"] == result.reason and f"at step {event['step']} " in result.reason
+    assert event.type == "diverged" and event.reason == result.reason and f"at step {event.step} " in result.reason
 
 
 @pytest.mark.parametrize("change,message", [

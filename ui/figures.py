@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.curve import MAX_POINTS, ema  # per-step lines are thinned to about MAX_POINTS points
+from core.curve import MAX_POINTS, ema
+from core.history import CaptionEpochReport, EpochReport, Event, History, StepReport  # per-step lines are thinned to about MAX_POINTS points
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#4c9f70", "#d1495b", "#00798c", "#edae49"]
 
 
@@ -20,35 +21,35 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320) -> go
     return fig
 
 
-def loss_figure(steps: list[dict], events: list[dict] | None = None, title: str = "Training loss") -> go.Figure:
-    """steps: dicts with "step" and "loss", and "smoothed" when a live job already averaged every step (a saved
-    history is averaged here). At most about MAX_POINTS points are drawn, whatever the run's length."""
+def loss_figure(steps: list[StepReport], events: list[Event] | None = None, title: str = "Training loss") -> go.Figure:
+    """Per-step loss and its moving average (a live job already averaged every step; a saved history is averaged
+    here). At most about MAX_POINTS points are drawn, whatever the run's length."""
     fig = go.Figure()
-    xs, ys = [s["step"] for s in steps], [s["loss"] for s in steps]
-    smooth = [s["smoothed"] for s in steps] if steps and "smoothed" in steps[0] else ema(ys)
+    xs, ys = [s.step for s in steps], [s.loss for s in steps]
+    smooth = [s.smoothed for s in steps] if steps and steps[0].smoothed is not None else ema(ys)
     stride = max(1, len(xs) // MAX_POINTS)
     fig.add_scatter(x=xs[::stride], y=ys[::stride], mode="lines", name="per step", line=dict(color="#c8c8d0", width=1))
     fig.add_scatter(x=xs[::stride], y=smooth[::stride], mode="lines", name="smoothed", line=dict(color=PALETTE[0], width=3))
     for e in events or []:
-        if e.get("type") == "lr":
-            fig.add_vline(x=e["step"], line_dash="dot", line_color=PALETTE[1],
-                          annotation_text=f"lr {e['from']:.2g}→{e['to']:.2g}", annotation_position="top left")
-        elif e.get("type") == "stop":
-            fig.add_vline(x=e["step"], line_dash="dash", line_color="#888", annotation_text="stop")
+        if e.type == "lr":
+            fig.add_vline(x=e.step, line_dash="dot", line_color=PALETTE[1],
+                          annotation_text=f"lr {e.lr_from:.2g}→{e.lr_to:.2g}", annotation_position="top left")
+        elif e.type == "stop":
+            fig.add_vline(x=e.step, line_dash="dash", line_color="#888", annotation_text="stop")
     return _layout(fig, title, "step", "cross-entropy loss")
 
 
-def accuracy_figure(epochs: list[dict], classes: list[str] | None = None, per_class: bool = False) -> go.Figure:
+def accuracy_figure(epochs: list[EpochReport], classes: list[str] | None = None, per_class: bool = False) -> go.Figure:
     fig = go.Figure()
-    xs = [e["epoch"] for e in epochs]
+    xs = [e.epoch for e in epochs]
     if per_class and classes:
         for i, c in enumerate(classes):
-            fig.add_scatter(x=xs, y=[e["per_class_accuracy"].get(c, 0) * 100 for e in epochs], mode="lines+markers",
+            fig.add_scatter(x=xs, y=[e.per_class_accuracy.get(c, 0) * 100 for e in epochs], mode="lines+markers",
                             name=c, line=dict(color=PALETTE[i % len(PALETTE)]))
     else:
-        fig.add_scatter(x=xs, y=[e["train_accuracy"] * 100 for e in epochs], mode="lines+markers", name="train",
+        fig.add_scatter(x=xs, y=[e.train_accuracy * 100 for e in epochs], mode="lines+markers", name="train",
                         line=dict(color=PALETTE[2]))
-        fig.add_scatter(x=xs, y=[e["test_accuracy"] * 100 for e in epochs], mode="lines+markers", name="test",
+        fig.add_scatter(x=xs, y=[e.test_accuracy * 100 for e in epochs], mode="lines+markers", name="test",
                         line=dict(color=PALETTE[1], width=3))
     fig.update_yaxes(range=[0, 100])
     fig.update_xaxes(dtick=1)
@@ -103,18 +104,17 @@ def topk_figure(top: list[tuple[str, float]]) -> go.Figure:
     return _layout(fig, f"Top {len(top)} classes", "probability (%)", "", 280)
 
 
-def compare_figure(histories: dict[str, dict], metric: str) -> go.Figure:
+def compare_figure(histories: dict[str, History], metric: str) -> go.Figure:
     """Overlay runs: metric is 'loss' (smoothed per step) or 'test_accuracy' (per epoch)."""
     fig = go.Figure()
     for i, (name, h) in enumerate(histories.items()):
         color = PALETTE[i % len(PALETTE)]
         if metric == "loss":
-            steps = h["steps"]
-            stride = max(1, len(steps) // MAX_POINTS)
-            fig.add_scatter(x=[s["step"] for s in steps][::stride], y=ema([s["loss"] for s in steps])[::stride],
+            stride = max(1, len(h.steps) // MAX_POINTS)
+            fig.add_scatter(x=[s.step for s in h.steps][::stride], y=ema([s.loss for s in h.steps])[::stride],
                             mode="lines", name=name, line=dict(color=color))
         else:
-            fig.add_scatter(x=[e["epoch"] for e in h["epochs"]], y=[e["test_accuracy"] * 100 for e in h["epochs"]],
+            fig.add_scatter(x=[e.epoch for e in h.epochs], y=[e.test_accuracy * 100 for e in h.epochs],
                             mode="lines+markers", name=name, line=dict(color=color))
     title, y = ("Smoothed loss", "loss") if metric == "loss" else ("Test accuracy", "accuracy (%)")
     return _layout(fig, title, "step" if metric == "loss" else "epoch", y)
@@ -126,12 +126,12 @@ CAPTION_SCORES = {  # CaptionEpochReport field -> what the chart calls it
 }
 
 
-def caption_scores_figure(epochs: list[dict]) -> go.Figure:
+def caption_scores_figure(epochs: list[CaptionEpochReport]) -> go.Figure:
     """A captioner's test scores after each epoch, in percent (BLEU-4 scaled to 0-100)."""
     fig = go.Figure()
-    xs = [e["epoch"] for e in epochs]
+    xs = [e.epoch for e in epochs]
     for i, (field, name) in enumerate(CAPTION_SCORES.items()):
-        fig.add_scatter(x=xs, y=[e[field] * 100 for e in epochs], mode="lines+markers", name=name,
+        fig.add_scatter(x=xs, y=[getattr(e, field) * 100 for e in epochs], mode="lines+markers", name=name,
                         line=dict(color=PALETTE[i], width=3 if field == "exact" else 2))
     fig.update_yaxes(range=[0, 100])
     return _layout(fig, "Captions of the test scenes after each epoch", "epoch", "%")
