@@ -134,16 +134,16 @@ def held_out(run: Run, dataset: Dataset) -> torch.Tensor:
 
 
 def run_temperature(run: Run, model: nn.Module, dataset: Dataset) -> tuple[float, int]:
-    """(temperature, images fitted on) for the run's current weights: read from its folder when they match,
-    else fitted on its held-out images and saved. A damaged or edited file is simply fitted again."""
+    """(temperature, images fitted on) for the run's current weights and this data: read from its folder when both
+    match, else fitted on its held-out images and saved. A damaged or edited file is simply fitted again."""
     stamp, path = weights_stamp(run.path), run.path / FILE
     saved = _read(path)
-    if saved and saved.get("weights") == stamp:
+    if saved and saved.get("weights") == stamp and saved.get("source") == dataset.source:
         return saved["temperature"], saved["fitted_on"]
     idx = held_out(run, dataset)
     logits = predict_logits(model, dataset.train_x[idx], tta=run.config.tta)
     temperature = fit_temperature(logits, dataset.train_y[idx]) if len(idx) else 1.0
-    write_json(path, {"weights": stamp, "temperature": temperature, "fitted_on": len(idx),
+    write_json(path, {"weights": stamp, "source": dataset.source, "temperature": temperature, "fitted_on": len(idx),
                       "nll_before": nll(logits, dataset.train_y[idx]),
                       "nll_after": nll(logits, dataset.train_y[idx], temperature)})
     return temperature, len(idx)

@@ -85,7 +85,8 @@ def test_a_runs_temperature_is_fitted_on_its_held_out_images_once_and_refitted_w
     saved = run.path / calibrate.FILE
     stamp = saved.stat().st_mtime_ns
     assert calibrate.run_temperature(run, model, tiny_dataset) == (t, n) and saved.stat().st_mtime_ns == stamp
-    for bad in ({**json.loads(saved.read_text()), "temperature": 1e9}, {"temperature": "NaN"}, "not json"):
+    other = {**json.loads(saved.read_text()), "source": "another dataset", "temperature": 3.0}
+    for bad in (other, {**json.loads(saved.read_text()), "temperature": 1e9}, {"temperature": "NaN"}, "not json"):
         saved.write_text(bad if isinstance(bad, str) else json.dumps(bad))
         assert calibrate.run_temperature(run, model, tiny_dataset)[0] == pytest.approx(t)
         assert math.isfinite(json.loads(saved.read_text())["temperature"])
