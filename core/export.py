@@ -162,6 +162,28 @@ def loaders(data, batch_size):
             torch.utils.data.DataLoader(testset, batch_size=1000, shuffle=False, num_workers=2))
 
 
+def make_optimizer(net):
+    # weight decay on weights only; biases and BatchNorm parameters are not decayed
+    decay = [p for p in net.parameters() if p.requires_grad and p.ndim > 1]
+    rest = [p for p in net.parameters() if p.requires_grad and p.ndim <= 1]
+    groups = [{{"params": decay, "weight_decay": {config.weight_decay}}}, {{"params": rest, "weight_decay": 0.0}}]
+    return {optimizer}
+
+
+criterion = nn.CrossEntropyLoss(label_smoothing={config.label_smoothing})  # softmax + negative log-likelihood
+
+
+def train_step(net, optimizer, inputs, labels, progress):
+    """One step of gradient descent at `progress` (0..1) through the run; returns the loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = {config.lr} * schedule_factor({config.schedule!r}, progress)
+    optimizer.zero_grad()  # gradients add up unless cleared
+    loss = criterion(net(inputs), labels)
+    loss.backward()  # d loss / d every weight
+    optimizer.step()  # move each weight against its gradient
+    return loss
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=None)
@@ -172,25 +194,14 @@ def main():
     torch.manual_seed({config.seed})
     trainloader, testloader = loaders(args.data, {config.batch_size})
     net = Net().to(args.device)
-    # weight decay on weights only; biases and BatchNorm parameters are not decayed
-    decay = [p for p in net.parameters() if p.requires_grad and p.ndim > 1]
-    rest = [p for p in net.parameters() if p.requires_grad and p.ndim <= 1]
-    groups = [{{"params": decay, "weight_decay": {config.weight_decay}}}, {{"params": rest, "weight_decay": 0.0}}]
-    optimizer = {optimizer}
-    criterion = nn.CrossEntropyLoss(label_smoothing={config.label_smoothing})  # softmax + negative log-likelihood
+    optimizer = make_optimizer(net)
     total, step = args.epochs * len(trainloader), 0
     for epoch in range(args.epochs):
         net.train()  # BatchNorm uses batch statistics, Dropout drops
         running = 0.0
         for inputs, labels in trainloader:
-            progress = step / total
-            for group in optimizer.param_groups:
-                group["lr"] = {config.lr} * schedule_factor({config.schedule!r}, progress)
             inputs, labels = inputs.to(args.device), labels.to(args.device)
-            optimizer.zero_grad()  # gradients add up unless cleared
-            loss = criterion(net(inputs), labels)
-            loss.backward()  # d loss / d every weight
-            optimizer.step()  # move each weight against its gradient
+            loss = train_step(net, optimizer, inputs, labels, step / total)
             running += loss.item()
             step += 1
             if step % 200 == 0:

@@ -75,3 +75,34 @@ def test_the_exported_schedule_is_the_engines():
     for schedule in SCHEDULES:
         for progress in (0.0, 0.1, 0.23, 0.5, 0.99):
             assert namespace["schedule_factor"](schedule, progress) == schedule_factor(schedule, progress)
+
+
+@pytest.mark.parametrize("preset", ["seed", "tutorial"])
+def test_the_exported_script_trains_to_the_same_losses_as_the_engine(preset):
+    """From the same weights on the same batches, the script's steps and the engine's give the same losses: for the
+    presets whose whole recipe the script reproduces (no Lookahead, no BatchNorm-shift scale, no whitening)."""
+    import torch
+    from torch import nn
+
+    from core.batches import normalize
+    from core.layers import build_model
+    from core.train import make_optimizer, schedule_factor, train_step
+
+    spec, config = PRESETS[preset].spec, replace(PRESETS[preset].config, lr=0.01, schedule="onecycle")
+    namespace = {"__name__": "train"}
+    exec(compile(training_script(spec, config), "train.py", "exec"), namespace)
+    engine = build_model(spec, seed=0)
+    script_net = namespace["Net"]()
+    script_net.load_state_dict(engine.state_dict())
+    script_opt, engine_opt = namespace["make_optimizer"](script_net), make_optimizer(engine, config)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    g = torch.Generator().manual_seed(0)
+    for step in range(5):
+        images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=g)
+        labels = torch.randint(0, 10, (8,), generator=g)
+        x, progress = normalize(images), step / 5
+        for group in engine_opt.param_groups:
+            group["lr"] = config.lr * schedule_factor(config.schedule, progress) * group["lr_scale"]
+        _, engine_loss = train_step(engine, engine_opt, loss_fn, x, labels, torch.device("cpu"), None)
+        script_loss = namespace["train_step"](script_net, script_opt, x, labels, progress)
+        assert float(script_loss.detach()) == pytest.approx(float(engine_loss.detach()), abs=1e-5), f"step {step}"
