@@ -61,29 +61,21 @@ def check_trainable(spec: ModelSpec, dataset: Dataset, config: TrainConfig) -> N
         raise ConfigError(f"the model ends in {outputs} outputs but the dataset has {len(dataset.classes)} classes")
 
 
-class BackgroundJob:
-    """Trains in a thread and records it; subclasses say how to start the run folder and what to train. Watchers read
-    snapshots and send stop or a new learning rate through `control`."""
+class Worker:
+    """Work in a daemon thread that watchers can Stop through `control` (the loop checks it between steps); `_run`
+    does the work and `_lock` guards whatever it shares with watchers."""
 
-    def __init__(self, folder: Path, lr: float):
-        self.folder, self.id = folder, folder.name
+    def __init__(self, name: str):
         self.control = Control()
         self._lock = threading.Lock()
-        self._curve = Curve()
-        self._epochs: list = []
-        self._events: list[Event] = []
-        self._status, self._reason, self._lr, self._total = RunStatus.STARTING, "", lr, 0
-        self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> "BackgroundJob":
+    def start(self):
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.control.stop()  # the loop reports the stop as an event at the step where it takes effect
-
-    def set_lr(self, lr: float) -> None:
-        self.control.set_lr(lr)
+        self.control.stop()  # the loop reports the stop at the step where it takes effect
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -92,6 +84,25 @@ class BackgroundJob:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class BackgroundJob(Worker):
+    """Trains in a thread and records it; subclasses say how to start the run folder and what to train. Watchers read
+    snapshots and send stop or a new learning rate through `control`."""
+
+    def __init__(self, folder: Path, lr: float):
+        self.folder, self.id = folder, folder.name
+        self._curve = Curve()
+        self._epochs: list = []
+        self._events: list[Event] = []
+        self._status, self._reason, self._lr, self._total = RunStatus.STARTING, "", lr, 0
+        super().__init__(f"train-{self.id}")
+
+    def set_lr(self, lr: float) -> None:
+        self.control.set_lr(lr)
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:

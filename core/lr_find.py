@@ -4,7 +4,6 @@ Runs in a thread like training, with Stop."""
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,7 +15,7 @@ from .batches import augment, normalize, shuffled_batches
 from .bounds import bounds_of, ranged, settings_problem
 from .data import Dataset
 from .device import resolve_device
-from .jobs import check_trainable
+from .jobs import Worker, check_trainable
 from .layers import ModelSpec, build_model
 from .status import RunStatus
 from .train import (ConfigError, Control, TrainConfig, autocast_dtype, init_from_data, input_dtype, make_optimizer,
@@ -117,32 +116,15 @@ def _endless_batches(n: int, batch_size: int, generator: torch.Generator, device
         yield from shuffled_batches(n, batch_size, generator, device)
 
 
-class LRFinderJob:
+class LRFinderJob(Worker):
     """lr_find in a thread: watchers read snapshots (copies) and may Stop it."""
 
     def __init__(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig, settings: LRFindConfig | None = None):
         check_trainable(spec, dataset, config)  # a bad model or setting is refused here, not inside the thread
         self.settings = (settings or LRFindConfig()).check()
         self.spec, self.dataset, self.config = spec, dataset, config
-        self.control = Control()
-        self._lock = threading.Lock()
         self._result = LRFindResult()
-        self._thread = threading.Thread(target=self._run, name="lr-find", daemon=True)
-
-    def start(self) -> "LRFinderJob":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.control.stop()
-
-    def join(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
+        super().__init__("lr-find")
 
     def snapshot(self) -> LRFindResult:
         with self._lock:
