@@ -114,7 +114,7 @@ def live_ui() -> None:
         st.info("Stopped. What it learned so far is saved; the Evaluate page can use it.")
     if history.steps:
         st.plotly_chart(loss_figure(history.steps, history.events), width="stretch", key="loss_chart")
-    if not timelapse_ui(runs.run_path(run_id), list(dataset.classes)):  # runs saved before the time-lapse
+    if not timelapse_ui(runs.run_path(run_id)):  # runs saved before the time-lapse
         tiles = first_filters(run_id)
         if tiles is not None:
             st.caption(f"First-layer filters after epoch {len(history.epochs)} (each stretched to full contrast)")

@@ -1,10 +1,12 @@
-"""Plotly figure builders shared by every page; pure functions of plain data, so tests can check them."""
+"""Plotly figure builders shared by every page; pure functions of the engine's records and plain data, so tests can
+check them."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.curve import MAX_POINTS, ema
-from core.history import CaptionEpochReport, EpochReport, Event, History, StepReport  # per-step lines are thinned to about MAX_POINTS points
+from core.curve import MAX_POINTS, ema  # per-step lines are thinned to about MAX_POINTS points
+from core.history import CaptionEpochReport, EpochReport, Event, History, StepReport
+
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#4c9f70", "#d1495b", "#00798c", "#edae49"]
 
 

@@ -11,7 +11,7 @@ from core.images import to_pil
 from ui.widgets import image_grid_ui
 
 
-def timelapse_ui(folder: Path, classes: list[str]) -> bool:
+def timelapse_ui(folder: Path) -> bool:
     """Draws the run's time-lapse; False when it has none (a run saved before frames were kept)."""
     frames = timelapse.read(folder)
     if not frames:
