@@ -20,7 +20,7 @@ from core import data
 from core.caption_eval import score_template
 from core.caption_job import encoder_source, train_captioner_blocking
 from core.caption_train import ENCODER_MODES, CaptionConfig
-from core.runs import load_model, open_run
+from core.runs import load_model, open_run, read_summary
 from core.scenes import evaluation_scenes
 
 
@@ -67,10 +67,10 @@ def main(argv=None) -> dict:
         started, progress = time.perf_counter(), progress_printer()
         snap = train_captioner_blocking(dataset, config, encoder, folder, on_poll=progress, poll_s=1.0)
         wall = time.perf_counter() - started
-        summary = json.loads((folder / "summary.json").read_text())
+        summary = read_summary(folder)
     progress(snap)
     report["status"], report["wall_seconds"] = snap.status, wall
-    report["scenes_per_second"] = summary["images_per_second"]
+    report["scenes_per_second"] = summary.images_per_second
     report["curve"] = [{"epoch": e.epoch, "seconds": e.seconds, "exact": e.exact, "precision": e.precision,
                         "recall": e.recall, "bleu": e.bleu, "held_out_exact": e.held_out_exact,
                         "held_out_recall": e.held_out_recall, "sample": e.samples[0]["sentence"] if e.samples else ""}

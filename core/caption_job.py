@@ -37,7 +37,7 @@ def encoder_source(classifier_run: Path | None, classes) -> EncoderSource:
     model = load_model(run)
     keep = len(spec.layers)
     state = {k: v for k, v in model.state_dict().items() if int(k.split(".")[0]) < keep}
-    return EncoderSource(spec, state, run.id, run.summary.get("test_accuracy"))
+    return EncoderSource(spec, state, run.id, run.summary.test_accuracy)
 
 
 class CaptionJob(BackgroundJob):

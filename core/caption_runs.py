@@ -17,6 +17,7 @@ from .history import CaptionEpochReport
 from .captioner import Captioner, DecoderSpec
 from .layers import ModelSpec, SpecError
 from .spec_codec import spec_from_json, spec_to_json
+from .summary import RunSummary
 from .runs import Recorder, RunError, read_json, read_summary, save_state, write_json
 from .train import ConfigError
 
@@ -32,7 +33,7 @@ class CaptionerRun:
     vocab: list[str]
     classes: tuple[str, ...]
     config: CaptionConfig
-    summary: dict
+    summary: RunSummary
 
 
 def describe_captioner(model: Captioner) -> dict:
@@ -54,9 +55,9 @@ class CaptionRecorder(Recorder):
         write_json(folder / "config.json", config.to_json())
         write_json(folder / "vocab.json", model.vocab)
         write_json(folder / "classes.json", list(classes))
-        super().__init__(folder, {"kind": "captioner", "name": "captioner", "model": f"captioner ({config.cell})",
-                                  "source": source, "device": device, "epochs": config.epochs,
-                                  "encoder_from": encoder_from, "test_accuracy": None, "bleu": None})
+        super().__init__(folder, RunSummary(kind="captioner", name="captioner", model=f"captioner ({config.cell})",
+                                            source=source, device=device, epochs=config.epochs,
+                                            encoder_from=encoder_from))
 
     def save(self, model: nn.Module) -> None:
         save_captioner(self.folder / "weights.safetensors", model, self.model_classes)

@@ -308,7 +308,7 @@ def cmd_train(args) -> dict:
                f"{'n/a' if last is None else f'{last.test_accuracy:.1%}'}, saved in {folder}")
     return {
         "run": str(folder), "device": str(device), "epochs": len(snap.epochs),
-        "train_seconds": summary["train_seconds"], "images_per_second": summary["images_per_second"],
+        "train_seconds": summary.train_seconds, "images_per_second": summary.images_per_second,
         "test_accuracy": last.test_accuracy if last else None,
         "per_class_accuracy": last.per_class_accuracy if last else {},
         "status": snap.status,
@@ -318,7 +318,7 @@ def cmd_train(args) -> dict:
 def cmd_evaluate(args) -> dict:
     run = open_run(resolve_cli_run(args.run))
     model = load_model(run)
-    dataset = datasets.load(args.data or run.summary.get("source"))
+    dataset = datasets.load(args.data or run.summary.source or None)
     if tuple(dataset.classes) != run.classes:
         raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
     logits = predict_logits(model, dataset.test_x, tta=run.config.tta)
@@ -403,10 +403,10 @@ def cmd_runs(args) -> dict:
     listed = list_runs()
     if not args.json:
         for r in listed:
-            acc = r.get("test_accuracy")
-            print(f"{r['id']:<48} {r.get('status', '?'):<12} {'' if acc is None else f'{acc:.1%}'}")
-    return {"runs": [{"id": r["id"], "status": r.get("status"), "test_accuracy": r.get("test_accuracy"),
-                      "model": r.get("model"), "kind": r.get("kind")} for r in listed]}
+            acc = r.summary.test_accuracy
+            print(f"{r.id:<48} {r.summary.status:<12} {'' if acc is None else f'{acc:.1%}'}")
+    return {"runs": [{"id": r.id, "status": r.summary.status, "test_accuracy": r.summary.test_accuracy,
+                      "model": r.summary.model, "kind": r.kind} for r in listed]}
 
 
 def cmd_caption_train(args) -> dict:
@@ -439,7 +439,7 @@ def cmd_caption_train(args) -> dict:
     last = snap.epochs[-1] if snap.epochs else None
     _say(args, f"{snap.status}: exact {'n/a' if last is None else f'{last.exact:.1%}'}, saved in {folder}")
     return {"run": str(folder), "device": str(device), "encoder": encoder.label, "epochs": len(snap.epochs),
-            "train_seconds": summary["train_seconds"], "scenes_per_second": summary["images_per_second"],
+            "train_seconds": summary.train_seconds, "scenes_per_second": summary.images_per_second,
             "exact": last.exact if last else None, "object_precision": last.precision if last else None,
             "object_recall": last.recall if last else None, "bleu": last.bleu if last else None,
             "held_out_exact": last.held_out_exact if last else None, "status": snap.status}
@@ -500,7 +500,7 @@ def cmd_neighbours(args) -> dict:
         raise CliError(f"--k must be from 1 to {MAX_K}, got {args.k}")
     run = open_run(resolve_cli_run(args.run))
     model, picture = load_model(run), _picture(args.image)
-    dataset = datasets.load(args.data or run.summary.get("source"))
+    dataset = datasets.load(args.data or run.summary.source or None)
     if tuple(dataset.classes) != run.classes:
         raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
     features = training_features(run, model, dataset,

@@ -39,7 +39,7 @@ class JobSnapshot:
 
     @property
     def done(self) -> bool:
-        return not RunStatus(self.status).active
+        return not self.status.active
 
     def history(self) -> History:
         """The same type as a history read back from a run folder, so charts need not care which."""
@@ -154,7 +154,7 @@ class BackgroundJob(Worker):
             recorder.fail(reason)
         self._end(RunStatus.FAILED, reason)
 
-    def _end(self, status: str, reason: str) -> None:
+    def _end(self, status: RunStatus, reason: str) -> None:
         with self._lock:
             self._status, self._reason = status, reason
 

@@ -9,7 +9,7 @@ import shutil
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -21,13 +21,14 @@ from . import history
 from .history import EpochReport, Event, History, StepReport
 from .layers import ModelSpec, SpecError, build_model, summarize
 from .spec_codec import spec_from_json, spec_to_json
-from .status import RunStatus, status_of
+from .status import RunStatus
+from .summary import RunSummary
 from .storage import write_atomic, write_bytes_atomic
 from .train import ConfigError, FitResult, TrainConfig
 
 RUNS_ROOT = Path(os.environ.get("CIFAR10_RUNS", "runs"))
 HEARTBEAT_S = 2.0  # a running run rewrites its summary this often, on a timer
-STALE_S = 30.0  # a "running" summary older than this belongs to a process that died: interrupted
+SUMMARY = "summary.json"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
 
@@ -161,7 +162,16 @@ class Run:
     spec: ModelSpec
     config: TrainConfig
     classes: tuple[str, ...]
-    summary: dict
+    summary: RunSummary
+
+
+@dataclass(frozen=True)
+class ListedRun:
+    """One line of a listing of run folders: its summary, or a damaged one saying what is wrong with the folder."""
+    id: str
+    path: Path
+    kind: str  # from the folder's files, which a damaged summary cannot hide
+    summary: RunSummary
 
 
 def read_json(path: Path):
@@ -173,15 +183,11 @@ def read_json(path: Path):
         raise RunError(f"{path.parent.name}: {path.name} is damaged (not valid JSON)") from None
 
 
-def read_summary(folder: Path) -> dict:
-    summary = read_json(folder / "summary.json")
-    if not isinstance(summary, dict):
-        raise RunError(f"{folder.name}: summary.json is not a JSON object")
-    summary["status"] = status_of(summary.get("status"))  # typed; unknown text reads as a damaged run
-    if summary["status"] == RunStatus.RUNNING and time.time() - float(summary.get("updated", 0)) > STALE_S:
-        summary["status"] = RunStatus.INTERRUPTED
-        summary["reason"] = summary.get("reason") or "the process training it stopped; the last saved weights are kept"
-    return summary
+def read_summary(folder: Path) -> RunSummary:
+    data = read_json(folder / SUMMARY)
+    if not isinstance(data, dict):
+        raise RunError(f"{folder.name}: {SUMMARY} is not a JSON object")
+    return RunSummary.from_json(data)
 
 
 def open_run(folder: Path) -> Run:
@@ -229,7 +235,7 @@ def read_history(folder: Path) -> History:
     return history.read_history(folder, kind)
 
 
-def list_runs(root: Path | None = None, kind: str | None = None) -> list[dict]:
+def list_runs(root: Path | None = None, kind: str | None = None) -> list[ListedRun]:
     """Summaries of every readable run (of one kind: classifier or captioner, if given), newest first; unreadable
     folders are listed with their problem."""
     root = Path(root or RUNS_ROOT)
@@ -240,9 +246,9 @@ def list_runs(root: Path | None = None, kind: str | None = None) -> list[dict]:
         try:
             summary = read_summary(folder)
         except RunError as exc:
-            summary = {"status": RunStatus.DAMAGED, "reason": str(exc)}
-        entry = {"id": folder.name, "path": str(folder), "kind": run_kind(folder) or "classifier", **summary}
-        if kind is None or entry["kind"] == kind:
+            summary = RunSummary(status=RunStatus.DAMAGED, reason=str(exc))
+        entry = ListedRun(folder.name, folder, run_kind(folder) or "classifier", summary)
+        if kind is None or entry.kind == kind:
             out.append(entry)
     return out
 
@@ -262,15 +268,14 @@ class Recorder:
     so a run busy compiling or evaluating still reads as alive to every other session. Subclasses write their own
     files (the model's description, its weights) and say what an epoch changes in the summary."""
 
-    def __init__(self, folder: Path, summary: dict):
+    def __init__(self, folder: Path, summary: RunSummary):
         self.folder = folder
         self._lock = threading.Lock()  # the metrics buffer
         self._summary_lock = threading.Lock()  # the summary and its file: the heartbeat writes it from its own thread
         self._buffer: list[str] = []
         self._last_flush = 0.0
         folder.mkdir(parents=True, exist_ok=True)
-        self.summary = {"status": RunStatus.RUNNING, "created": time.time(), "updated": time.time(), "reason": "",
-                        "images_per_second": None, "train_seconds": None, "epochs_done": 0, **summary}
+        self.summary = replace(summary, status=RunStatus.RUNNING, created=time.time())
         self._update()
         self._done = threading.Event()
         threading.Thread(target=self._heartbeat, name=f"heartbeat-{folder.name}", daemon=True).start()
@@ -310,7 +315,7 @@ class Recorder:
     def _heartbeat(self) -> None:
         while not self._done.wait(HEARTBEAT_S):
             with self._summary_lock:
-                if self.summary["status"] != RunStatus.RUNNING:
+                if self.summary.status != RunStatus.RUNNING:
                     return
             self._update()
 
@@ -331,8 +336,8 @@ class Recorder:
 
     def _update(self, **changes) -> None:
         with self._summary_lock:
-            self.summary.update(changes, updated=time.time())
-            write_json(self.folder / "summary.json", self.summary)
+            self.summary = self.summary.changed(**changes)
+            write_json(self.folder / SUMMARY, self.summary.to_json())
 
 
 class RunRecorder(Recorder):
@@ -344,9 +349,8 @@ class RunRecorder(Recorder):
         write_json(folder / "spec.json", spec_to_json(spec))
         write_json(folder / "config.json", config.to_json())
         write_json(folder / "classes.json", list(self.classes))
-        super().__init__(folder, {"kind": "classifier", "name": spec.name, "model": spec.name, "source": source,
-                                  "device": device, "epochs": config.epochs, "test_accuracy": None,
-                                  "per_class_accuracy": {}})
+        super().__init__(folder, RunSummary(kind="classifier", name=spec.name, model=spec.name, source=source,
+                                            device=device, epochs=config.epochs))
 
     def save(self, model: nn.Module) -> None:
         save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)

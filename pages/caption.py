@@ -3,7 +3,7 @@ improve, caption any scene or photo word by word with where each word looked, an
 import streamlit as st
 
 from core import runs
-from core.status import RunStatus, status_of
+from core.status import RunStatus
 from core.attention import word_maps
 from core.caption_eval import caption_scenes, score_captions, score_template
 from core.caption_job import CaptionJob, encoder_source, start_captioner
@@ -73,7 +73,7 @@ def live_ui() -> None:
     else:
         folder = runs.run_path(run_id)
         history, summary = runs.read_history(folder), runs.read_summary(folder)
-        status, reason, total, lr = summary.get("status"), summary.get("reason", ""), 0, 0.0
+        status, reason, total, lr = summary.status, summary.reason, 0, 0.0
     st.subheader(f"Captioner run `{run_id}` · {status}")
     if job is not None and not snap.done:
         last = snap.steps[-1] if snap.steps else None
@@ -85,7 +85,7 @@ def live_ui() -> None:
         last = history.epochs[-1] if history.epochs else None
         st.success(f"Finished: {last.exact:.1%} of the test scenes captioned with exactly the right meaning."
                    if last else "Finished.")
-    elif status_of(status).went_wrong:
+    elif status.went_wrong:
         st.error(f"**The run {status}.** {reason}")
     elif status == RunStatus.STOPPED:
         st.info("Stopped. What it learned so far is saved and can caption below.")
@@ -141,7 +141,7 @@ captioners = usable_captioners()
 if not captioners:
     st.info("No trained captioner yet: train one above (a few minutes with a classifier's encoder).")
     st.stop()
-labels = {r["id"]: f"{r['id']} · encoder {r.get('encoder_from')} · exact {r.get('test_accuracy') or 0:.0%}"
+labels = {r.id: f"{r.id} · encoder {r.summary.encoder_from} · exact {r.summary.test_accuracy or 0:.0%}"
           for r in captioners}
 fresh = st.session_state.pop("cap_pick_next", None)
 if fresh in labels:  # set before the picker exists in this run, so it takes the new value
@@ -199,8 +199,8 @@ st.caption("The template describer classifies windows of the picture with a clas
 if not classifiers:
     st.info("The template needs a trained classifier run: train one on the Train page.")
     st.stop()
-default = next((i for i, r in enumerate(classifiers) if r["id"] == cap_run.summary.get("encoder_from")), 0)
-template_run = st.selectbox("Classifier for the template", [r["id"] for r in classifiers], default,
+default = next((i for i, r in enumerate(classifiers) if r.id == cap_run.summary.encoder_from), 0)
+template_run = st.selectbox("Classifier for the template", [r.id for r in classifiers], default,
                             key="cap_template_run")
 count = st.select_slider("Test scenes", [50, 100, 200, 400, len(fixed)], 100, key="cap_compare_n",
                          help="The template classifies about 30 windows per scene: 100 scenes take a few seconds.")

@@ -31,9 +31,9 @@ with runs_col:
     saved = runs.list_runs()
     st.metric("Runs", len(saved))
     for r in saved[:5]:
-        acc = r.get("test_accuracy")
-        what = "of test scenes captioned exactly" if r.get("kind") == "captioner" else "test accuracy"
-        st.caption(f"`{r['id']}` · {r.get('status')} · " + (f"{acc:.1%} {what}" if acc is not None else "no accuracy yet"))
+        acc = r.summary.test_accuracy
+        what = "of test scenes captioned exactly" if r.kind == "captioner" else "test accuracy"
+        st.caption(f"`{r.id}` · {r.summary.status} · " + (f"{acc:.1%} {what}" if acc is not None else "no accuracy yet"))
 
 st.subheader("Where to start")
 st.page_link("pages/dataset.py", label="1. Look at the data: image grid, classes, what normalization does", icon=":material/photo_library:")

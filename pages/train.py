@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core import runs
-from core.status import RunStatus, status_of
+from core.status import RunStatus
 from core.device import DeviceError
 from core.export import training_script
 from core.jobs import BusyError, TrainingJob
@@ -94,7 +94,7 @@ def live_ui() -> None:
         total, lr = snap.total_steps, snap.lr
     else:
         history, summary = runs.read_history(folder), runs.read_summary(folder)
-        status, reason, total = summary.get("status"), summary.get("reason", ""), 0
+        status, reason, total = summary.status, summary.reason, 0
         steps, lr = history.steps, history.steps[-1].lr if history.steps else 0.0
     st.subheader(f"Run `{run_id}` · {status}")
     if job is not None and not snap.done:
@@ -108,7 +108,7 @@ def live_ui() -> None:
         acc = history.epochs[-1].test_accuracy if history.epochs else None
         st.success(f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")
         st.page_link("pages/evaluate.py", label="Evaluate this run class by class", icon=":material/target:")
-    elif status_of(status).went_wrong:
+    elif status.went_wrong:
         st.error(f"**The run {status}.** {reason}")
     elif status == RunStatus.STOPPED:
         st.info("Stopped. What it learned so far is saved; the Evaluate page can use it.")
@@ -135,11 +135,10 @@ if job is not None or folder is not None:
     live_ui()
 
 st.subheader("Compare runs")
-saved = [r for r in runs.list_runs(kind="classifier") if r.get("status") != RunStatus.DAMAGED]
-picked = st.multiselect("Runs", [r["id"] for r in saved], default=[], key="compare_runs",
-                        format_func=lambda rid: next(f"{rid} ({r.get('status')}, "
-                                                     f"{'' if r.get('test_accuracy') is None else format(r['test_accuracy'], '.1%')})"
-                                                     for r in saved if r["id"] == rid))
+saved = {r.id: r.summary for r in runs.list_runs(kind="classifier") if r.summary.status != RunStatus.DAMAGED}
+picked = st.multiselect("Runs", list(saved), default=[], key="compare_runs",
+                        format_func=lambda rid: f"{rid} ({saved[rid].status}, "
+                                                f"{'' if saved[rid].test_accuracy is None else format(saved[rid].test_accuracy, '.1%')})")
 if picked:
     histories = {rid: runs.read_history(runs.run_path(rid)) for rid in picked}
     c1, c2 = st.columns(2)

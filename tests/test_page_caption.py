@@ -46,7 +46,7 @@ def test_train_watch_caption_and_compare(app_env, trained_run):
     assert figures["cap_loss"]["data"][0]["x"] and [t["name"] for t in figures["cap_scores"]["data"]] == [
         "exact meaning", "objects named in place", "exact, held-out pairs", "BLEU-4 (x100)"]
     assert sum(c.startswith("“") for c in captions(at)) == 8  # the sample test scenes, each with its sentence
-    assert runs.read_summary(runs.run_path(run_id))["kind"] == "captioner"
+    assert runs.read_summary(runs.run_path(run_id)).kind == "captioner"
 
     assert at.selectbox(key="cap_run").value == run_id
     second = start(at)  # a second captioner: once trained, it is the one the picker offers first

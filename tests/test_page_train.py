@@ -45,7 +45,7 @@ def test_a_short_run_trains_live_and_finishes(app_env):
     assert loss_points(at) > first and runs.read_history(runs.run_path(run_id)).steps[-1].step == 2400
     acc = plotly_figures(at)["acc_chart"]
     assert [t["name"] for t in acc["data"]] == ["train", "test"] and acc["data"][1]["x"] == list(range(1, 41))
-    assert runs.read_summary(runs.run_path(run_id))["status"] == "finished"
+    assert runs.read_summary(runs.run_path(run_id)).status == "finished"
 
 
 def test_stop_stops_the_run_and_keeps_it(app_env):
@@ -56,7 +56,7 @@ def test_stop_stops_the_run_and_keeps_it(app_env):
     poll_until(at, lambda a: any("Stopped" in i.value for i in a.info), timeout=30)
     [event] = runs.read_history(runs.run_path(run_id)).events
     assert event.type == "stop" and event.step < 400 * 60
-    assert runs.read_summary(runs.run_path(run_id))["status"] == "stopped"
+    assert runs.read_summary(runs.run_path(run_id)).status == "stopped"
     assert (runs.run_path(run_id) / "weights.safetensors").exists()
 
 
@@ -101,7 +101,7 @@ def test_two_sessions_train_at_once_and_stopping_one_leaves_the_other(app_env):
     time.sleep(1.0)
     poll_until(second, lambda a: loss_points(a) > before)
     assert job_b.alive and not job_a.alive
-    assert runs.read_summary(runs.run_path(id_b))["status"] == "running"
+    assert runs.read_summary(runs.run_path(id_b)).status == "running"
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))

@@ -28,10 +28,10 @@ def test_a_run_folder_holds_weights_spec_config_classes_metrics_and_summary(fini
     assert {"weights.safetensors", "spec.json", "config.json", "classes.json", "metrics.jsonl", "summary.json"} <= names
     run = open_run(finished_run)
     assert run.spec == SPEC and run.config == CONFIG and run.classes == tiny_dataset.classes
-    assert run.summary["status"] == "finished" and run.summary["epochs_done"] == 2
+    assert run.summary.status == "finished" and run.summary.epochs_done == 2
     history = read_history(finished_run)
     assert len(history.steps) == 6 and [e.epoch for e in history.epochs] == [1, 2]
-    assert run.summary["test_accuracy"] == history.epochs[-1].test_accuracy
+    assert run.summary.test_accuracy == history.epochs[-1].test_accuracy
 
 
 def test_saved_weights_reproduce_the_models_predictions(finished_run, tiny_dataset):
@@ -39,7 +39,7 @@ def test_saved_weights_reproduce_the_models_predictions(finished_run, tiny_datas
 
     model = load_model(open_run(finished_run))
     acc = accuracy_report(predict_classes(model, tiny_dataset.test_x), tiny_dataset.test_y, tiny_dataset.classes)
-    assert acc.accuracy == pytest.approx(open_run(finished_run).summary["test_accuracy"])
+    assert acc.accuracy == pytest.approx(open_run(finished_run).summary.test_accuracy)
 
 
 def test_weights_that_do_not_fit_the_spec_are_named(finished_run):
@@ -82,7 +82,7 @@ def test_a_stale_running_run_is_listed_as_interrupted(finished_run):
     summary.update(status="running", updated=time.time() - 3600)
     (finished_run / "summary.json").write_text(json.dumps(summary))
     [listed] = list_runs(finished_run.parent)
-    assert listed["status"] == "interrupted" and "last saved weights" in listed["reason"]
+    assert listed.summary.status == "interrupted" and "last saved weights" in listed.summary.reason
 
 
 def test_a_stopped_job_keeps_its_weights_and_records_the_stop(tiny_dataset, tmp_path):
@@ -93,7 +93,7 @@ def test_a_stopped_job_keeps_its_weights_and_records_the_stop(tiny_dataset, tmp_
     assert job.join(30)
     snap = job.snapshot()
     assert snap.status == "stopped" and snap.steps[-1].step < snap.total_steps
-    assert open_run(tmp_path / "s").summary["status"] == "stopped"
+    assert open_run(tmp_path / "s").summary.status == "stopped"
     load_model(open_run(tmp_path / "s"))
     [event] = read_history(tmp_path / "s").events  # the metrics log says where the run stopped
     assert event == Event("stop", snap.steps[-1].step)
@@ -108,7 +108,7 @@ def test_a_diverged_run_records_the_divergence_in_its_metrics(tiny_dataset, tmp_
     assert job.join(60)
     [event] = read_history(tmp_path / "d").events
     assert event.type == "diverged" and event.reason == job.snapshot().reason
-    assert open_run(tmp_path / "d").summary["status"] == "diverged"
+    assert open_run(tmp_path / "d").summary.status == "diverged"
 
 
 def test_the_heartbeat_beats_while_no_step_comes(tiny_dataset, tmp_path, monkeypatch):

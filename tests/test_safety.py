@@ -85,7 +85,7 @@ def test_out_of_memory_stops_the_run_with_the_reason_and_keeps_the_last_epoch(ti
     snap = job.snapshot()
     assert snap.status == "failed" and snap.reason.startswith("out of memory: use a smaller batch size")
     run = open_run(tmp_path / "oom")
-    assert run.summary["status"] == "failed" and run.summary["epochs_done"] == 1
+    assert run.summary.status == "failed" and run.summary.epochs_done == 1
     load_model(run)
 
 

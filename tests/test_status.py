@@ -20,4 +20,4 @@ def test_every_status_reads_back_and_unknown_text_is_a_damaged_run():
 
 def test_a_summary_written_before_the_type_reads_back_typed(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"status": "finished", "updated": 0}))
-    assert read_summary(tmp_path)["status"] is RunStatus.FINISHED
+    assert read_summary(tmp_path).status is RunStatus.FINISHED

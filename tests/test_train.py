@@ -199,4 +199,4 @@ def test_a_crash_in_training_is_one_line_for_the_user_and_a_traceback_in_the_run
     assert snap.reason == "training failed: RuntimeError: simulated engine bug (traceback in error.log)"
     log = (tmp_path / "run" / runs.ERROR_LOG).read_text()
     assert "Traceback" in log and "in crash" in log and "simulated engine bug" in log
-    assert runs.read_summary(tmp_path / "run")["reason"] == snap.reason
+    assert runs.read_summary(tmp_path / "run").reason == snap.reason

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from test_browser import ARGS, CHROMIUM, choose, dashboard_server  # noqa: E402  (the browser walk's own helpers)
+from core.runs import read_summary  # noqa: E402
 
 
 def page_run(data: str, preset: str, tmp: Path) -> float:
@@ -36,7 +37,7 @@ def page_run(data: str, preset: str, tmp: Path) -> float:
             page.get_by_text("Finished: test accuracy").wait_for(timeout=3_600_000)
             browser.close()
     [run] = list((tmp / "runs").iterdir())
-    return json.loads((run / "summary.json").read_text())["images_per_second"]
+    return read_summary(run).images_per_second
 
 
 def cli_run(data: str, preset: str, tmp: Path) -> float:

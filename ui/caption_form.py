@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.bounds import bounds_of, choices_of
+from core.runs import ListedRun
 from core.caption_train import CaptionConfig
 from core.device import describe_device
 
@@ -22,12 +23,12 @@ _SHARE_LOW, _SHARE_HIGH = _limits("encoder_lr")
 ENCODER_SHARES = [v for v in (0.0, 0.01, 0.03, 0.1, 0.3, 1.0) if _SHARE_LOW <= v <= _SHARE_HIGH]
 
 
-def caption_settings_ui(classifier_runs: list[dict]) -> tuple[CaptionConfig, str | None, bool]:
+def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig, str | None, bool]:
     """The form; returns the config, the classifier run to take the encoder from (None: from scratch), and whether
     Start was pressed."""
     base = CaptionConfig()
-    labels = {r["id"]: f"conv layers of {r['id']} ({r.get('model')}, "
-                       f"{'' if r.get('test_accuracy') is None else format(r['test_accuracy'], '.1%')})"
+    labels = {r.id: f"conv layers of {r.id} ({r.summary.model}, "
+                    f"{'' if r.summary.test_accuracy is None else format(r.summary.test_accuracy, '.1%')})"
               for r in classifier_runs}
     with st.form("caption_settings", border=True):
         encoder = st.selectbox("Encoder", [SCRATCH, *labels], key="cap_encoder",

@@ -4,7 +4,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core import data
-from core.status import RunStatus
 from core.store import DatasetStore
 from core.jobs import JobRegistry
 from core.layers import ModelSpec
@@ -74,9 +73,9 @@ def run_model(run_id: str):
     return _load_run(run_id, weights.stat().st_mtime if weights.exists() else 0.0)
 
 
-def usable_runs() -> list[dict]:
+def usable_runs() -> list[runs.ListedRun]:
     """Saved runs that have weights to evaluate, newest first."""
-    return [r for r in runs.list_runs(kind="classifier") if r.get("epochs_done", 0) > 0 or r.get("status") == RunStatus.STOPPED]
+    return [r for r in runs.list_runs(kind="classifier") if r.summary.has_weights]
 
 
 def run_picker_ui(key: str) -> str | None:
@@ -85,7 +84,7 @@ def run_picker_ui(key: str) -> str | None:
         st.info("No trained runs yet. Train one first; finished runs appear here.")
         st.page_link("pages/train.py", label="Go to the Train page", icon=":material/trending_down:")
         return None
-    labels = {r["id"]: f"{r['id']} · {r.get('model')} · {r.get('status')}" for r in saved}
+    labels = {r.id: f"{r.id} · {r.summary.model} · {r.summary.status}" for r in saved}
     return st.selectbox("Run", list(labels), key=key, format_func=labels.get)
 
 
@@ -104,9 +103,9 @@ def _filters(run_id: str, stamp: float):
     return first_layer_filters(runs.load_model(runs.open_run(runs.run_path(run_id))))
 
 
-def usable_captioners() -> list[dict]:
+def usable_captioners() -> list[runs.ListedRun]:
     """Saved captioner runs with weights, newest first."""
-    return [r for r in runs.list_runs(kind="captioner") if r.get("epochs_done", 0) > 0 or r.get("status") == RunStatus.STOPPED]
+    return [r for r in runs.list_runs(kind="captioner") if r.summary.has_weights]
 
 
 @st.cache_resource(show_spinner="Loading the captioner…", max_entries=4)
