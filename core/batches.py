@@ -1,9 +1,12 @@
 """Batches straight from in-memory uint8 tensors: seeded shuffling, tutorial normalization, batched augmentation."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
+import torchvision.transforms.v2.functional as F
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
@@ -38,13 +41,82 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)  # (B, C, H, W)
 
 
-def augment(x: torch.Tensor, crop_padding: int, hflip: bool, generator: torch.Generator | None = None,
-            pad_mode: str = "zeros") -> torch.Tensor:
-    if crop_padding:
-        x = random_crop(x, crop_padding, generator, pad_mode)
-    if hflip:
+def random_resized_crop(x: torch.Tensor, scale_min: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """torchvision's RandomResizedCrop, per image in one batched resample: each crop keeps a random share of the area
+    from `scale_min` to all of it, at an aspect ratio from 3/4 to 4/3 and a random place, stretched back to full
+    size. It teaches the net objects bigger, smaller and off-centre, as photos frame them."""
+    if scale_min >= 1:
+        return x
+    b, dev = x.shape[0], x.device
+    area = scale_min + (1 - scale_min) * torch.rand(b, device=dev, generator=generator)
+    log_ratio = (torch.rand(b, device=dev, generator=generator) * 2 - 1) * math.log(4 / 3)
+    width = (area * log_ratio.exp()).sqrt().clamp(max=1)  # shares of the side
+    height = (area / log_ratio.exp()).sqrt().clamp(max=1)
+    centre = (torch.rand(b, 2, device=dev, generator=generator) * 2 - 1) * torch.stack([1 - width, 1 - height], 1)
+    theta = torch.zeros(b, 2, 3, device=dev, dtype=x.dtype)
+    theta[:, 0, 0], theta[:, 1, 1], theta[:, :, 2] = width, height, centre
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def color_jitter(x: torch.Tensor, strength: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """torchvision's ColorJitter(brightness, contrast, saturation = strength), each image its own factors, on
+    normalized images: other cameras, light and white balance."""
+    if strength <= 0:
+        return x
+    b, dev = x.shape[0], x.device
+
+    def factor():
+        return (1 + strength * (torch.rand(b, 1, 1, 1, device=dev, generator=generator) * 2 - 1)).to(x.dtype)
+
+    pixels = x * 0.5 + 0.5
+    pixels = pixels * factor()  # brightness
+    grey = F.rgb_to_grayscale(pixels)
+    pixels = (pixels - grey.mean((1, 2, 3), keepdim=True)) * factor() + grey.mean((1, 2, 3), keepdim=True)  # contrast
+    grey = F.rgb_to_grayscale(pixels)
+    pixels = (pixels - grey) * factor() + grey  # saturation
+    return (pixels.clamp(0, 1) - 0.5) / 0.5
+
+
+def random_erasing(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """torchvision's RandomErasing on a batch: with probability p an image loses a rectangle (2-33% of its area,
+    aspect 0.3-3.3) to grey, so the net learns to use every part of an object, not its one best clue."""
+    if p <= 0:
+        return x
+    b, _, h, w = x.shape
+    dev = x.device
+    area = (0.02 + 0.31 * torch.rand(b, device=dev, generator=generator)) * h * w
+    ratio = (torch.rand(b, device=dev, generator=generator) * 2 - 1).mul(math.log(10 / 3)).exp()
+    eh = (area * ratio).sqrt().round().clamp(1, h)
+    ew = (area / ratio).sqrt().round().clamp(1, w)
+    top = (torch.rand(b, device=dev, generator=generator) * (h - eh + 1)).floor()
+    left = (torch.rand(b, device=dev, generator=generator) * (w - ew + 1)).floor()
+    rows, cols = torch.arange(h, device=dev)[None, :, None], torch.arange(w, device=dev)[None, None, :]
+    inside = ((rows >= top[:, None, None]) & (rows < (top + eh)[:, None, None])
+              & (cols >= left[:, None, None]) & (cols < (left + ew)[:, None, None]))
+    erase = inside & (torch.rand(b, device=dev, generator=generator) < p)[:, None, None]
+    return x.masked_fill(erase[:, None], 0.0)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """What each training batch goes through, in this order (a TrainConfig's augmentation settings)."""
+    crop_padding: int = 0  # random translation: pad and cut a 32x32 window
+    pad_mode: str = "zeros"
+    flip: bool = False
+    crop_scale: float = 1.0  # random resized crop's smallest share of the area; 1 = off
+    color_jitter: float = 0.0
+    erasing: float = 0.0  # probability
+
+
+def augment(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | None = None) -> torch.Tensor:
+    x = random_resized_crop(x, aug.crop_scale, generator)
+    if aug.crop_padding:
+        x = random_crop(x, aug.crop_padding, generator, aug.pad_mode)
+    if aug.flip:
         x = flip(x, generator)
-    return x
+    x = color_jitter(x, aug.color_jitter, generator)
+    return random_erasing(x, aug.erasing, generator)
 
 
 def shuffled_batches(

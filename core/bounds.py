@@ -22,6 +22,11 @@ class Bounds:
             return f"{name} must be {kind} from {self.low:g} to {self.high:g}, got {value!r:.40}"
         return None
 
+    @property
+    def span(self) -> tuple:
+        """(low, high) typed for a widget (ints for whole numbers): the range checked is the range shown."""
+        return (int(self.low), int(self.high)) if self.whole else (float(self.low), float(self.high))
+
 
 def ranged(default=MISSING, *, low: float, high: float, whole: bool = True, suggest: float | None = None):
     """A dataclass field whose value must lie in [low, high]."""

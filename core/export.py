@@ -118,11 +118,16 @@ def training_script(spec: ModelSpec, config) -> str:
          config.holdout > 0)) if on]
     note = ("\nNot reproduced here (the app's engine does them): " + "; ".join(left_out) + ".\n") if left_out else ""
     augment = []
+    if config.crop_scale < 1:
+        augment.append(f"transforms.RandomResizedCrop(32, scale=({config.crop_scale}, 1.0))")
     if config.crop_padding:
         mode = "reflect" if config.pad_mode == "reflect" else "constant"
         augment.append(f"transforms.RandomCrop(32, padding={config.crop_padding}, padding_mode={mode!r})")
     if config.flip:
         augment.append("transforms.RandomHorizontalFlip()")
+    if config.color_jitter:
+        augment.append(f"transforms.ColorJitter({config.color_jitter}, {config.color_jitter}, {config.color_jitter})")
+    erasing = f", transforms.RandomErasing({config.erasing}, value=0)" if config.erasing else ""
     augment_code = "".join(f"{a}, " for a in augment)
     optimizer = {
         "sgd": f"torch.optim.SGD(groups, lr={config.lr}, momentum={config.momentum}, nesterov={config.nesterov})",
@@ -150,7 +155,7 @@ from torch import nn
 def loaders(data, batch_size):
     # ToTensor scales pixels to [0, 1]; Normalize(0.5, 0.5) maps them to [-1, 1], as the tutorial does
     normalize = [transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
-    train_tf = transforms.Compose([{augment_code}*normalize])
+    train_tf = transforms.Compose([{augment_code}*normalize{erasing}])
     test_tf = transforms.Compose(normalize)
     if data:
         trainset = torchvision.datasets.ImageFolder(f"{{data}}/train", transform=train_tf)

@@ -91,7 +91,7 @@ def lr_find(spec: ModelSpec, dataset: Dataset, config: TrainConfig, settings: LR
         lr = settings.start_lr * ratio ** (step / max(1, settings.steps - 1))
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
-        x = augment(normalize(x_all[idx]), config.crop_padding, config.flip, aug_gen, config.pad_mode)
+        x = augment(normalize(x_all[idx]), config.augmentation, aug_gen)
         _, loss = train_step(model, optimizer, loss_fn, x.to(input_dtype(model)), y_all[idx], device, amp)
         raw = float(loss.detach())
         if not math.isfinite(raw):

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from . import recipe
-from .batches import augment, normalize, shuffled_batches, steps_per_epoch
+from .batches import Augmentation, augment, normalize, shuffled_batches, steps_per_epoch
 from .bounds import bounds_of, choice, ranged, settings_from_json, settings_problem
 from .data import Dataset
 from .device import DEVICES, has_fast_bf16, resolve_device
@@ -49,6 +49,11 @@ class TrainConfig:
     crop_padding: int = ranged(0, low=0, high=8)  # random-crop augmentation: pixels of padding, 0 = off
     pad_mode: str = choice("zeros", PAD_MODES)  # what the crop's padding holds: zeros (grey after normalization)
     flip: bool = False  # random horizontal flips
+    crop_scale: float = ranged(1.0, low=0.08, high=1.0, whole=False)  # random resized crop: each crop keeps from
+    #                                 this share of the area up to all of it, stretched back to 32x32; 1 = off
+    color_jitter: float = ranged(0.0, low=0.0, high=0.8, whole=False)  # brightness, contrast and saturation each
+    #                                 scaled by a random factor in 1 +- this; 0 = off
+    erasing: float = ranged(0.0, low=0.0, high=1.0, whole=False)  # chance an image loses a random rectangle to grey
     tta: int = ranged(0, low=0, high=2)  # test-time augmentation: 0 none, 1 with the mirror, 2 mirror and shifts
     lr_bias_scale: float = ranged(1.0, low=1.0, high=1000.0, whole=False)  # BatchNorm shifts train this many times
     #                                                                        faster (weight decay as much weaker)
@@ -74,6 +79,11 @@ class TrainConfig:
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ConfigError("nesterov needs the sgd optimizer with momentum above 0")
         return self
+
+    @property
+    def augmentation(self) -> Augmentation:
+        return Augmentation(self.crop_padding, self.pad_mode, self.flip, self.crop_scale, self.color_jitter,
+                            self.erasing)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -325,7 +335,7 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
                 lr = base_lr * schedule_factor(config.schedule, pace.step / total)
                 for group in optimizer.param_groups:
                     group["lr"] = lr * group["lr_scale"]
-                x = augment(normalize(train_x[idx]), config.crop_padding, config.flip, aug_gen, config.pad_mode)
+                x = augment(normalize(train_x[idx]), config.augmentation, aug_gen)
                 x, y = x.to(input_dtype(model)).contiguous(memory_format=memory_format), train_y[idx]
                 logits, loss = train_step(forward, optimizer, loss_fn, x, y, device, amp)
                 pace.record(logits, loss, y, lr, now=control.stopped)

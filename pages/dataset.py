@@ -4,7 +4,10 @@ import torch
 
 from core import data
 from core.store import check_server_path
-from core.batches import augment, denormalize, normalize
+from core.batches import Augmentation, augment, denormalize, normalize
+from core.bounds import bounds_of
+from core.presets import ROBUST_AUGMENTATION
+from core.train import TrainConfig
 from core.images import to_pil
 from ui.entry import through_entry_ui
 from ui.figures import counts_figure
@@ -12,6 +15,12 @@ from ui.state import dataset_ui, source, store
 from ui.widgets import error_ui, image_grid_ui
 
 through_entry_ui()
+
+
+def span(name: str) -> tuple:
+    return bounds_of(TrainConfig, name).span
+
+
 st.title("Dataset")
 
 with st.expander(f"Data source: `{source()}`", expanded=False):
@@ -87,14 +96,25 @@ st.markdown(
     r"$x' = \dfrac{x/255 - 0.5}{0.5}$, so black is −1 and white is +1; centring the inputs on 0 makes "
     "gradient descent better behaved. Augmentation shows the network a slightly different image every epoch."
 )
-a1, a2 = st.columns(2)
-padding = a1.slider("Random crop padding (pixels)", 0, 8, 4, key="aug_padding")
+a1, a2, a3, a4, a5 = st.columns(5)
+padding = a1.slider("Random crop padding (pixels)", *span("crop_padding"), 4, key="aug_padding")
 flip = a2.toggle("Random horizontal flip", value=True, key="aug_flip")
+crop_scale = a3.slider("Random resized crop: smallest area", *span("crop_scale"), 1.0, 0.05, key="aug_rrc",
+                       help="A random part of the image, down to this share of its area, stretched back: near, far "
+                            "and off-centre objects. 1 = off.")
+jitter = a4.slider("Colour jitter", *span("color_jitter"), 0.0, 0.05, key="aug_jitter",
+                   help="Brightness, contrast and saturation each scaled by a random factor within 1 ± this.")
+erasing = a5.slider("Random erasing", *span("erasing"), 0.0, 0.05, key="aug_erase",
+                    help="The chance that an image loses a random rectangle to grey.")
+settings = Augmentation(padding, "zeros", flip, crop_scale, jitter, erasing)
+st.caption("The same settings are on the Train page's form. The `robust` preset (trained for photos) adds "
+           + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ROBUST_AUGMENTATION.items()) + " to `fast`'s crop "
+           "and flip.")
 sample = x[shown[: min(columns, len(shown))]]
 if len(sample):
     normalized = normalize(sample)
     st.caption(f"Normalized values of these images: min {normalized.min():.2f}, max {normalized.max():.2f}, "
                f"mean {normalized.mean():.2f}")
-    views = [augment(normalized, padding, flip, torch.Generator().manual_seed(k)) for k in range(3)]
+    views = [augment(normalized, settings, torch.Generator().manual_seed(k)) for k in range(3)]
     for k, view in enumerate(views):
         image_grid_ui(denormalize(view), [f"epoch {k + 1}"] * len(view), len(view))

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench import OFFICIAL_COPY  # CIFAR-10, official format and pixels, beside the checkout (CI has it too)
+from bench import OFFICIAL_COPY
+from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
+from core.train import TrainConfig  # CIFAR-10, official format and pixels, beside the checkout (CI has it too)
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -138,6 +140,20 @@ def tiny_dataset(data_root, tiny_tree):
     from core.data import load
 
     return load(str(tiny_tree))
+
+
+SMALL_SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
+SMALL_CONFIG = TrainConfig(epochs=2, batch_size=20, lr=0.05, device="cpu")
+
+
+@pytest.fixture
+def finished_run(tiny_dataset, tmp_path) -> Path:
+    """A small model trained 2 epochs on the tiny dataset, saved in a run folder."""
+    from core.jobs import TrainingJob
+
+    job = TrainingJob(SMALL_SPEC, tiny_dataset, SMALL_CONFIG, tmp_path / "runs" / "r1").start()
+    assert job.join(60)
+    return tmp_path / "runs" / "r1"
 
 
 @pytest.fixture

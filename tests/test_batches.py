@@ -1,7 +1,8 @@
 """Batches: tutorial normalization, seeded shuffling, batched augmentation that keeps pixels intact."""
 import torch
 
-from core.batches import augment, flip, normalize, random_crop, shuffled_batches, steps_per_epoch
+from core.batches import (Augmentation, augment, color_jitter, flip, normalize, random_crop, random_erasing,
+                          random_resized_crop, shuffled_batches, steps_per_epoch)
 
 
 def test_normalize_matches_torchvision_totensor_then_normalize():
@@ -39,8 +40,58 @@ def test_random_crop_shifts_each_image_within_the_padding():
 
 
 def test_augment_off_is_identity():
-    x = torch.rand(4, 3, 32, 32)
-    assert torch.equal(augment(x, 0, False), x)
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    assert torch.equal(augment(x, Augmentation()), x)
+
+
+EVERYTHING = Augmentation(crop_padding=2, pad_mode="reflect", flip=True, crop_scale=0.3, color_jitter=0.5, erasing=0.5)
+
+
+def test_augmentation_is_seeded_and_keeps_images_in_range():
+    x = torch.rand(64, 3, 32, 32) * 2 - 1
+    run = lambda seed: augment(x, EVERYTHING, torch.Generator().manual_seed(seed))
+    assert torch.equal(run(1), run(1)) and not torch.equal(run(1), run(2))
+    assert run(1).shape == x.shape and run(1).min() >= -1 and run(1).max() <= 1
+
+
+def test_every_augmentation_setting_of_a_run_reaches_the_batches():
+    from dataclasses import fields
+
+    from core.train import TrainConfig
+
+    config = TrainConfig(crop_padding=3, pad_mode="reflect", flip=True, crop_scale=0.5, color_jitter=0.2, erasing=0.1)
+    assert config.augmentation == Augmentation(3, "reflect", True, 0.5, 0.2, 0.1)
+    assert {f.name for f in fields(Augmentation)} <= {f.name for f in fields(TrainConfig)}
+
+
+def test_a_resized_crop_zooms_into_a_part_of_each_image():
+    # a horizontal ramp: a crop stretched back spans a narrower range of values, inside the original's
+    ramp = torch.linspace(-1, 1, 32).expand(16, 3, 32, 32).contiguous()
+    y = random_resized_crop(ramp, 0.3, torch.Generator().manual_seed(0))
+    spans = y[:, 0, 16].amax(1) - y[:, 0, 16].amin(1)
+    assert (spans <= 2 + 1e-5).all() and (spans < 1.5).sum() >= 4 and y.abs().max() <= 1 + 1e-5
+    assert torch.equal(random_resized_crop(ramp, 1.0), ramp)
+
+
+def test_colour_jitter_changes_colours_but_leaves_greys_grey():
+    grey = torch.rand(32, 1, 32, 32).expand(32, 3, 32, 32) * 2 - 1
+    y = color_jitter(grey, 0.5, torch.Generator().manual_seed(0))
+    assert torch.allclose(y[:, 0], y[:, 1], atol=1e-5) and torch.allclose(y[:, 1], y[:, 2], atol=1e-5)
+    assert not torch.allclose(y, grey, atol=1e-3)
+
+
+def test_random_erasing_greys_one_rectangle_of_2_to_33_percent_of_an_image():
+    x = torch.rand(64, 3, 32, 32) + 0.5  # never 0, so the grey rectangle is exactly what became 0
+    y = random_erasing(x, 1.0, torch.Generator().manual_seed(0))
+    for image in y:
+        rows, cols = (image[0] == 0).nonzero(as_tuple=True)
+        area = len(rows)
+        assert 0.02 * 1024 * 0.8 <= area <= 0.33 * 1024 * 1.2  # rounding of the sides
+        assert area == (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)  # a filled rectangle
+        assert ((image == 0).sum(0) % 3 == 0).all()  # all three channels
+    half = random_erasing(x, 0.5, torch.Generator().manual_seed(0))
+    erased = [(image == 0).any() for image in half]
+    assert 10 < sum(erased) < 54
 
 
 def test_denormalize_undoes_normalize_exactly():

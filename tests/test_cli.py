@@ -66,6 +66,23 @@ def test_evaluate_reports_calibration_and_the_abstain_curve(trained, capsys):
     assert a["accuracy"][0] == pytest.approx(result["test_accuracy"])
 
 
+def test_evaluate_corruptions_adds_accuracy_per_corruption_and_severity_and_keeps_it(trained, capsys):
+    from core.corruptions import CORRUPTIONS
+
+    code, out, _ = run_cli(capsys, "evaluate", "--run", trained["run"], "--corruptions", "--corruption-images", "20",
+                           "--json")
+    result = last_json(out)
+    table = result["corruption_accuracy"]
+    assert code == 0 and set(table) == set(CORRUPTIONS) and all(set(by) == set("12345") for by in table.values())
+    values = [a for by in table.values() for a in by.values()]
+    assert all(k / 20 == pytest.approx(a) for a in values for k in [round(a * 20)])  # shares of 20 images
+    assert result["corruption_mean"] == pytest.approx(sum(values) / len(values)) and result["corruption_images"] == 20
+    assert result["test_accuracy"] == pytest.approx(trained["test_accuracy"])  # the old keys stay as they were
+    assert (Path(trained["run"]) / "robustness.json").exists()
+    code, out, _ = run_cli(capsys, "evaluate", "--run", trained["run"], "--corruptions", "--corruption-images", "0")
+    assert code == 2 and "--corruption-images must be at least 1" in out + _
+
+
 def test_a_run_trained_on_everything_reports_no_calibration(capsys, data_root, tiny_tree, tmp_path):
     run = str(tmp_path / "all")
     assert run_cli(capsys, "train", "--data", str(tiny_tree), "--model", "tutorial", "--epochs", "1", "--holdout", "0",

@@ -20,6 +20,20 @@ def test_generated_training_script_runs_a_few_batches(tmp_path):
     assert "test accuracy" in proc.stdout and (tmp_path / "cifar_net.pth").exists()
 
 
+def test_every_augmentation_is_exported_as_torchvision_transforms_that_run(tmp_path):
+    tree = write_tree(tmp_path / "tree", per_class=(4, 2))
+    config = replace(PRESETS["tutorial"].config, crop_scale=0.5, color_jitter=0.3, erasing=0.5, crop_padding=2,
+                     flip=True)
+    text = training_script(PRESETS["tutorial"].spec, config)
+    for transform in ("RandomResizedCrop(32, scale=(0.5, 1.0))", "RandomCrop(32, padding=2", "RandomHorizontalFlip()",
+                      "ColorJitter(0.3, 0.3, 0.3)", "RandomErasing(0.5, value=0)"):
+        assert transform in text
+    (tmp_path / "train.py").write_text(text)
+    proc = subprocess.run([sys.executable, "train.py", "--data", str(tree), "--epochs", "1", "--max-steps", "2",
+                           "--device", "cpu"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 def test_script_says_what_it_leaves_out():
     text = training_script(PRESETS["fast"].spec, PRESETS["fast"].config)
     assert "Not reproduced here" in text and "lookahead" in text

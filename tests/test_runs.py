@@ -4,23 +4,13 @@ import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import SMALL_CONFIG as CONFIG, SMALL_SPEC as SPEC, wait_for
 
 from core.jobs import TrainingJob
-from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
+from core.layers import Linear, ModelSpec
 from core.runs import (RunError, list_runs, load_model, open_run, read_history, run_path)
 from core.history import Event, StepReport
 from core.train import TrainConfig
-
-SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
-CONFIG = TrainConfig(epochs=2, batch_size=20, lr=0.05, device="cpu")
-
-
-@pytest.fixture
-def finished_run(tiny_dataset, tmp_path):
-    job = TrainingJob(SPEC, tiny_dataset, CONFIG, tmp_path / "runs" / "r1").start()
-    assert job.join(60)
-    return tmp_path / "runs" / "r1"
 
 
 def test_a_run_folder_holds_weights_spec_config_classes_metrics_and_summary(finished_run, tiny_dataset):

@@ -12,9 +12,7 @@ SCRATCH = "train an encoder from scratch"
 
 
 def _limits(name: str) -> tuple:
-    """(low, high) of a CaptionConfig setting, typed for its widget: the range core checks is the range shown."""
-    b = bounds_of(CaptionConfig, name)
-    return (int(b.low), int(b.high)) if b.whole else (float(b.low), float(b.high))
+    return bounds_of(CaptionConfig, name).span
 
 
 _LR_LOW, _LR_HIGH = _limits("lr")

@@ -10,9 +10,7 @@ from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
 
 
 def _limits(name: str) -> tuple:
-    """(low, high) of a TrainConfig setting, typed for its widget: the range core checks is the range shown."""
-    b = bounds_of(TrainConfig, name)
-    return (int(b.low), int(b.high)) if b.whole else (float(b.low), float(b.high))
+    return bounds_of(TrainConfig, name).span
 
 
 _LR_LOW, _LR_HIGH = _limits("lr")
@@ -52,6 +50,18 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
         limit = e3.number_input("Training images (0 = all)", 0, n_train, 0, 1000, key=f"{key}_limit")
         device = e4.selectbox("Device", DEVICES, DEVICES.index(base.device), key=f"{key}_device",
                               help=f"auto = {describe_device('auto')}")
+        g1, g2, g3 = st.columns(3)
+        crop_scale = g1.slider("Random resized crop: smallest area kept", *_limits("crop_scale"),
+                               float(base.crop_scale), 0.01, key=f"{key}_rrc",
+                               help="Each training image is cropped to a random part of it (down to this share of its "
+                                    "area) and stretched back, so the net sees objects near, far and off-centre, as "
+                                    "photos frame them. 1 = off.")
+        jitter = g2.slider("Colour jitter", *_limits("color_jitter"), float(base.color_jitter), 0.05,
+                           key=f"{key}_jitter", help="Brightness, contrast and saturation each scaled by a random "
+                                                     "factor within 1 ± this: other cameras and light. 0 = off.")
+        erasing = g3.slider("Random erasing", *_limits("erasing"), float(base.erasing), 0.05, key=f"{key}_erase",
+                            help="The chance that an image loses a random rectangle to grey, so the net learns to use "
+                                 "every part of an object. 0 = off.")
         f1, f2 = st.columns(2)
         holdout = f1.number_input("Held out for calibration", 0, min(_limits("holdout")[1], n_train // 5),
                                   min(base.holdout, n_train // 5), 500, key=f"{key}_holdout",
@@ -64,7 +74,8 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
     config = TrainConfig(**{**base.to_json(), "epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer,
                             "lr": float(lr), "momentum": float(momentum), "weight_decay": float(wd),
                             "schedule": schedule, "label_smoothing": float(smoothing), "crop_padding": int(crop),
-                            "flip": bool(flip), "limit_train": int(limit), "device": device, "holdout": int(holdout),
+                            "flip": bool(flip), "crop_scale": float(crop_scale), "color_jitter": float(jitter),
+                            "erasing": float(erasing), "limit_train": int(limit), "device": device, "holdout": int(holdout),
                             "nesterov": base.nesterov and optimizer == "sgd" and momentum > 0})
     return config, start, find
 

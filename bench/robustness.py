@@ -1,0 +1,94 @@
+"""`python -m bench.robustness [--data SRC] [--presets fast robust] [--runs DIR ...] [--split test|holdout]`: clean
+against corrupted accuracy, side by side, on the same corrupted images (core.corruptions, CIFAR-10-C style).
+
+Trains each preset as it is (`--keep DIR` keeps the run folders) or takes saved runs, then scores every model on each
+corrupted set as it is made. `--split test` (default) scores the test images; `--split holdout` scores the 2,000
+training images every preset holds out, so settings can be chosen without looking at the test set. Scores are the
+network alone (no test-time augmentation), clean and corrupted alike. Prints a table, then one JSON object as the
+last line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from bench import DATA_HELP, default_data
+from core import data
+from core.corruptions import CORRUPTIONS
+from core.jobs import run_blocking
+from core.presets import CALIBRATION_HOLDOUT, PRESETS
+from core.robustness import measure
+from core.runs import load_model, open_run, read_summary
+from core.train import holdout_split
+
+
+def held_out(dataset, runs: list) -> tuple:
+    """The training images every run held out: the preset slice, refused if a run trained on any of them."""
+    for run in runs:
+        if run.config.holdout != CALIBRATION_HOLDOUT or run.config.limit_train:
+            raise SystemExit(f"{run.id} did not hold out the presets' {CALIBRATION_HOLDOUT:,} images; --split holdout "
+                             "needs runs trained with the presets' holdout and no --limit-train")
+    idx = holdout_split(len(dataset.train_x), CALIBRATION_HOLDOUT)[1]
+    return dataset.train_x[idx], dataset.train_y[idx]
+
+
+def train_presets(names: list[str], dataset, keep: Path, quick: bool) -> list[Path]:
+    folders = []
+    for name in names:
+        preset = PRESETS[name]
+        config = replace(preset.config, device="cpu")
+        if quick:
+            config = replace(config, epochs=1, limit_train=0, holdout=min(config.holdout, len(dataset.train_x) // 5))
+        folder = keep / f"{name}"
+        started = time.perf_counter()
+        snap = run_blocking(preset.spec, dataset, config, folder, poll_s=2.0)
+        print(f"trained {name}: {snap.status}, {time.perf_counter() - started:.0f} s", flush=True)
+        folders.append(folder)
+    return folders
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.robustness", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None, help=DATA_HELP)
+    parser.add_argument("--presets", nargs="*", default=["fast", "robust"], choices=list(PRESETS),
+                        help="presets to train and compare (default: fast robust)")
+    parser.add_argument("--runs", nargs="*", default=[], metavar="DIR", help="saved runs to compare as well")
+    parser.add_argument("--split", choices=("test", "holdout"), default="test")
+    parser.add_argument("--images", type=int, default=10_000, help="test images per set (the first N; default all)")
+    parser.add_argument("--keep", metavar="DIR", help="keep the trained presets' run folders here")
+    parser.add_argument("--quick", action="store_true", help="a smoke run (1 epoch, 200 images) for tests")
+    args = parser.parse_args(argv)
+    source = args.data or default_data()
+    dataset = data.load(source)
+    with tempfile.TemporaryDirectory() as tmp:
+        keep = Path(args.keep or tmp)
+        folders = train_presets(args.presets, dataset, keep, args.quick) + [Path(r) for r in args.runs]
+        runs = [open_run(folder) for folder in folders]
+        if args.split == "holdout":
+            images, labels = held_out(dataset, runs)
+        else:
+            n = 200 if args.quick else args.images
+            images, labels = dataset.test_x[:n], dataset.test_y[:n]
+        models = {run.id: load_model(run) for run in runs}
+        started = time.perf_counter()
+        reports = measure(models, images, labels, progress=lambda done, total, what: print(
+            f"\r{done}/{total} sets: {what}".ljust(60), end="", flush=True))
+        print(f"\nscored {len(models)} model(s) on {len(images):,} images x {len(CORRUPTIONS) * 5} sets in "
+              f"{time.perf_counter() - started:.0f} s")
+        summaries = {run.id: read_summary(run.path) for run in runs}
+    print(f"\n{'run':<36} {'clean':>7} {'corrupted':>10}  " + " ".join(f"{n[:8]:>8}" for n in CORRUPTIONS))
+    for key, r in reports.items():
+        print(f"{key:<36} {r.clean:>7.1%} {r.mean:>10.1%}  " + " ".join(f"{r.mean_of(n):>8.1%}" for n in CORRUPTIONS))
+    report = {"data": source, "split": args.split, "images": len(images), "tta": 0,
+              "models": {key: {"model": summaries[key].model, "train_seconds": summaries[key].train_seconds,
+                               **r.to_json()} for key, r in reports.items()}}
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()
