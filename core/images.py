@@ -57,15 +57,29 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def to_model_input(image: Image.Image) -> torch.Tensor:
-    """Center square crop, then 32x32 with antialiasing: (3, 32, 32) uint8. Every path uses this one function."""
+FITS = ("crop", "squash", "pad")  # how a picture of any shape becomes a square
+FIT = "crop"  # for paths that need one view (image-folder datasets, Grad-CAM, neighbours): the centre square.
+#               Uploads are classified through all three, averaged: that measured best (core.evaluate.predict_image)
+
+
+def to_model_input(image: Image.Image, fit: str = FIT) -> torch.Tensor:
+    """Any picture -> (3, 32, 32) uint8, made square by `fit` (crop: the centre square; squash: stretched; pad: the
+    whole picture centred on its own mean colour), then shrunk with antialiasing."""
     w, h = image.size
-    side = min(w, h)
-    left, top = (w - side) // 2, (h - side) // 2
-    square = image.crop((left, top, left + side, top + side))
-    if square.size != (SIDE, SIDE):
-        square = square.resize((SIDE, SIDE), Image.Resampling.BICUBIC, reducing_gap=None)
-    return torch.from_numpy(np.asarray(square.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+    side = min(w, h) if fit == "crop" else max(w, h)
+    if fit == "crop":
+        left, top = (w - side) // 2, (h - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+    elif fit == "pad" and w != h:
+        mean = tuple(int(v) for v in np.asarray(image.convert("RGB")).reshape(-1, 3).mean(0))
+        canvas = Image.new("RGB", (side, side), mean)
+        canvas.paste(image.convert("RGB"), ((side - w) // 2, (side - h) // 2))
+        image = canvas
+    elif fit not in FITS:
+        raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
+    if image.size != (SIDE, SIDE):
+        image = image.resize((SIDE, SIDE), Image.Resampling.BICUBIC, reducing_gap=None)
+    return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
 
 
 def to_pil(image: torch.Tensor, scale: int = 1) -> Image.Image:

@@ -82,6 +82,14 @@ def run_robustness(run: Run, model: nn.Module, dataset: Dataset, images: int,
     return report
 
 
+def saved_report(run: Run, dataset: Dataset) -> RobustnessReport | None:
+    """The run's kept report for its current weights and this data, whatever its size; None if there is none."""
+    saved = _read(run.path / FILE)
+    if saved and (saved["weights"], saved["source"]) == (weights_stamp(run.path), dataset.source):
+        return saved["report"]
+    return None
+
+
 def _read(path: Path) -> dict | None:
     try:
         saved = json.loads(path.read_text())

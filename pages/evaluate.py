@@ -8,6 +8,7 @@ from core.evaluate import Metrics, metrics, predict_image, predict_logits
 from core.explain import explain, overlay
 from core.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
 from ui.entry import through_entry_ui
+from ui.robustness import robustness_ui
 from ui.figures import (abstain_figure, class_bar_figure, confusion_figure, precision_recall_figure,
                         reliability_figure, topk_figure)
 from ui.state import dataset_ui, run_model, run_picker_ui
@@ -125,6 +126,8 @@ r1.plotly_chart(reliability_figure(cal.reliability_before, cal.reliability_after
 r2.plotly_chart(abstain_figure(cal.abstain.coverage, cal.abstain.accuracy, cal.abstain.thresholds, threshold),
                 width="stretch", key="abstain_chart")
 
+robustness_ui(run, model, dataset)
+
 st.subheader("Try an image")
 st.caption("This network only knows the 10 CIFAR-10 classes; it shrinks your photo to 32x32 first.")
 u1, u2 = st.columns(2)
@@ -142,9 +145,12 @@ elif "random_index" in st.session_state:
     i = st.session_state.random_index
     picture, label = to_pil(dataset.test_x[i]), f"test image #{i} ({classes[int(dataset.test_y[i])]})"
 if picture is not None:
-    p = predict_image(model, run.classes, picture, temperature=cal.temperature, threshold=threshold)
+    p = predict_image(model, run.classes, picture, temperature=cal.temperature, threshold=threshold, tta=run.config.tta)
     st.markdown(f"### {p.caption}")
     o1, o2, o3 = st.columns([2, 1, 3])
     o1.image(picture, caption=f"{label}, {picture.width}x{picture.height}", width="stretch")
-    o2.image(to_pil(p.model_input, 6), caption="what the model sees (32x32)")
+    o2.image([to_pil(v, 3) for v in p.views.values()], caption=[f"{fit} (32x32)" for fit in p.views], width=96)
+    o2.caption("What the network saw: the photo made square three ways, its answers averaged"
+               + (" (each also mirrored" + (" and shifted" if run.config.tta > 1 else "") + ")"
+                  if run.config.tta else "") + ".")
     o3.plotly_chart(topk_figure(p.top), width="stretch", key="topk_chart")

@@ -1,7 +1,7 @@
 """Batches: tutorial normalization, seeded shuffling, batched augmentation that keeps pixels intact."""
 import torch
 
-from core.batches import (Augmentation, augment, color_jitter, flip, normalize, random_crop, random_erasing,
+from core.batches import (Augmentation, augment, color_jitter, flip, gaussian_noise, normalize, random_crop, random_erasing,
                           random_resized_crop, shuffled_batches, steps_per_epoch)
 
 
@@ -44,7 +44,8 @@ def test_augment_off_is_identity():
     assert torch.equal(augment(x, Augmentation()), x)
 
 
-EVERYTHING = Augmentation(crop_padding=2, pad_mode="reflect", flip=True, crop_scale=0.3, color_jitter=0.5, erasing=0.5)
+EVERYTHING = Augmentation(crop_padding=2, pad_mode="reflect", flip=True, crop_scale=0.3, color_jitter=0.5, erasing=0.5,
+                          noise=0.1)
 
 
 def test_augmentation_is_seeded_and_keeps_images_in_range():
@@ -59,8 +60,9 @@ def test_every_augmentation_setting_of_a_run_reaches_the_batches():
 
     from core.train import TrainConfig
 
-    config = TrainConfig(crop_padding=3, pad_mode="reflect", flip=True, crop_scale=0.5, color_jitter=0.2, erasing=0.1)
-    assert config.augmentation == Augmentation(3, "reflect", True, 0.5, 0.2, 0.1)
+    config = TrainConfig(crop_padding=3, pad_mode="reflect", flip=True, crop_scale=0.5, color_jitter=0.2, erasing=0.1,
+                         noise=0.05)
+    assert config.augmentation == Augmentation(3, "reflect", True, 0.5, 0.2, 0.1, 0.05)
     assert {f.name for f in fields(Augmentation)} <= {f.name for f in fields(TrainConfig)}
 
 
@@ -78,6 +80,14 @@ def test_colour_jitter_changes_colours_but_leaves_greys_grey():
     y = color_jitter(grey, 0.5, torch.Generator().manual_seed(0))
     assert torch.allclose(y[:, 0], y[:, 1], atol=1e-5) and torch.allclose(y[:, 1], y[:, 2], atol=1e-5)
     assert not torch.allclose(y, grey, atol=1e-3)
+
+
+def test_noise_has_a_strength_of_its_own_per_image_up_to_the_most():
+    x = torch.zeros(400, 3, 32, 32)
+    y = gaussian_noise(x, 0.1, torch.Generator().manual_seed(0))
+    sigmas = y.flatten(1).std(1) / 2  # in pixel units
+    assert sigmas.max() <= 0.1 * 1.1 and sigmas.min() < 0.01 and 0.04 < sigmas.mean() < 0.06  # uniform on [0, 0.1]
+    assert torch.equal(gaussian_noise(x, 0.0), x)
 
 
 def test_random_erasing_greys_one_rectangle_of_2_to_33_percent_of_an_image():

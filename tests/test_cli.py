@@ -138,11 +138,13 @@ def test_predict_json_contract(trained, capsys, tmp_path):
     import torch
 
     from core.evaluate import predict_probabilities
-    from core.images import decode_image, to_model_input
+    from core.images import FITS, decode_image, to_model_input
     from core.runs import load_model, open_run
 
     run = open_run(Path(trained["run"]))
-    probs = predict_probabilities(load_model(run), to_model_input(decode_image(image.read_bytes(), "red.png"))[None])[0]
+    picture = decode_image(image.read_bytes(), "red.png")
+    views = torch.stack([to_model_input(picture, fit) for fit in FITS])  # seen three ways, with the run's TTA
+    probs = predict_probabilities(load_model(run), views, tta=run.config.tta).mean(0)
     expected = [(run.classes[int(i)], float(probs[i])) for i in torch.argsort(probs, descending=True)[:5]]
     assert [(t["class"], pytest.approx(t["probability"], abs=1e-5)) for t in p["top"]] == expected
     assert p["caption"].endswith(".") and expected[0][0] in p["caption"]

@@ -34,7 +34,8 @@ def test_predict_image_gives_top5_probabilities_and_a_caption():
     image = Image.new("RGB", (640, 480), (200, 30, 30))
     p = predict_image(model, classes, image)
     assert len(p.top) == 5 and p.top[0][1] >= p.top[-1][1]
-    assert p.model_input.shape == (3, 32, 32) and p.model_input.dtype == torch.uint8
+    assert list(p.views) == ["crop", "squash", "pad"]
+    assert all(v.shape == (3, 32, 32) and v.dtype == torch.uint8 for v in p.views.values())
     assert p.top[0][0] in p.caption
 
 

@@ -54,3 +54,16 @@ def test_to_model_input_center_crops_and_resizes():
     x = to_model_input(image)
     assert x.shape == (3, 32, 32)
     assert x[0].float().mean() > 250 and x[2].float().mean() < 5
+
+
+def test_every_fit_makes_any_shape_square_its_own_way():
+    image = Image.new("RGB", (300, 100), (0, 0, 255))
+    image.paste((255, 0, 0), (100, 0, 200, 100))  # blue | red | blue, side by side
+    crop, squash, pad = (to_model_input(image, fit).float() for fit in ("crop", "squash", "pad"))
+    assert crop[0].mean() > 250  # the red centre square only
+    assert squash[2, :, :8].mean() > 250 and squash[0, :, 13:19].mean() > 250  # all three thirds, stretched
+    assert pad[:, :10].flatten(1).std(1).max() < 3 and pad[:, 12:20].max(0).values.mean() > 200  # flat, then the picture
+    for v in (crop, squash, pad):
+        assert v.shape == (3, 32, 32)
+    with pytest.raises(ValueError, match="fit must be one of crop, squash, pad"):
+        to_model_input(image, "zoom")

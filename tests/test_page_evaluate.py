@@ -108,3 +108,23 @@ def test_a_run_without_held_out_images_says_so(app_env):
     at = open_page("evaluate")
     assert any("trained on every training image" in i.value for i in at.info)
     assert at.metric[1].value == "1.00"  # the temperature stays 1
+
+
+def test_measuring_robustness_draws_accuracy_per_corruption_and_severity(trained_run):
+    from core.corruptions import CORRUPTIONS
+
+    at = open_page("evaluate")
+    assert any("Not measured yet" in i.value for i in at.info)
+    examples = [c for c in _cell_images(at) if ":" in c]
+    assert len(examples) == 1 + len(CORRUPTIONS) and examples[0].startswith("clean: ")
+    at.button(key="robust_go").click().run()
+    assert not at.exception and not at.error
+    heat = plotly_figures(at)["robustness_chart"]["data"][0]
+    assert len(heat["y"]) == len(CORRUPTIONS) and heat["x"] == ["clean", "1", "2", "3", "4", "5"]
+    assert all(0 <= v <= 100 for row in heat["z"] for v in row)
+    clean = float(next(m for m in at.metric if m.label == "Clean (no TTA)").value.rstrip("%"))
+    assert all(row[0] == pytest.approx(clean, abs=0.05) for row in heat["z"])
+    at = open_page("evaluate")  # kept with the run: shown at once next time
+    assert "robustness_chart" in plotly_figures(at)
+    at.select_slider(key="robust_severity").set_value(5).run()
+    assert not at.exception

@@ -98,6 +98,19 @@ def confusion_figure(classes: list[str], confusion: list[list[int]]) -> go.Figur
     return _layout(fig, "Confusion matrix (click a cell to see its images)", "predicted class", "true class", 520)
 
 
+def robustness_figure(labels: list[str], accuracy: list[list[float]], clean: float) -> go.Figure:
+    """Accuracy (%) per corruption (rows, worst mean first) and severity (columns), beside the clean accuracy."""
+    order = sorted(range(len(labels)), key=lambda i: sum(accuracy[i]))
+    z = [[clean * 100] + [a * 100 for a in accuracy[i]] for i in order]
+    fig = go.Figure(go.Heatmap(z=z, x=["clean", "1", "2", "3", "4", "5"], y=[labels[i] for i in order],
+                               colorscale="RdYlGn", zmin=max(0.0, min(min(r) for r in z) - 5), zmax=100,
+                               text=[[f"{v:.0f}" for v in row] for row in z], texttemplate="%{text}",
+                               hovertemplate="%{y}, severity %{x}: %{z:.1f}%<extra></extra>",
+                               colorbar=dict(title="%")))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Accuracy (%) under each corruption, by severity", "severity", "", 120 + 30 * len(labels))
+
+
 def topk_figure(top: list[tuple[str, float]]) -> go.Figure:
     names, probs = [c for c, _ in top][::-1], [p * 100 for _, p in top][::-1]
     fig = go.Figure(go.Bar(x=probs, y=names, orientation="h", marker_color=PALETTE[0],
