@@ -298,6 +298,8 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.locator(".st-key-topk_chart .js-plotly-plot").wait_for()
         assert plot_points(page, "topk_chart") == 5
         page.locator("h3").filter(has_text="%").first.wait_for()
+        for fit in ("crop", "squash", "pad"):  # what the network saw: the photo made square three ways
+            page.get_by_text(f"{fit} (32x32)", exact=True).wait_for()
 
     with step(page, "12b-not-sure"):  # the calibrated threshold at its top: the photo gets "not sure"
         page.locator(".st-key-reliability_chart .js-plotly-plot").wait_for()
@@ -307,6 +309,16 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         thumb.press("End")
         page.locator("h3").filter(has_text="Not sure: nothing here is 99% likely").wait_for()
         page.get_by_text("At 99%: it answers").wait_for()
+
+    with step(page, "12c-robustness"):  # measured on request, drawn as a heatmap; the examples follow the severity
+        page.get_by_role("button", name="Measure").click()
+        page.locator(".st-key-robustness_chart .js-plotly-plot").wait_for(timeout=120_000)
+        rows = page.evaluate("() => document.querySelector('.st-key-robustness_chart .js-plotly-plot').data[0].y.length")
+        assert rows == 14
+        severity = page.get_by_role("slider", name="Severity")
+        severity.focus()
+        severity.press("End")
+        page.get_by_text(re.compile(r"^Gaussian noise: \w+")).first.wait_for()
 
     with step(page, "13-upload-text"):
         fake = tmp_path / "fake.png"

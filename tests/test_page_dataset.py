@@ -38,3 +38,14 @@ def test_a_server_path_outside_the_allowed_folders_is_refused(app_env):
     at.text_input[0].input("/etc").run()
     next(b for b in at.button if b.label == "Use this path").click().run()
     assert any("outside the folders this server allows" in e.value for e in at.error)
+
+
+def test_the_augmentation_preview_follows_every_setting(app_env):
+    at = open_page("dataset")
+    before = [img.proto.imgs[0].url for img in at.get("image")]
+    for key, value in (("aug_rrc", 0.4), ("aug_jitter", 0.5), ("aug_erase", 1.0), ("aug_noise", 0.1)):
+        at.slider(key=key).set_value(value).run()
+        assert not at.exception, key
+        after = [img.proto.imgs[0].url for img in at.get("image")]
+        assert after != before, f"{key} changed nothing"
+        before = after
