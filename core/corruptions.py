@@ -1,7 +1,8 @@
 """Corrupted copies of test images, after CIFAR-10-C (Hendrycks & Dietterich, 2019): the shifts a photo from a phone
 brings (noise, blur, compression, lighting, colour, haze, framing), each at five severities, made here from the test
-set with torch and torchvision, deterministically per seed. Where CIFAR-10-C has a CIFAR parameter the levels are
-its; lighting, colour cast and framing are this project's additions for uploads (their levels say so)."""
+set with torch, torchvision and Pillow, deterministically per seed. Five follow CIFAR-10-C's method and its CIFAR levels
+(`cifar10c`); the others are this project's, for uploads: motion blur, pixelation, brightness and fog done more simply
+than CIFAR-10-C does them, and darkness, desaturation, colour cast and framing added."""
 from __future__ import annotations
 
 import io
@@ -26,6 +27,7 @@ class Corruption:
     imitates: str  # what in a real photo this stands for (shown beside its chart)
     levels: tuple[float, ...]  # the parameter at severities 1..5
     apply: Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]  # float (B, 3, H, W) in [0, 1] -> same
+    cifar10c: bool = False  # CIFAR-10-C's method and levels
 
 
 def _gaussian_noise(x, sigma, gen):
@@ -122,22 +124,23 @@ def _zoom(x, scale, gen):
 
 CORRUPTIONS: dict[str, Corruption] = {c.name: c for c in [
     Corruption("gaussian_noise", "Gaussian noise", "sensor noise in dim light", (0.04, 0.06, 0.08, 0.09, 0.10),
-               _gaussian_noise),
-    Corruption("shot_noise", "Shot noise", "photon noise of a small sensor", (500, 250, 100, 75, 50), _shot_noise),
-    Corruption("gaussian_blur", "Blur", "out of focus", (0.4, 0.6, 0.7, 0.8, 1.0), _blur),
+               _gaussian_noise, True),
+    Corruption("shot_noise", "Shot noise", "photon noise of a small sensor", (500, 250, 100, 75, 50), _shot_noise,
+               True),
+    Corruption("gaussian_blur", "Blur", "out of focus", (0.4, 0.6, 0.7, 0.8, 1.0), _blur, True),
     Corruption("motion_blur", "Motion blur", "a shaking hand or a moving subject", (2, 3, 4, 5, 6), _motion_blur),
-    Corruption("jpeg", "JPEG", "compression by a phone or a chat app", (80, 65, 58, 50, 40), _jpeg),
+    Corruption("jpeg", "JPEG", "compression by a phone or a chat app", (80, 65, 58, 50, 40), _jpeg, True),
     Corruption("pixelate", "Pixelate", "a small crop blown up", (0.95, 0.85, 0.7, 0.55, 0.45), _pixelate),
     Corruption("brightness", "Brightness", "overexposure", (0.05, 0.1, 0.15, 0.2, 0.3), _brightness),
-    Corruption("dark", "Dark", "underexposure (added here)", (0.8, 0.65, 0.5, 0.4, 0.3), _dark),
-    Corruption("contrast", "Contrast", "flat light, a dirty lens", (0.75, 0.5, 0.4, 0.3, 0.15), _contrast),
-    Corruption("desaturate", "Desaturate", "washed-out colours (added here)", (0.7, 0.5, 0.35, 0.2, 0.1),
+    Corruption("dark", "Dark", "underexposure", (0.8, 0.65, 0.5, 0.4, 0.3), _dark),
+    Corruption("contrast", "Contrast", "flat light, a dirty lens", (0.75, 0.5, 0.4, 0.3, 0.15), _contrast, True),
+    Corruption("desaturate", "Desaturate", "washed-out colours", (0.7, 0.5, 0.35, 0.2, 0.1),
                _desaturate),
-    Corruption("colour_cast", "Colour cast", "white balance off, indoor light (added here)",
+    Corruption("colour_cast", "Colour cast", "white balance off, indoor light",
                (0.1, 0.2, 0.3, 0.4, 0.5), _colour_cast),
     Corruption("fog", "Fog", "haze, glare", (0.2, 0.3, 0.4, 0.5, 0.6), _fog),
-    Corruption("zoom_in", "Zoom in", "framed too tight (added here)", (1.15, 1.3, 1.45, 1.6, 1.8), _zoom),
-    Corruption("zoom_out", "Zoom out", "the subject small in a wide shot (added here)", (0.9, 0.8, 0.7, 0.6, 0.5),
+    Corruption("zoom_in", "Zoom in", "framed too tight", (1.15, 1.3, 1.45, 1.6, 1.8), _zoom),
+    Corruption("zoom_out", "Zoom out", "the subject small in a wide shot", (0.9, 0.8, 0.7, 0.6, 0.5),
                _zoom),
 ]}
 
