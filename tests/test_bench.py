@@ -134,3 +134,39 @@ def test_the_baseline_reads_the_official_format_through_torchvision_like_the_eng
         pixels, label = trainset[i]
         assert label == int(engine.train_y[i])
         assert torch.allclose((pixels * 0.5 + 0.5) * 255, engine.train_x[i].float(), atol=1e-3)
+
+
+def test_the_robustness_benchmark_trains_presets_and_scores_them_on_the_same_corrupted_sets(data_root, tmp_path,
+                                                                                             capsys):
+    from bench.robustness import main as robustness
+    from conftest import write_tree
+    from core.corruptions import CORRUPTIONS
+
+    tree = write_tree(tmp_path / "tree", per_class=(12, 4))
+    report = robustness(["--quick", "--data", str(tree), "--presets", "tutorial", "robust", "--keep",
+                         str(tmp_path / "runs")])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(json.dumps(report))
+    assert set(report["models"]) == {"tutorial", "robust"} and report["images"] == 40 and report["tta"] == 0
+    for scores in report["models"].values():
+        assert set(scores["accuracy"]) == set(CORRUPTIONS) and 0 <= scores["clean"] <= 1
+        assert scores["train_seconds"] > 0
+    # held-out images: the runs kept the presets' slice out (a fifth of 120 here), so --split holdout refuses them
+    with pytest.raises(SystemExit, match="did not hold out the presets' 2,000 images"):
+        robustness(["--presets", "--runs", str(tmp_path / "runs" / "robust"), "--split", "holdout", "--data",
+                    str(tree)])
+
+
+def test_the_upload_benchmark_scores_every_fit_and_their_average_with_and_without_tta(data_root, tmp_path, capsys):
+    from bench.uploads import main as uploads
+    from conftest import write_tree
+    from core.cli import main as cli
+    from core.images import FITS
+
+    tree = write_tree(tmp_path / "tree", per_class=(12, 4))
+    assert cli(["train", "--data", str(tree), "--model", "tutorial", "--epochs", "1", "--batch-size", "10",
+                "--out", str(tmp_path / "clf")]) == 0
+    report = uploads(["--run", str(tmp_path / "clf"), "--data", str(tree), "--images", "40"])
+    [scores] = report["runs"].values()
+    assert set(scores["scores"]) == {f"{kind}/{fit}" for kind in ("wider", "tighter") for fit in (*FITS, "all")}
+    assert all(0 <= v <= 1 for s in scores["scores"].values() for v in s.values())
+    assert set(scores["mean_by_fit"]) == {*FITS, "all"}

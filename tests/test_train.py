@@ -200,3 +200,15 @@ def test_a_crash_in_training_is_one_line_for_the_user_and_a_traceback_in_the_run
     log = (tmp_path / "run" / runs.ERROR_LOG).read_text()
     assert "Traceback" in log and "in crash" in log and "simulated engine bug" in log
     assert runs.read_summary(tmp_path / "run").reason == snap.reason
+
+
+def test_robust_is_fast_with_its_augmentation_and_nothing_else():
+    """The robust preset was chosen as `train --model fast` plus these flags (docs/robustness.md); it must stay that."""
+    from dataclasses import replace
+
+    from core.presets import PRESETS, ROBUST_AUGMENTATION
+
+    fast, robust = PRESETS["fast"], PRESETS["robust"]
+    assert robust.spec.layers == fast.spec.layers
+    assert robust.config == replace(fast.config, **ROBUST_AUGMENTATION)
+    assert ROBUST_AUGMENTATION and all(getattr(fast.config, k) != v for k, v in ROBUST_AUGMENTATION.items())
