@@ -118,17 +118,32 @@ class Augmentation:
     color_jitter: float = 0.0
     erasing: float = 0.0  # probability
     noise: float = 0.0  # the strongest per-image Gaussian noise, in pixel units
+    photo_share: float = 1.0  # the share of each batch the photo augmentations (all but translation and flip) touch
+
+    @property
+    def photo(self) -> bool:
+        return self.crop_scale < 1 or self.color_jitter > 0 or self.erasing > 0 or self.noise > 0
 
 
 def augment(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | None = None) -> torch.Tensor:
-    x = random_resized_crop(x, aug.crop_scale, generator)
+    some = None  # the images the photo augmentations touch: all, or a random share of the batch
+    if aug.photo and aug.photo_share < 1:
+        some = (torch.rand(len(x), device=x.device, generator=generator) < aug.photo_share).nonzero().flatten()
+    x = _on(x, some, lambda v: random_resized_crop(v, aug.crop_scale, generator))
     if aug.crop_padding:
         x = random_crop(x, aug.crop_padding, generator, aug.pad_mode)
     if aug.flip:
         x = flip(x, generator)
-    x = color_jitter(x, aug.color_jitter, generator)
-    x = gaussian_noise(x, aug.noise, generator)
-    return random_erasing(x, aug.erasing, generator)
+    return _on(x, some, lambda v: random_erasing(gaussian_noise(color_jitter(v, aug.color_jitter, generator), aug.noise,
+                                                                generator), aug.erasing, generator))
+
+
+def _on(x: torch.Tensor, some: torch.Tensor | None, change) -> torch.Tensor:
+    if some is None:
+        return change(x)
+    out = x.clone()
+    out[some] = change(x[some])
+    return out
 
 
 def shuffled_batches(

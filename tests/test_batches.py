@@ -82,6 +82,17 @@ def test_colour_jitter_changes_colours_but_leaves_greys_grey():
     assert not torch.allclose(y, grey, atol=1e-3)
 
 
+def test_a_photo_share_leaves_the_rest_of_the_batch_to_translation_and_flips_only():
+    x = torch.rand(200, 3, 32, 32) * 2 - 1
+    strong = Augmentation(color_jitter=0.8, noise=0.1, photo_share=0.3)
+    y = augment(x, strong, torch.Generator().manual_seed(0))
+    touched = [not torch.equal(a, b) for a, b in zip(x, y)]
+    assert 30 < sum(touched) < 90  # about 60 of 200
+    plain = Augmentation(crop_padding=2, flip=True, photo_share=0.3)  # no photo augmentation: nothing drawn for it
+    assert torch.equal(augment(x, plain, torch.Generator().manual_seed(0)),
+                       augment(x, Augmentation(crop_padding=2, flip=True), torch.Generator().manual_seed(0)))
+
+
 def test_noise_has_a_strength_of_its_own_per_image_up_to_the_most():
     x = torch.zeros(400, 3, 32, 32)
     y = gaussian_noise(x, 0.1, torch.Generator().manual_seed(0))
