@@ -39,9 +39,10 @@ def robustness_ui(run, model, dataset) -> None:
                   help="The mean over every corruption and severity: CIFAR-10-C's headline figure.")
         worst = min(report.accuracy, key=report.mean_of)
         k3.metric("Hardest", CORRUPTIONS[worst].label, help=f"{report.mean_of(worst):.1%} over its 5 severities")
-        labels = [f"{c.label} ({c.imitates})" for c in CORRUPTIONS.values()]
-        st.plotly_chart(robustness_figure(labels, [[report.accuracy[n][s] for s in SEVERITIES] for n in CORRUPTIONS],
+        st.plotly_chart(robustness_figure([c.label for c in CORRUPTIONS.values()],
+                                          [[report.accuracy[n][s] for s in SEVERITIES] for n in CORRUPTIONS],
                                           report.clean), width="stretch", key="robustness_chart")
+        st.caption(" · ".join(f"**{c.label}**: {c.imitates}" for c in CORRUPTIONS.values()))
     examples_ui(model, dataset)
 
 
