@@ -119,7 +119,9 @@ def test_measuring_robustness_draws_accuracy_per_corruption_and_severity(trained
     assert len(examples) == 1 + len(CORRUPTIONS) and examples[0].startswith("clean: ")
     at.button(key="robust_go").click().run()
     assert not at.exception and not at.error
-    heat = plotly_figures(at)["robustness_chart"]["data"][0]
+    figure = plotly_figures(at)["robustness_chart"]
+    heat = figure["data"][0]
+    assert figure["layout"]["xaxis"]["type"] == "category"  # "clean" and the severities, each a column
     assert len(heat["y"]) == len(CORRUPTIONS) and heat["x"] == ["clean", "1", "2", "3", "4", "5"]
     assert all(0 <= v <= 100 for row in heat["z"] for v in row)
     clean = float(next(m for m in at.metric if m.label == "Clean (no TTA)").value.rstrip("%"))

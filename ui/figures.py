@@ -108,6 +108,7 @@ def robustness_figure(labels: list[str], accuracy: list[list[float]], clean: flo
                                hovertemplate="%{y}, severity %{x}: %{z:.1f}%<extra></extra>",
                                colorbar=dict(title="%")))
     fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(type="category")  # "1".."5" would otherwise read as numbers and push "clean" off the axis
     return _layout(fig, "Accuracy (%) under each corruption, by severity", "severity", "", 120 + 30 * len(labels))
 
 
