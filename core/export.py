@@ -129,9 +129,9 @@ def training_script(spec: ModelSpec, config) -> str:
         augment.append("transforms.RandomHorizontalFlip()")
     if config.color_jitter:
         augment.append(f"transforms.ColorJitter({config.color_jitter}, {config.color_jitter}, {config.color_jitter})")
-    erasing = f", transforms.RandomErasing({config.erasing}, value=0)" if config.erasing else ""
+    on_tensors = f", transforms.RandomErasing({config.erasing}, value=0)" if config.erasing else ""  # after Normalize
     if config.noise:  # each image its own strength, from none to the most (torchvision's GaussianNoise has one)
-        erasing += (f", transforms.Lambda(lambda t: (t + 2 * {config.noise} * torch.rand(()) * torch.randn_like(t))"
+        on_tensors += (f", transforms.Lambda(lambda t: (t + 2 * {config.noise} * torch.rand(()) * torch.randn_like(t))"
                     ".clamp(-1, 1))")
     augment_code = "".join(f"{a}, " for a in augment)
     optimizer = {
@@ -160,7 +160,7 @@ from torch import nn
 def loaders(data, batch_size):
     # ToTensor scales pixels to [0, 1]; Normalize(0.5, 0.5) maps them to [-1, 1], as the tutorial does
     normalize = [transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
-    train_tf = transforms.Compose([{augment_code}*normalize{erasing}])
+    train_tf = transforms.Compose([{augment_code}*normalize{on_tensors}])
     test_tf = transforms.Compose(normalize)
     if data:
         trainset = torchvision.datasets.ImageFolder(f"{{data}}/train", transform=train_tf)
