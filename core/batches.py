@@ -44,7 +44,7 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None
 def random_resized_crop(x: torch.Tensor, scale_min: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """torchvision's RandomResizedCrop, per image in one batched resample: each crop keeps a random share of the area
     from `scale_min` to all of it, at an aspect ratio from 3/4 to 4/3 and a random place, stretched back to full
-    size. It teaches the net objects bigger, smaller and off-centre, as photos frame them."""
+    size. It teaches the net objects seen closer and off-centre, as photos frame them (it never zooms out)."""
     if scale_min >= 1:
         return x
     b, dev = x.shape[0], x.device
@@ -134,8 +134,13 @@ def augment(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | Non
         x = random_crop(x, aug.crop_padding, generator, aug.pad_mode)
     if aug.flip:
         x = flip(x, generator)
-    return _on(x, some, lambda v: random_erasing(gaussian_noise(color_jitter(v, aug.color_jitter, generator), aug.noise,
-                                                                generator), aug.erasing, generator))
+
+    def look(v):  # colour, grain and occlusion, after the geometry
+        v = color_jitter(v, aug.color_jitter, generator)
+        v = gaussian_noise(v, aug.noise, generator)
+        return random_erasing(v, aug.erasing, generator)
+
+    return _on(x, some, look)
 
 
 def _on(x: torch.Tensor, some: torch.Tensor | None, change) -> torch.Tensor:

@@ -100,7 +100,7 @@ a1, a2, a3, a4, a5, a6 = st.columns(6)
 padding = a1.slider("Random crop padding (pixels)", *span("crop_padding"), 4, key="aug_padding")
 flip = a2.toggle("Random horizontal flip", value=True, key="aug_flip")
 crop_scale = a3.slider("Random resized crop: smallest area", *span("crop_scale"), 1.0, 0.05, key="aug_rrc",
-                       help="A random part of the image, down to this share of its area, stretched back: near, far "
+                       help="A random part of the image, down to this share of its area, stretched back: closer up "
                             "and off-centre objects. 1 = off.")
 jitter = a4.slider("Colour jitter", *span("color_jitter"), 0.0, 0.05, key="aug_jitter",
                    help="Brightness, contrast and saturation each scaled by a random factor within 1 ± this.")

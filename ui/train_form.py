@@ -54,7 +54,7 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
         crop_scale = g1.slider("Random resized crop: smallest area kept", *_limits("crop_scale"),
                                float(base.crop_scale), 0.01, key=f"{key}_rrc",
                                help="Each training image is cropped to a random part of it (down to this share of its "
-                                    "area) and stretched back, so the net sees objects near, far and off-centre, as "
+                                    "area) and stretched back, so the net sees objects closer up and off-centre, as "
                                     "photos frame them. 1 = off.")
         jitter = g2.slider("Colour jitter", *_limits("color_jitter"), float(base.color_jitter), 0.05,
                            key=f"{key}_jitter", help="Brightness, contrast and saturation each scaled by a random "
