@@ -23,7 +23,7 @@ class Always(nn.Module):
 
 
 class Brightest(nn.Module):
-    """Class 1 for bright pictures, else 0: brightness and fog change its answers, nothing else much."""
+    """Class 1 for pictures brighter than mid-grey, else 0."""
 
     def __init__(self):
         super().__init__()
@@ -34,14 +34,18 @@ class Brightest(nn.Module):
 
 
 def test_every_model_is_scored_on_every_corruption_and_severity():
-    images = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8)
-    labels = torch.tensor([0, 1] * 20)
+    # flat grey pictures: light ones (200) are class 1, dark ones (60) class 0
+    images = torch.cat([torch.full((20, 3, 32, 32), 200), torch.full((20, 3, 32, 32), 60)]).to(torch.uint8)
+    labels = torch.tensor([1] * 20 + [0] * 20)
     reports = measure({"zero": Always(0), "bright": Brightest()}, images, labels)
     zero = reports["zero"]
     assert set(zero.accuracy) == set(CORRUPTIONS) and all(set(by) == set(SEVERITIES) for by in zero.accuracy.values())
     assert zero.clean == 0.5 and zero.mean == pytest.approx(0.5)  # one class for everything: half right, always
     bright = reports["bright"]
-    assert bright.mean_of("brightness") != pytest.approx(bright.clean) or bright.mean_of("dark") != bright.clean
+    assert bright.clean == 1.0 and bright.mean_of("desaturate") == 1.0  # greys stay greys
+    # +0.05 leaves the dark ones dark, +0.3 lifts them past mid-grey; x0.8 keeps the light ones light, x0.3 does not
+    assert bright.accuracy["brightness"][1] == 1.0 and bright.accuracy["brightness"][5] == 0.5
+    assert bright.accuracy["dark"][1] == 1.0 and bright.accuracy["dark"][5] == 0.5
 
 
 def test_a_report_reads_back_from_its_json():
