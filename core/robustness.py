@@ -73,12 +73,12 @@ def run_robustness(run: Run, model: nn.Module, dataset: Dataset, images: int,
     """A run's report on the first `images` test images: read from its folder when the weights, data and size match,
     else measured and saved. A damaged or edited file is simply measured again."""
     images = max(1, min(images, len(dataset.test_x)))
-    stamp, path = weights_stamp(run.path), run.path / FILE
-    saved = _read(path)
-    if saved and (saved["weights"], saved["source"], saved["report"].images) == (stamp, dataset.source, images):
-        return saved["report"]
+    saved = saved_report(run, dataset)
+    if saved and saved.images == images:
+        return saved
+    stamp = weights_stamp(run.path)  # taken before measuring: weights saved meanwhile leave this report stale
     [report] = measure({"run": model}, dataset.test_x[:images], dataset.test_y[:images], progress=progress).values()
-    write_json(path, {"weights": stamp, "source": dataset.source, **report.to_json()})
+    write_json(run.path / FILE, {"weights": stamp, "source": dataset.source, **report.to_json()})
     return report
 
 

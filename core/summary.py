@@ -54,8 +54,7 @@ class RunSummary:
     @classmethod
     def from_json(cls, data: dict, now: float | None = None) -> RunSummary:
         """Read back leniently (see the module's note); a "running" summary gone stale reads as interrupted."""
-        hints = get_type_hints(cls)
-        values = {f.name: data[f.name] for f in fields(cls) if f.name in data and _fits(data[f.name], hints[f.name])}
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data and _fits(data[f.name], _HINTS[f.name])}
         values["status"] = status_of(data.get("status"))  # unknown text reads as a damaged run
         summary = cls(**values)
         now = time.time() if now is None else now
@@ -63,6 +62,9 @@ class RunSummary:
             summary = replace(summary, status=RunStatus.INTERRUPTED, reason=summary.reason or
                               "the process training it stopped; the last saved weights are kept")
         return summary
+
+
+_HINTS = get_type_hints(RunSummary)  # resolved once: every listing of runs reads every summary
 
 
 def _fits(value, hint) -> bool:
