@@ -1,6 +1,6 @@
 """How much of a classifier's accuracy survives inside the captioning scenes, before any decoder is involved:
 `python -m bench.caption_probe --run DIR [--data SRC]
-[--scenes 600]`.
+[--scenes 600] [--adapt-scenes N]`.
 
 For every object of the fixed test scenes it classifies the object three ways with the run's own weights and head:
 - single: the original 32x32 test picture (what the run's test accuracy measures);
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import time
 from pathlib import Path
 
 import torch
@@ -21,27 +22,18 @@ import torch.nn.functional as F
 
 from bench import DATA_HELP, default_data
 from core import data
+from core.adapt import adapt_encoder, classifier_head, object_cells
 from core.batches import normalize
 from core.captioner import encoder_from_classifier
-from core.layers import AvgPool2d, Flatten, GlobalAvgPool, Linear
 from core.runs import RunError, load_model, open_run
 from core.scenes import evaluation_scenes, render_batch
 
 
 def split(run):
-    """The run's model as (conv part the captioner uses, how the classifier pools its last maps, its head)."""
+    """The run's model as (its conv part the captioner uses, its head)."""
     model = load_model(run).eval()
-    layers = run.spec.layers
     convs = len(encoder_from_classifier(run.spec).layers)
-    head = next(i for i, layer in enumerate(layers) if isinstance(layer, (Flatten, GlobalAvgPool, Linear)))
-    mean = any(isinstance(layer, (AvgPool2d, GlobalAvgPool)) for layer in layers[convs:head + 1])
-    start = head + 1 if isinstance(layers[head], GlobalAvgPool) else head
-    with torch.no_grad():
-        maps = model[:convs](torch.zeros(1, 3, 32, 32))
-        if model[:start](torch.zeros(1, 3, 32, 32)).flatten(1).shape[1] != maps.shape[1]:
-            raise SystemExit(f"error: {run.spec.name!r} flattens a {maps.shape[-2]}x{maps.shape[-1]} map into its "
-                             "head; the probe needs a classifier that pools its last maps to one cell (fast, accurate)")
-    return model, model[:convs], (lambda cells: cells.mean((1, 2)) if mean else cells.amax((1, 2))), model[start:]
+    return model, model[:convs], classifier_head(model, run.spec, convs)
 
 
 def main(argv=None) -> dict:
@@ -49,23 +41,28 @@ def main(argv=None) -> dict:
     parser.add_argument("--data", help=DATA_HELP)
     parser.add_argument("--run", required=True, help="a classifier run")
     parser.add_argument("--scenes", type=int, default=600)
+    parser.add_argument("--adapt-scenes", type=int, default=0, metavar="N",
+                        help="first adapt the classifier to N training scenes as the captioner's adapt mode does "
+                             "(core.adapt, batches of 64, seed 0); default 0: as trained")
     args = parser.parse_args(argv)
     dataset = data.load(args.data or default_data())
     try:
-        model, convs, pool, head = split(open_run(Path(args.run)))
+        model, convs, head = split(open_run(Path(args.run)))
     except RunError as exc:  # not a run, or a captioner run: say so in one line
         raise SystemExit(f"error: {exc}") from None
+    if args.adapt_scenes:
+        started = time.perf_counter()
+        adapt_encoder(convs, head, dataset.train_x, dataset.train_y, len(dataset.classes), args.adapt_scenes,
+                      batch_size=64, seed=0, device=torch.device("cpu"))
+        print(f"adapted on {args.adapt_scenes:,} training scenes in {time.perf_counter() - started:.0f} s")
     tally = collections.defaultdict(lambda: [0, 0, 0, 0])  # objects, single, crop, grid right
     with torch.no_grad():
         for scene in evaluation_scenes(dataset.test_y, len(dataset.classes), args.scenes):
             pixels = normalize(render_batch([scene], dataset.test_x))
             maps = convs(pixels)[0]
-            (width, height), (h, w) = scene.size, maps.shape[-2:]
-            for obj in scene.objects:
+            for obj, cells in zip(scene.objects, object_cells(maps, scene)):
                 x0, y0, x1, y1 = obj.box
-                cols = [j for j in range(w) if x0 <= (j + 0.5) * width / w < x1]
-                rows = [i for i in range(h) if y0 <= (i + 0.5) * height / h < y1]
-                grid = head(pool(maps[:, rows][:, :, cols])[None]).argmax().item()
+                grid = head.classify(cells[None]).argmax().item()
                 single = model(normalize(dataset.test_x[obj.image:obj.image + 1])).argmax().item()
                 crop = F.interpolate(pixels[:, :, y0:y1, x0:x1], size=(32, 32), mode="bilinear", align_corners=False)
                 counts = tally[f"{scene.layout}, {x1 - x0} px"]
@@ -76,7 +73,7 @@ def main(argv=None) -> dict:
     print(f"{'scenes':<20}{'objects':>8}{'single':>8}{'crop':>8}{'grid':>8}")
     for kind, c in sorted(tally.items()) + [("all", total)]:
         print(f"{kind:<20}{c[0]:>8}" + "".join(f"{c[k] / c[0]:>8.1%}" for k in (1, 2, 3)))
-    report = {"run": args.run, "data": dataset.source, "objects": total[0],
+    report = {"run": args.run, "data": dataset.source, "adapt_scenes": args.adapt_scenes, "objects": total[0],
               **{name: total[k] / total[0] for k, name in enumerate(("single", "crop", "grid"), 1)},
               "by_kind": {kind: {"objects": c[0], "single": c[1] / c[0], "crop": c[2] / c[0], "grid": c[3] / c[0]}
                           for kind, c in sorted(tally.items())}}

@@ -41,12 +41,14 @@ def progress_printer():
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.captioning", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help=DATA_HELP)
-    parser.add_argument("--encoder-run", help="a classifier run: its conv layers become the (frozen) encoder, and "
-                                              "the template describer uses it; without it the encoder starts from "
+    parser.add_argument("--encoder-run", help="a classifier run: its conv layers become the encoder, and the "
+                                              "template describer uses it; without it the encoder starts from "
                                               "scratch and the template is left out")
     parser.add_argument("--epochs", type=int, default=CaptionConfig().epochs)
     parser.add_argument("--scenes-per-epoch", type=int, default=CaptionConfig().scenes_per_epoch)
     parser.add_argument("--encoder-mode", default=CaptionConfig().encoder_mode, choices=ENCODER_MODES)
+    parser.add_argument("--adapt-scenes", type=int, default=CaptionConfig().adapt_scenes,
+                        help="with adapt: training scenes the encoder adapts on first (their time counts in the curve)")
     parser.add_argument("--encoder-lr", type=float, default=CaptionConfig().encoder_lr,
                         help="with finetune: the encoder's learning rate as a share of the decoder's")
     parser.add_argument("--quick", action="store_true", help="a smoke run (tiny settings) for tests")
@@ -55,10 +57,10 @@ def main(argv=None) -> dict:
     source = args.data or default_data()
     dataset = data.load(source)
     config = CaptionConfig(epochs=args.epochs, scenes_per_epoch=args.scenes_per_epoch, device="cpu",
-                           encoder_mode=args.encoder_mode, encoder_lr=args.encoder_lr)
+                           encoder_mode=args.encoder_mode, encoder_lr=args.encoder_lr, adapt_scenes=args.adapt_scenes)
     if args.quick:
         config = replace(config, epochs=2, scenes_per_epoch=128, batch_size=32, hidden=32, test_scenes=32,
-                         held_out_scenes=16)
+                         held_out_scenes=16, adapt_scenes=64)
     encoder = encoder_source(Path(args.encoder_run) if args.encoder_run else None, dataset.classes)
     report: dict = {"data": source, "encoder": encoder.label, "config": config.to_json(),
                     "encoder_single_image_accuracy": encoder.test_accuracy}
@@ -70,6 +72,7 @@ def main(argv=None) -> dict:
         summary = read_summary(folder)
     progress(snap)
     report["status"], report["wall_seconds"] = snap.status, wall
+    report["adapted"] = next((e.reason for e in snap.events if e.type == "adapt"), None)
     report["scenes_per_second"] = summary.images_per_second
     report["curve"] = [{"epoch": e.epoch, "seconds": e.seconds, "exact": e.exact, "precision": e.precision,
                         "recall": e.recall, "bleu": e.bleu, "held_out_exact": e.held_out_exact,

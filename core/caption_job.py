@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .adapt import ClassifierHead, classifier_head
 from .caption_runs import CaptionRecorder
 from .caption_train import CaptionConfig, build_captioner, fit_captioner
 from .captioner import SCRATCH_ENCODER, Captioner, encoder_from_classifier
@@ -22,6 +23,7 @@ class EncoderSource:
     state: dict | None  # trained weights of the conv layers, or None to start from scratch
     label: str  # "scratch" or the classifier run's id
     test_accuracy: float | None = None  # the classifier's own test accuracy on single pictures
+    head: ClassifierHead | None = None  # the classifier's pooling and head, which encoder mode "adapt" trains with
 
 
 def encoder_source(classifier_run: Path | None, classes) -> EncoderSource:
@@ -37,7 +39,7 @@ def encoder_source(classifier_run: Path | None, classes) -> EncoderSource:
     model = load_model(run)
     keep = len(spec.layers)
     state = {k: v for k, v in model.state_dict().items() if int(k.split(".")[0]) < keep}
-    return EncoderSource(spec, state, run.id, run.summary.test_accuracy)
+    return EncoderSource(spec, state, run.id, run.summary.test_accuracy, classifier_head(model, run.spec, keep))
 
 
 class CaptionJob(BackgroundJob):
@@ -54,7 +56,7 @@ class CaptionJob(BackgroundJob):
 
     def _train(self, callbacks: Callbacks) -> FitResult:
         return fit_captioner(self.model, self.dataset, self.config, callbacks, self.control,
-                             pretrained=self.encoder.state is not None)
+                             pretrained=self.encoder.state is not None, head=self.encoder.head)
 
 
 def start_captioner(registry: JobRegistry, dataset: Dataset, config: CaptionConfig,

@@ -3,6 +3,7 @@ step, trains with teacher forcing, and after every epoch captions the fixed test
 through the same callbacks and obeys the same Control (stop, learning rate) as the classifier's fit()."""
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -11,6 +12,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .adapt import ADAPT_LR, AdaptStep, ClassifierHead, adapt_encoder
 from .batches import normalize
 from .bounds import choice, ranged, settings_from_json, settings_problem
 from .caption_eval import CaptionScores, caption_scenes, score_captions
@@ -23,7 +25,7 @@ from .history import CaptionEpochReport, Event, StepReport
 from .status import RunStatus
 from .train import Callbacks, ConfigError, Control, Diverged, FitResult, schedule_factor
 
-ENCODER_MODES = ("frozen", "finetune")
+ENCODER_MODES = ("frozen", "adapt", "finetune")
 SAMPLES = 8  # test scenes captioned in every epoch's report, so a person sees the sentences improve
 
 
@@ -37,11 +39,13 @@ class CaptionConfig:
     lr: float = ranged(3e-3, low=1e-6, high=1.0, whole=False)  # Adam's peak learning rate (one-cycle schedule)
     cell: str = choice("lstm", CELLS)  # the decoder's recurrent cell
     hidden: int = ranged(256, low=16, high=1024)  # its state size
-    encoder_mode: str = choice("frozen", ENCODER_MODES)  # with an encoder from a classifier run: keep it, or train it
+    encoder_mode: str = choice("adapt", ENCODER_MODES)  # with an encoder from a classifier run: keep it as it is;
+    #                                 adapt it to scenes first (core.adapt), then keep it; or train it with the decoder
+    adapt_scenes: int = ranged(12_800, low=64, high=1_000_000)  # adapt only: training scenes the encoder adapts on
     encoder_lr: float = ranged(0.1, low=0.0, high=1.0, whole=False)  # finetune only: the encoder's learning rate as a
     #                                         share of the decoder's (pretrained weights need gentler steps)
-    reuse: int = ranged(3, low=1, high=10)  # frozen pretrained encoder only: uses of each drawn scene (its features
-    #                                         are computed once, its caption drawn anew each time); otherwise 1
+    reuse: int = ranged(3, low=1, high=10)  # frozen or adapted pretrained encoder only: uses of each drawn scene
+    #                                         (its features are computed once, its caption drawn anew each time)
     test_scenes: int = ranged(600, low=16, high=10_000)  # fixed held-back scenes scored after every epoch
     held_out_scenes: int = ranged(200, low=16, high=10_000)  # scenes of class pairs never seen in training
     seed: int = ranged(0, low=0, high=2**31 - 1)
@@ -73,14 +77,27 @@ def build_captioner(config: CaptionConfig, classes, encoder_spec: ModelSpec,
 
 
 def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, callbacks: Callbacks | None = None,
-                  control: Control | None = None, pretrained: bool = False) -> FitResult:
+                  control: Control | None = None, pretrained: bool = False,
+                  head: ClassifierHead | None = None) -> FitResult:
     """Train `model` on scenes drawn from the training pictures; `pretrained` with encoder_mode "frozen" keeps the
-    encoder's weights (and its BatchNorm statistics) as they are."""
+    encoder's weights (and its BatchNorm statistics) as they are; "adapt" first trains them with the classifier's
+    `head` on the scenes' objects (core.adapt), then keeps them."""
     config.check()
     callbacks, control = callbacks or Callbacks(), control or Control()
     device = resolve_device(config.device)
     model.to(device)
-    frozen = pretrained and config.encoder_mode == "frozen"
+    frozen = pretrained and config.encoder_mode in ("frozen", "adapt")
+    per_epoch = max(1, config.scenes_per_epoch // config.batch_size)
+    uses = config.reuse if frozen else 1
+    total = per_epoch * uses * config.epochs
+    offset, adapt_seconds = 0, 0.0  # the adapt phase's steps (captioning steps count on after them) and time
+    if pretrained and config.encoder_mode == "adapt":
+        if head is None:
+            raise ConfigError("encoder mode adapt needs the classifier's head (give the encoder run's)")
+        offset, adapt_seconds = _adapt(model, head, dataset, config, device, callbacks, control, total)
+        if control.stopped:
+            callbacks.on_event(Event("stop", offset))
+            return FitResult(model.eval(), RunStatus.STOPPED)
     model.encoder.requires_grad_(not frozen)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(_param_groups(model, config, pretrained and not frozen), lr=config.lr)
@@ -89,10 +106,9 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     fixed = evaluation_scenes(dataset.test_y, len(classes), config.test_scenes)
     held = evaluation_scenes(dataset.test_y, len(classes), config.held_out_scenes, held="only")
     rng = random.Random(config.seed)
-    per_epoch = max(1, config.scenes_per_epoch // config.batch_size)
-    uses = config.reuse if frozen else 1
-    total = per_epoch * uses * config.epochs
-    base_lr, step, seen, started, train_time = config.lr, 0, 0, time.perf_counter(), 0.0
+    # the adapt phase counts in the run's time: an epoch's seconds and the training time include it
+    base_lr, step, started, train_time = config.lr, 0, time.perf_counter() - adapt_seconds, adapt_seconds
+    seen = offset * config.batch_size
     result = FitResult(model, RunStatus.FINISHED)
     try:
         for epoch in range(1, config.epochs + 1):
@@ -106,7 +122,7 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
                     break
                 new_lr = control.take_lr()
                 if new_lr is not None:
-                    callbacks.on_event(Event("lr", step, lr_from=base_lr, lr_to=new_lr))
+                    callbacks.on_event(Event("lr", offset + step, lr_from=base_lr, lr_to=new_lr))
                     base_lr = new_lr
                 lr = base_lr * schedule_factor("onecycle", step / total)
                 for group in optimizer.param_groups:
@@ -118,19 +134,19 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
                 seen += len(scenes)
                 loss_sum += loss
                 if not math.isfinite(loss):
-                    raise Diverged(f"the loss became {loss} at step {step} (epoch {epoch}) with learning rate "
-                                   f"{lr:.3g}; the weights from the last finished epoch are kept. Try a learning "
-                                   f"rate about 10x lower ({lr / 10:.2g})", step=step)
+                    raise Diverged(f"the loss became {loss} at step {offset + step} (epoch {epoch}) with learning "
+                                   f"rate {lr:.3g}; the weights from the last finished epoch are kept. Try a "
+                                   f"learning rate about 10x lower ({lr / 10:.2g})", step=offset + step)
                 now = time.perf_counter()
                 elapsed_train = train_time + now - epoch_start
-                callbacks.on_step(StepReport(step, epoch, loss, lr, seen / elapsed_train, now - started,
-                                             (now - started) / step * (total - step), total))
+                callbacks.on_step(StepReport(offset + step, epoch, loss, lr, seen / elapsed_train, now - started,
+                                             (now - started - adapt_seconds) / step * (total - step), offset + total))
                 if control.stopped:
                     break
             train_time += time.perf_counter() - epoch_start
             if control.stopped:
                 result.status = RunStatus.STOPPED
-                callbacks.on_event(Event("stop", step))
+                callbacks.on_event(Event("stop", offset + step))
                 break
             report = _epoch_report(model, dataset, fixed, held, device, epoch, loss_sum / max(1, epoch_steps), started)
             result.epochs.append(report)
@@ -142,6 +158,30 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     result.train_seconds = train_time
     result.images_per_second = seen / max(train_time, 1e-9)
     return result
+
+
+def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: CaptionConfig, device,
+           callbacks: Callbacks, control: Control, caption_steps: int) -> tuple[int, float]:
+    """The adapt phase, reported as steps of epoch 0 (its loss is the objects' classification loss) and closed by an
+    "adapt" event saying how often the grid named the objects before it and at its end; returns its steps and seconds."""
+    steps = max(1, config.adapt_scenes // config.batch_size)
+    started = time.perf_counter()
+    head = ClassifierHead(copy.deepcopy(head.tail).to(device), head.size, head.mean)  # the source's head stays as it was
+
+    def on_step(r: AdaptStep) -> bool:
+        elapsed = time.perf_counter() - started
+        callbacks.on_step(StepReport(r.step, 0, r.loss, ADAPT_LR * (1 - (r.step - 1) / r.steps),
+                                     r.step * config.batch_size / elapsed, elapsed,
+                                     elapsed / r.step * (r.steps - r.step), steps + caption_steps))
+        return not control.stopped
+
+    done = adapt_encoder(model.encoder.convs, head, dataset.train_x, dataset.train_y, len(dataset.classes),
+                         config.adapt_scenes, config.batch_size, config.seed, device, on_step)
+    tenth = done[-max(1, len(done) // 10):]  # the last tenth, averaged: one batch is ~100 objects, noisy
+    first, last = done[0].objects_right, sum(r.objects_right for r in tenth) / len(tenth)  # first: before any step
+    callbacks.on_event(Event("adapt", len(done), reason=f"encoder adapted on {len(done) * config.batch_size:,} "
+                                                        f"scenes: objects named from its grid {first:.0%} -> {last:.0%}"))
+    return len(done), time.perf_counter() - started
 
 
 def _param_groups(model: Captioner, config: CaptionConfig, finetuning: bool) -> list[dict]:

@@ -66,9 +66,12 @@ CAPTION_FLAGS = {
     "lr": "Adam's peak learning rate",
     "cell": "the decoder's recurrent cell",
     "hidden": "the decoder's state size",
-    "encoder_mode": "with --encoder-run: keep its weights (frozen) or train them too (finetune)",
+    "encoder_mode": "with --encoder-run: keep its weights (frozen), teach them the scenes' objects first and then "
+                    "keep them (adapt), or train them with the decoder (finetune)",
+    "adapt_scenes": "with --encoder-mode adapt: training scenes the encoder learns the objects of before the decoder "
+                    "trains",
     "encoder_lr": "with --encoder-mode finetune: the encoder's learning rate as a share of the decoder's",
-    "reuse": "with a frozen --encoder-run: uses of each drawn scene (its features computed once, a fresh caption "
+    "reuse": "with a frozen or adapted --encoder-run: uses of each drawn scene (its features computed once, a fresh caption "
              "each time)",
     "test_scenes": "fixed test scenes captioned and scored after every epoch",
     "held_out_scenes": "fixed test scenes of class pairs never seen together in training, scored apart",
@@ -268,7 +271,8 @@ def _progress_line(snap: JobSnapshot) -> str:
     width = 24
     filled = int(width * snap.progress)
     eta = f"{int(s.eta // 60)}:{int(s.eta % 60):02d}"
-    return (f"[{'#' * filled}{'.' * (width - filled)}] epoch {s.epoch} step {s.step}/{s.total_steps} "
+    phase = f"epoch {s.epoch}" if s.epoch else "adapting the encoder"  # a captioner's adapt phase is epoch 0
+    return (f"[{'#' * filled}{'.' * (width - filled)}] {phase} step {s.step}/{s.total_steps} "
             f"loss {s.loss:.3f} | {s.images_per_second:,.0f} img/s | ETA {eta}")
 
 
@@ -453,12 +457,16 @@ def cmd_caption_train(args) -> dict:
     folder = _new_run_folder(args.out, "captioner")
     _say(args, f"training a captioner (encoder: {encoder.label}, {config.encoder_mode if encoder.state else 'trained'}"
                f") on scenes from {dataset.source} on {device}, run {folder}")
-    shown = {"epochs": 0, "step": 0}
+    shown = {"epochs": 0, "step": 0, "adapted": False}
 
     def on_poll(snap: JobSnapshot) -> None:
         if snap.steps and snap.steps[-1].step != shown["step"]:
             _say(args, _progress_line(snap).replace("img/s", "scenes/s"))
             shown["step"] = snap.steps[-1].step
+        for e in snap.events:
+            if e.type == "adapt" and not shown["adapted"]:
+                _say(args, e.reason)
+                shown["adapted"] = True
         for e in snap.epochs[shown["epochs"]:]:
             _say(args, f"epoch {e.epoch}: loss {e.train_loss:.3f}, exact {e.exact:.1%}, objects right "
                        f"{e.recall:.1%}, BLEU-4 {e.bleu:.3f}, held-out pairs exact {e.held_out_exact:.1%}; "

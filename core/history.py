@@ -16,7 +16,7 @@ METRICS = "metrics.jsonl"
 @dataclass(frozen=True)
 class StepReport:
     step: int  # 1-based, over the whole run
-    epoch: int  # 1-based
+    epoch: int  # 1-based (a captioner's encoder adapting to scenes first reports epoch 0)
     loss: float
     lr: float
     images_per_second: float = 0.0  # training images per second since the run started (evaluation excluded)
@@ -57,7 +57,7 @@ class CaptionEpochReport:
 
 @dataclass(frozen=True)
 class Event:
-    type: Literal["lr", "stop", "diverged"]
+    type: Literal["lr", "stop", "diverged", "adapt"]
     step: int  # the step it took effect at
     lr_from: float | None = None  # "lr": the learning rate before and after
     lr_to: float | None = None
@@ -111,7 +111,7 @@ def read_history(folder: Path, epoch_type: type = EpochReport) -> History:
                 history.steps.append(_record(StepReport, item))
             elif kind == "epoch":
                 history.epochs.append(_record(epoch_type, item))
-            elif kind in ("lr", "stop", "diverged"):
+            elif kind in ("lr", "stop", "diverged", "adapt"):
                 history.events.append(Event(kind, int(item["step"]), item.get("from"), item.get("to"),
                                             str(item.get("reason", ""))))
         except (ValueError, TypeError, KeyError, AttributeError):

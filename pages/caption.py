@@ -77,7 +77,8 @@ def live_ui() -> None:
     st.subheader(f"Captioner run `{run_id}` · {status}")
     if job is not None and not snap.done:
         last = snap.steps[-1] if snap.steps else None
-        text = (f"epoch {last.epoch} · step {last.step:,}/{total:,} · {last.images_per_second:,.0f} scenes/s · "
+        phase = f"epoch {last.epoch}" if last and last.epoch else "adapting the encoder"  # the adapt phase is epoch 0
+        text = (f"{phase} · step {last.step:,}/{total:,} · {last.images_per_second:,.0f} scenes/s · "
                 f"ETA {int(last.eta // 60)}:{int(last.eta % 60):02d} · loss {last.loss:.3f}") if last else "starting…"
         st.progress(snap.progress, text=text)
         live_controls_ui(job, lr, LRS, prefix="cap_")

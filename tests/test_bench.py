@@ -71,6 +71,7 @@ def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_pa
     seconds = [row["seconds"] for row in report["curve"]]
     assert [row["epoch"] for row in report["curve"]] == [1, 2] and seconds == sorted(seconds) and seconds[0] > 0
     assert report["encoder"] == "clf" and 0 <= report["encoder_single_image_accuracy"] <= 1
+    assert report["adapted"].startswith("encoder adapted on 64 scenes")  # the default mode adapts first
     for scores in (report["template"], report["template_held_out"], *report["curve"]):
         assert all(0 <= scores[k] <= 1 for k in ("exact", "precision", "recall", "bleu"))
 
@@ -91,7 +92,8 @@ def test_benchmarks_default_to_the_official_copy_when_it_is_there(monkeypatch, t
 
 def test_the_caption_probe_classifies_each_scene_object_three_ways(data_root, tmp_path, capsys):
     """`python -m bench.caption_probe`: a 32-pixel object is pasted into its scene unscaled, so its crop is exactly
-    its original picture and the two must be classified alike; a flattening head is refused by name."""
+    its original picture and the two must be classified alike, whatever the head (max-pooled or flattened), as
+    trained or adapted to scenes first."""
     from bench.caption_probe import main as probe
     from conftest import write_tree
     from core.cli import main as cli
@@ -100,13 +102,12 @@ def test_the_caption_probe_classifies_each_scene_object_three_ways(data_root, tm
     for model in ("fast", "tutorial"):
         assert cli(["train", "--data", str(tree), "--model", model, "--epochs", "1", "--batch-size", "10",
                     "--out", str(tmp_path / model)]) == 0
-    report = probe(["--data", str(tree), "--run", str(tmp_path / "fast"), "--scenes", "40"])
-    assert report["objects"] == sum(kind["objects"] for kind in report["by_kind"].values()) > 40
-    full_size = [kind for name, kind in report["by_kind"].items() if name.endswith(", 32 px")]
-    assert full_size and all(kind["crop"] == kind["single"] for kind in full_size)
-    assert all(0 <= report[k] <= 1 for k in ("single", "crop", "grid"))
-    with pytest.raises(SystemExit, match="pools its last maps to one cell"):
-        probe(["--data", str(tree), "--run", str(tmp_path / "tutorial"), "--scenes", "8"])
+    for model, adapt in (("fast", "0"), ("tutorial", "0"), ("tutorial", "128")):
+        report = probe(["--data", str(tree), "--run", str(tmp_path / model), "--scenes", "40", "--adapt-scenes", adapt])
+        assert report["objects"] == sum(kind["objects"] for kind in report["by_kind"].values()) > 40
+        full_size = [kind for name, kind in report["by_kind"].items() if name.endswith(", 32 px")]
+        assert full_size and all(kind["crop"] == kind["single"] for kind in full_size)
+        assert all(0 <= report[k] <= 1 for k in ("single", "crop", "grid")) and report["adapt_scenes"] == int(adapt)
     with pytest.raises(SystemExit, match="^error: tree: spec.json is missing$"):  # a data folder, not a run
         probe(["--data", str(tree), "--run", str(tree), "--scenes", "8"])
 

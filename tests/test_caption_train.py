@@ -155,7 +155,7 @@ def test_runs_of_the_other_kind_are_refused_by_name(captioner_folder, trained_ru
 
 def test_a_classifier_run_becomes_a_frozen_encoder_with_its_own_weights(trained_run, tiny_dataset):
     source = encoder_source(run_path(trained_run), CLASSES)
-    config = CaptionConfig(**{**QUICK, "epochs": 1, "reuse": 3})
+    config = CaptionConfig(**{**QUICK, "epochs": 1, "reuse": 3, "encoder_mode": "frozen"})
     model = build_captioner(config, CLASSES, source.spec, source.state)
     before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
     steps = []

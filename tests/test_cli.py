@@ -318,6 +318,18 @@ def test_caption_train_json_contract(captioner, tmp_path):
         p.name for p in (tmp_path / "cap").iterdir()}
 
 
+def test_caption_train_adapts_a_classifiers_encoder_and_says_how_it_went(capsys, finished_run, tiny_tree, tmp_path):
+    """The default encoder mode with --encoder-run (here a net whose head averages its map): a line reports the adapt
+    phase, and the captioning steps are counted after it."""
+    code, out, err = run_cli(capsys, "caption-train", "--data", str(tiny_tree), "--encoder-run", str(finished_run),
+                             "--adapt-scenes", "64", "--epochs", "1", "--scenes-per-epoch", "64", "--batch-size", "32",
+                             "--hidden", "32", "--test-scenes", "16", "--held-out-scenes", "16",
+                             "--out", str(tmp_path / "cap"))
+    assert code == 0, err
+    assert "encoder adapted on 64 scenes: objects named from its grid" in out
+    assert "epoch 1 step 8/8" in out  # 2 adapt steps, then 2 batches of scenes used 3 times each
+
+
 def test_caption_json_contract_with_beams_and_attention_files(captioner, capsys, tmp_path):
     images = []
     for name, size in (("wide.png", (120, 60)), ("tall.png", (30, 90))):

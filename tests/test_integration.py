@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import OFFICIAL_COPY
 
@@ -111,7 +112,8 @@ def test_a_captioner_on_the_one_epoch_encoder_beats_the_template(official, fast_
     classifier = fast_one_epoch.model.float().eval()
     spec = encoder_from_classifier(PRESETS["fast"].spec)
     state = {k: v for k, v in classifier.state_dict().items() if int(k.split(".")[0]) < len(spec.layers)}
-    config = CaptionConfig(epochs=2, scenes_per_epoch=3200, test_scenes=300, held_out_scenes=100, device="cpu")
+    config = CaptionConfig(epochs=2, scenes_per_epoch=3200, test_scenes=300, held_out_scenes=100, device="cpu",
+                           encoder_mode="frozen")
     model = build_captioner(config, official.classes, spec, state)
     result = fit_captioner(model, official, config, pretrained=True)
     learned = result.epochs[-1]
@@ -122,3 +124,38 @@ def test_a_captioner_on_the_one_epoch_encoder_beats_the_template(official, fast_
           f"objects {template.recall:.4f}, BLEU-4 {template.bleu:.4f}")
     assert result.status == "finished" and learned.exact >= CAPTIONER_EXACT_BAR
     assert learned.exact >= template.exact + CAPTIONER_BEATS_TEMPLATE_BY and learned.bleu > template.bleu
+
+
+ADAPT_GAIN_BAR = 0.05  # objects named from the grid, after adapting on 2,560 scenes, over before
+
+
+def test_adapting_the_one_epoch_encoder_to_scenes_names_more_objects_from_its_grid(official, fast_one_epoch):
+    import copy
+
+    from core.adapt import adapt_encoder, classifier_head, object_cells
+    from core.batches import normalize
+    from core.captioner import encoder_from_classifier
+    from core.presets import PRESETS
+    from core.scenes import evaluation_scenes, render_batch
+
+    model = copy.deepcopy(fast_one_epoch.model).float().eval()
+    convs = len(encoder_from_classifier(PRESETS["fast"].spec).layers)
+    head = classifier_head(model, PRESETS["fast"].spec, convs)
+    scenes = evaluation_scenes(official.test_y, 10, 200)
+
+    def grid_accuracy() -> float:
+        right = total = 0
+        with torch.no_grad():
+            for scene in scenes:
+                maps = model[:convs](normalize(render_batch([scene], official.test_x)))[0]
+                for obj, cells in zip(scene.objects, object_cells(maps, scene)):
+                    right += head.classify(cells[None]).argmax().item() == obj.label
+                    total += 1
+        return right / total
+
+    before = grid_accuracy()
+    adapt_encoder(model[:convs], head, official.train_x, official.train_y, 10, 2560, 64, 0, torch.device("cpu"))
+    after = grid_accuracy()
+    print(f"one-epoch fast encoder, objects named from its grid on 200 test scenes: {before:.4f} before adapting, "
+          f"{after:.4f} after 2,560 scenes")
+    assert after >= before + ADAPT_GAIN_BAR

@@ -78,6 +78,24 @@ def test_train_watch_caption_and_compare(app_env, trained_run):
     assert all(0 <= y <= 100 for b in bars for y in b["y"])
 
 
+def test_a_classifier_encoder_adapts_first_and_the_loss_chart_marks_where(app_env, trained_run):
+    """The default mode with a classifier's encoder: it adapts to scenes (epoch 0 of the progress), an "adapt" event
+    marks the loss chart where the captions begin, and the run finishes like any other."""
+    at = open_page("caption")
+    assert at.get("segmented_control")[0].value == CaptionConfig().encoder_mode == "adapt"
+    at.selectbox(key="cap_encoder").set_value(trained_run)
+    b = bounds_of(CaptionConfig, "adapt_scenes")
+    widget = at.number_input(key="cap_adapt_scenes")
+    assert (widget.min, widget.max, widget.value) == (b.low, b.high, CaptionConfig().adapt_scenes)
+    widget.set_value(64)
+    run_id = start(at)
+    poll_until(at, lambda a: any("Finished" in s.value for s in a.success), timeout=180)
+    notes = [a["text"] for a in plotly_figures(at)["cap_loss"]["layout"]["annotations"]]
+    assert notes == ["encoder adapted · captions from here"]
+    events = runs.read_history(runs.run_path(run_id)).events
+    assert [e.type for e in events] == ["adapt"] and events[0].step == 64 // 32
+
+
 def test_an_address_naming_no_captioner_is_explained(app_env, trained_run):
     for bad in ("../../etc", "20990101-000000-nothing-here", trained_run):  # the last is a classifier run
         at = open_page()

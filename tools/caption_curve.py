@@ -1,5 +1,6 @@
 """The README's captioning chart from `python -m bench.captioning`'s JSON line: `python tools/caption_curve.py
-bench.json` writes docs/img/caption_curve.png (the same plotly figure the app would draw, rendered by Chromium)."""
+bench.json [LABEL=other.json ...]` writes docs/img/caption_curve.png (the same plotly figure the app would draw,
+rendered by Chromium), other runs' curves dashed."""
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ from ui.figures import caption_time_figure  # noqa: E402
 
 
 def main() -> None:
-    report = json.loads(Path(sys.argv[1]).read_text().strip().splitlines()[-1])
-    path = figure_png(caption_time_figure(report["curve"], report.get("template")),
+    def curve_of(path: str) -> dict:
+        return json.loads(Path(path).read_text().strip().splitlines()[-1])
+
+    report = curve_of(sys.argv[1])
+    others = {label: curve_of(path)["curve"] for label, path in (arg.split("=", 1) for arg in sys.argv[2:])}
+    path = figure_png(caption_time_figure(report["curve"], report.get("template"), others),
                       ROOT / "docs" / "img" / "caption_curve.png", height=380)
     print(path)
 

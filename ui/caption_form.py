@@ -36,7 +36,10 @@ def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig
         c1, c2, c3, c4 = st.columns(4)
         mode = c1.segmented_control("Pretrained encoder", choices_of(CaptionConfig, "encoder_mode"),
                                     default=base.encoder_mode, key="cap_mode",
-                                    help="frozen: keep the classifier's weights (fast); finetune: train them too.")
+                                    help="frozen: keep the classifier's weights (fast); adapt: first teach them the "
+                                         "scenes (each object named from the grid cells over it, with the "
+                                         "classifier's own head), then keep them; finetune: train them with the "
+                                         "decoder.")
         cell = c2.segmented_control("Recurrent cell", choices_of(CaptionConfig, "cell"), default=base.cell,
                                     key="cap_cell", help="LSTM keeps a separate memory cell; GRU is a lighter cousin.")
         epochs = c3.number_input("Epochs", *_limits("epochs"), base.epochs, key="cap_epochs",
@@ -49,8 +52,8 @@ def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig
                               help="Adam's peak step size; it warms up, then falls to zero (one-cycle).")
         hidden = d3.number_input("Decoder state size", *_limits("hidden"), base.hidden, 32, key="cap_hidden")
         seed = d4.number_input("Seed", *_limits("seed"), base.seed, key="cap_seed")
-        r1, r2 = st.columns(2)
-        reuse = r1.slider("Uses of each scene (frozen pretrained encoder)", *_limits("reuse"), base.reuse,
+        r1, r2, r3 = st.columns(3)
+        reuse = r1.slider("Uses of each scene (pretrained encoder, frozen or adapted)", *_limits("reuse"), base.reuse,
                           key="cap_reuse", help="A frozen encoder's features are computed once per scene and serve "
                                                 "this many captions of it: more decoder steps per second. Ignored "
                                                 "otherwise.")
@@ -58,12 +61,16 @@ def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig
                                  base.encoder_lr, key="cap_encoder_lr",
                                  help="Fine-tuning a pretrained encoder with the decoder's full step tends to wreck "
                                       "what it learned; a tenth is gentler. Ignored otherwise.")
+        adapt = r3.number_input("Scenes to adapt the encoder on (adapt)", *_limits("adapt_scenes"), base.adapt_scenes,
+                                640, key="cap_adapt_scenes",
+                                help="Before the decoder trains, the classifier learns to name the objects of this "
+                                     "many training scenes from its grid. Ignored otherwise.")
         st.caption(f"Trains on {describe_device(base.device)}.")
         start = st.form_submit_button("Start training the captioner", type="primary")
     config = CaptionConfig(**{**base.to_json(), "epochs": int(epochs), "scenes_per_epoch": int(scenes),
                               "batch_size": int(batch), "lr": float(lr), "cell": cell or base.cell,
                               "hidden": int(hidden), "encoder_mode": mode or base.encoder_mode, "seed": int(seed),
-                              "reuse": int(reuse), "encoder_lr": float(share)})
+                              "reuse": int(reuse), "encoder_lr": float(share), "adapt_scenes": int(adapt)})
     return config, None if encoder == SCRATCH else encoder, start
 
 
@@ -73,7 +80,9 @@ HOW_CAPTIONING_WORKS = (
     "scenes test pictures only, and some class pairs (e.g. a frog left of a dog) never appear in training at all: "
     "the held-out score says whether the model composes or memorises.\n"
     "- **Encoder**: a CNN turns the picture into a grid of feature vectors, one per patch, each also told where it "
-    "is (x, y); it can start from scratch or reuse a trained classifier's conv layers.\n"
+    "is (x, y); it can start from scratch or reuse a trained classifier's conv layers. A classifier trained on lone "
+    "pictures sees them worse inside a scene (other sizes, any offset, neighbours around them); *adapt* first "
+    "teaches it the scenes by naming each object from the grid cells over it.\n"
     "- **Embedding**: every word is a learned vector, so words used alike end up near each other.\n"
     "- **Attention**: before each word the decoder scores every grid cell against its state; a softmax makes the "
     "scores weights summing to 1 and the weighted mean of the cells is what it reads. Those weights are the maps "

@@ -36,6 +36,9 @@ def loss_figure(steps: list[StepReport], events: list[Event] | None = None, titl
         if e.type == "lr":
             fig.add_vline(x=e.step, line_dash="dot", line_color=PALETTE[1],
                           annotation_text=f"lr {e.lr_from:.2g}→{e.lr_to:.2g}", annotation_position="top left")
+        elif e.type == "adapt":
+            fig.add_vline(x=e.step, line_dash="dot", line_color=PALETTE[2],
+                          annotation_text="encoder adapted · captions from here", annotation_position="top right")
         elif e.type == "stop":
             fig.add_vline(x=e.step, line_dash="dash", line_color="#888", annotation_text="stop")
     return _layout(fig, title, "step", "cross-entropy loss")
@@ -166,14 +169,18 @@ def caption_comparison_figure(scores: dict[str, dict]) -> go.Figure:
     return _layout(fig, "Learned captioner against the template describer, same test scenes", "", "%")
 
 
-def caption_time_figure(curve: list[dict], template: dict | None = None) -> go.Figure:
+def caption_time_figure(curve: list[dict], template: dict | None = None,
+                        others: dict[str, list[dict]] | None = None) -> go.Figure:
     """Caption accuracy against training seconds (bench.captioning's curve), with the template describer's scores
-    on the same scenes as flat lines when given."""
+    on the same scenes as flat lines when given, and other runs' curves (label -> curve) as thin dashed lines."""
     fig = go.Figure()
-    xs = [0] + [row["seconds"] for row in curve]
     for i, (field, name) in enumerate((("exact", "exact meaning"), ("recall", "objects named in place"))):
-        fig.add_scatter(x=xs, y=[0] + [row[field] * 100 for row in curve], mode="lines+markers", name=name,
-                        line=dict(color=PALETTE[i], width=3))
+        for label, other in (others or {}).items():
+            fig.add_scatter(x=[0] + [row["seconds"] for row in other], y=[0] + [row[field] * 100 for row in other],
+                            mode="lines+markers", name=f"{name}, {label}", line=dict(color=PALETTE[i], dash="dash",
+                                                                                   width=1.5))
+        fig.add_scatter(x=[0] + [row["seconds"] for row in curve], y=[0] + [row[field] * 100 for row in curve],
+                        mode="lines+markers", name=name, line=dict(color=PALETTE[i], width=3))
         if template:
             fig.add_hline(y=template[field] * 100, line_dash="dot", line_color=PALETTE[i],
                           annotation_text=f"template describer: {name} {template[field]:.0%}",
