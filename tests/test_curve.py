@@ -38,3 +38,15 @@ def test_a_long_run_keeps_a_dense_sample_not_just_the_start():
     for step in range(1, 100_001):
         curve.add(report(step))
     assert len(curve.points()) >= 1000
+
+
+def test_a_captioners_two_losses_are_smoothed_apart_at_the_adapt_step():
+    """The adapt phase's loss (objects) and the captions' loss (per word) are different quantities: the chart's moving
+    average starts afresh where the "adapt" event marks the switch, instead of dragging one into the other."""
+    from core.history import Event
+    from ui.figures import loss_figure
+
+    steps = [StepReport(i, 0 if i <= 10 else 1, 1.0 if i <= 10 else 4.0, 0.001, smoothed=9.0) for i in range(1, 21)]
+    smoothed = loss_figure(steps, [Event("adapt", 10)]).data[1].y
+    assert list(smoothed) == pytest.approx([1.0] * 10 + [4.0] * 10)
+    assert list(loss_figure(steps).data[1].y) == [9.0] * 20  # without the event: the live job's own average

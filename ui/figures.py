@@ -29,6 +29,10 @@ def loss_figure(steps: list[StepReport], events: list[Event] | None = None, titl
     fig = go.Figure()
     xs, ys = [s.step for s in steps], [s.loss for s in steps]
     smooth = [s.smoothed for s in steps] if steps and steps[0].smoothed is not None else ema(ys)
+    adapted = next((e.step for e in events or [] if e.type == "adapt"), None)
+    if adapted is not None:  # two losses, the encoder's then the captions': each smoothed on its own
+        cut = sum(x <= adapted for x in xs)
+        smooth = ema(ys[:cut]) + ema(ys[cut:])
     stride = max(1, len(xs) // MAX_POINTS)
     fig.add_scatter(x=xs[::stride], y=ys[::stride], mode="lines", name="per step", line=dict(color="#c8c8d0", width=1))
     fig.add_scatter(x=xs[::stride], y=smooth[::stride], mode="lines", name="smoothed", line=dict(color=PALETTE[0], width=3))
@@ -38,7 +42,8 @@ def loss_figure(steps: list[StepReport], events: list[Event] | None = None, titl
                           annotation_text=f"lr {e.lr_from:.2g}→{e.lr_to:.2g}", annotation_position="top left")
         elif e.type == "adapt":
             fig.add_vline(x=e.step, line_dash="dot", line_color=PALETTE[2],
-                          annotation_text="encoder adapted · captions from here", annotation_position="top right")
+                          annotation_text="← encoder adapting (objects) · captions (per word) →",
+                          annotation_position="top")
         elif e.type == "stop":
             fig.add_vline(x=e.step, line_dash="dash", line_color="#888", annotation_text="stop")
     return _layout(fig, title, "step", "cross-entropy loss")
