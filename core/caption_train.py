@@ -94,7 +94,11 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     if pretrained and config.encoder_mode == "adapt":
         if head is None:
             raise ConfigError("encoder mode adapt needs the classifier's head (give the encoder run's)")
-        offset, adapt_seconds = _adapt(model, head, dataset, config, device, callbacks, control, total)
+        try:
+            offset, adapt_seconds = _adapt(model, head, dataset, config, device, callbacks, control, total)
+        except Diverged as exc:  # the encoder's weights are broken: no captioning on them
+            callbacks.on_event(Event("diverged", exc.step, reason=str(exc)))
+            return FitResult(model.eval(), RunStatus.DIVERGED, str(exc))
         if control.stopped:
             callbacks.on_event(Event("stop", offset))
             return FitResult(model.eval(), RunStatus.STOPPED)
@@ -169,6 +173,10 @@ def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: Cap
     head = ClassifierHead(copy.deepcopy(head.tail).to(device), head.size, head.mean)  # the source's head stays as it was
 
     def on_step(r: AdaptStep) -> bool:
+        if not math.isfinite(r.loss):
+            raise Diverged(f"the encoder's loss became {r.loss} at step {r.step} while adapting to the scenes; "
+                           "nothing was captioned or saved. Try encoder mode frozen, or another classifier run",
+                           step=r.step)
         elapsed = time.perf_counter() - started
         callbacks.on_step(StepReport(r.step, 0, r.loss, ADAPT_LR * (1 - (r.step - 1) / r.steps),
                                      r.step * config.batch_size / elapsed, elapsed,

@@ -71,8 +71,8 @@ CAPTION_FLAGS = {
     "adapt_scenes": "with --encoder-mode adapt: training scenes the encoder learns the objects of before the decoder "
                     "trains",
     "encoder_lr": "with --encoder-mode finetune: the encoder's learning rate as a share of the decoder's",
-    "reuse": "with a frozen or adapted --encoder-run: uses of each drawn scene (its features computed once, a fresh caption "
-             "each time)",
+    "reuse": "with a frozen or adapted --encoder-run: uses of each drawn scene (its features computed once, a "
+             "fresh caption each time)",
     "test_scenes": "fixed test scenes captioned and scored after every epoch",
     "held_out_scenes": "fixed test scenes of class pairs never seen together in training, scored apart",
     "seed": "seeds the weights and the scenes: the same seed gives the same run",

@@ -121,3 +121,16 @@ def test_an_adapt_run_records_its_adaptation_in_the_run_folder(trained_run, tiny
     history = read_history(job.folder)
     assert [e.type for e in history.events] == ["adapt"] and "objects named from its grid" in history.events[0].reason
     assert history.steps[0].epoch == 0 and history.epochs[-1].epoch == 1
+
+
+def test_an_encoder_that_diverges_while_adapting_ends_the_run_with_the_reason(trained_run, tiny_dataset, monkeypatch):
+    """A loss that is no longer a number while adapting (forced here by an absurd learning rate) stops the run at
+    once, before any captioning on the broken weights, and says what happened and what to try."""
+    monkeypatch.setattr("core.adapt.ADAPT_LR", 1e30)
+    source = encoder_source(run_path(trained_run), CLASSES)
+    config = CaptionConfig(**{**QUICK, "adapt_scenes": 640})
+    events = []
+    result = fit_captioner(build_captioner(config, CLASSES, source.spec, source.state), tiny_dataset, config,
+                           Callbacks(on_event=events.append), pretrained=True, head=source.head)
+    assert result.status == "diverged" and not result.epochs and "while adapting to the scenes" in result.reason
+    assert [e.type for e in events] == ["diverged"] and "Try encoder mode frozen" in events[0].reason
