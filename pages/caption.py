@@ -94,6 +94,9 @@ def live_ui() -> None:
     if history.steps:
         left.plotly_chart(loss_figure(history.steps, history.events, "Caption loss (per word)"), width="stretch",
                           key="cap_loss")
+        for e in history.events:
+            if e.type == "adapt":  # how much the encoder learned about scenes before the captions began
+                left.caption(f"The {e.reason}.")
     if history.epochs:
         right.plotly_chart(caption_scores_figure(history.epochs), width="stretch", key="cap_scores")
         samples_ui(history.epochs)
