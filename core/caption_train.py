@@ -187,8 +187,9 @@ def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: Cap
                          config.adapt_scenes, config.batch_size, config.seed, device, on_step)
     tenth = done[-max(1, len(done) // 10):]  # the last tenth, averaged: one batch is ~100 objects, noisy
     first, last = done[0].objects_right, sum(r.objects_right for r in tenth) / len(tenth)  # first: before any step
-    callbacks.on_event(Event("adapt", len(done), reason=f"encoder adapted on {len(done) * config.batch_size:,} "
-                                                        f"scenes: objects named from its grid {first:.0%} -> {last:.0%}"))
+    said = (f"encoder adapted on {len(done) * config.batch_size:,} training scenes: objects named from its grid "
+            f"{first:.0%} -> {last:.0%} (of pictures the classifier trained on)")
+    callbacks.on_event(Event("adapt", len(done), reason=said))
     return len(done), time.perf_counter() - started
 
 

@@ -88,7 +88,7 @@ def test_adapt_mode_adapts_first_then_keeps_the_encoder_while_the_decoder_learns
     assert [s.step for s in steps] == list(range(1, len(steps) + 1))
     assert {s.total_steps for s in steps} == {len(steps)}  # one progress bar over both phases
     assert [e.type for e in events] == ["adapt"] and events[0].step == adapt_steps
-    assert "encoder adapted on 64 scenes" in events[0].reason
+    assert "encoder adapted on 64 training scenes" in events[0].reason
     after = model.encoder.state_dict()
     assert any(not torch.equal(start[k], at_adapt[k]) for k in start)  # adapted...
     assert all(torch.equal(at_adapt[k], after[k]) for k in start)  # ...then kept, BatchNorm statistics too

@@ -71,7 +71,7 @@ def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_pa
     seconds = [row["seconds"] for row in report["curve"]]
     assert [row["epoch"] for row in report["curve"]] == [1, 2] and seconds == sorted(seconds) and seconds[0] > 0
     assert report["encoder"] == "clf" and 0 <= report["encoder_single_image_accuracy"] <= 1
-    assert report["adapted"].startswith("encoder adapted on 64 scenes")  # the default mode adapts first
+    assert report["adapted"].startswith("encoder adapted on 64 training scenes")  # the default mode adapts first
     for scores in (report["template"], report["template_held_out"], *report["curve"]):
         assert all(0 <= scores[k] <= 1 for k in ("exact", "precision", "recall", "bleu"))
 

@@ -326,7 +326,7 @@ def test_caption_train_adapts_a_classifiers_encoder_and_says_how_it_went(capsys,
                              "--hidden", "32", "--test-scenes", "16", "--held-out-scenes", "16",
                              "--out", str(tmp_path / "cap"))
     assert code == 0, err
-    assert "encoder adapted on 64 scenes: objects named from its grid" in out
+    assert "encoder adapted on 64 training scenes: objects named from its grid" in out
     assert "epoch 1 step 8/8" in out  # 2 adapt steps, then 2 batches of scenes used 3 times each
 
 

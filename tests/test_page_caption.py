@@ -92,7 +92,8 @@ def test_a_classifier_encoder_adapts_first_and_the_loss_chart_marks_where(app_en
     poll_until(at, lambda a: any("Finished" in s.value for s in a.success), timeout=180)
     notes = [a["text"] for a in plotly_figures(at)["cap_loss"]["layout"]["annotations"]]
     assert notes == ["← encoder adapting (objects) · captions (per word) →"]
-    assert any(c.value.startswith("The encoder adapted on 64 scenes: objects named from its grid") for c in at.caption)
+    said = "The encoder adapted on 64 training scenes: objects named from its grid"
+    assert any(c.value.startswith(said) for c in at.caption)
     events = runs.read_history(runs.run_path(run_id)).events
     assert [e.type for e in events] == ["adapt"] and events[0].step == 64 // 32
 
