@@ -58,6 +58,14 @@ def object_cells(maps: torch.Tensor, scene: Scene) -> list[torch.Tensor]:
     return blocks
 
 
+def object_logits(maps: torch.Tensor, scenes: list[Scene], head: ClassifierHead) -> tuple[torch.Tensor, torch.Tensor]:
+    """The head's logits for every object of a batch of scenes, read from their grids (B, C, h, w), in reading order,
+    and the objects' labels."""
+    logits = [head.classify(cells[None]) for i, scene in enumerate(scenes) for cells in object_cells(maps[i], scene)]
+    labels = torch.tensor([obj.label for scene in scenes for obj in scene.objects], device=maps.device)
+    return torch.cat(logits), labels
+
+
 @dataclass(frozen=True)
 class AdaptStep:
     step: int
@@ -82,10 +90,7 @@ def adapt_encoder(convs: nn.Module, head: ClassifierHead, pictures: torch.Tensor
     for step in range(1, steps + 1):
         canvas = rng.choice(tuple(CANVASES))  # a batch renders scenes of one shape
         drawn = [sampler.scene(rng, canvas) for _ in range(batch_size)]
-        maps = convs(normalize(render_batch(drawn, pictures).to(device)))
-        blocks = [b for i, scene in enumerate(drawn) for b in object_cells(maps[i], scene)]
-        objects = torch.tensor([o.label for scene in drawn for o in scene.objects], device=device)
-        logits = torch.cat([head.classify(b[None]) for b in blocks])
+        logits, objects = object_logits(convs(normalize(render_batch(drawn, pictures).to(device))), drawn, head)
         single = torch.randint(0, len(pictures), (batch_size,), generator=generator)
         single_logits = head.classify(convs(normalize(pictures[single].to(device))))
         loss = F.cross_entropy(logits, objects) + F.cross_entropy(single_logits, labels[single].to(device))

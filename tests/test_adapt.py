@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import CLASSES, wait_for
-from core.adapt import adapt_encoder, classifier_head, object_cells
+from core.adapt import adapt_encoder, classifier_head, object_cells, object_logits
 from core.batches import normalize
 from core.caption_job import CaptionJob, encoder_source
 from core.caption_train import CaptionConfig, build_captioner, fit_captioner
@@ -48,9 +48,7 @@ def _scene_loss(convs, head, dataset, seed=1) -> float:
     sampler = SceneSampler(dataset.train_y, len(CLASSES))
     scenes = [sampler.scene(rng, "square") for _ in range(32)]
     with torch.no_grad():
-        maps = convs(normalize(render_batch(scenes, dataset.train_x)))
-        logits = torch.cat([head.classify(c[None]) for i, s in enumerate(scenes) for c in object_cells(maps[i], s)])
-    labels = torch.tensor([o.label for s in scenes for o in s.objects])
+        logits, labels = object_logits(convs(normalize(render_batch(scenes, dataset.train_x))), scenes, head)
     return F.cross_entropy(logits, labels).item()
 
 

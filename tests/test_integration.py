@@ -132,7 +132,7 @@ ADAPT_GAIN_BAR = 0.05  # objects named from the grid, after adapting on 2,560 sc
 def test_adapting_the_one_epoch_encoder_to_scenes_names_more_objects_from_its_grid(official, fast_one_epoch):
     import copy
 
-    from core.adapt import adapt_encoder, classifier_head, object_cells
+    from core.adapt import adapt_encoder, classifier_head, object_logits
     from core.batches import normalize
     from core.captioner import encoder_from_classifier
     from core.presets import PRESETS
@@ -144,14 +144,10 @@ def test_adapting_the_one_epoch_encoder_to_scenes_names_more_objects_from_its_gr
     scenes = evaluation_scenes(official.test_y, 10, 200)
 
     def grid_accuracy() -> float:
-        right = total = 0
-        with torch.no_grad():
-            for scene in scenes:
-                maps = model[:convs](normalize(render_batch([scene], official.test_x)))[0]
-                for obj, cells in zip(scene.objects, object_cells(maps, scene)):
-                    right += head.classify(cells[None]).argmax().item() == obj.label
-                    total += 1
-        return right / total
+        with torch.no_grad():  # scene by scene: a batch renders one canvas shape
+            named = [object_logits(model[:convs](normalize(render_batch([s], official.test_x))), [s], head)
+                     for s in scenes]
+        return torch.cat([(logits.argmax(1) == labels) for logits, labels in named]).float().mean().item()
 
     before = grid_accuracy()
     adapt_encoder(model[:convs], head, official.train_x, official.train_y, 10, 2560, 64, 0, torch.device("cpu"))

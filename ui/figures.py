@@ -179,13 +179,12 @@ def caption_time_figure(curve: list[dict], template: dict | None = None,
     """Caption accuracy against training seconds (bench.captioning's curve), with the template describer's scores
     on the same scenes as flat lines when given, and other runs' curves (label -> curve) as thin dashed lines."""
     fig = go.Figure()
+    lines = [(f", {label}", rows, dict(dash="dash", width=1.5)) for label, rows in (others or {}).items()]
+    lines.append(("", curve, dict(width=3)))
     for i, (field, name) in enumerate((("exact", "exact meaning"), ("recall", "objects named in place"))):
-        for label, other in (others or {}).items():
-            fig.add_scatter(x=[0] + [row["seconds"] for row in other], y=[0] + [row[field] * 100 for row in other],
-                            mode="lines+markers", name=f"{name}, {label}", line=dict(color=PALETTE[i], dash="dash",
-                                                                                   width=1.5))
-        fig.add_scatter(x=[0] + [row["seconds"] for row in curve], y=[0] + [row[field] * 100 for row in curve],
-                        mode="lines+markers", name=name, line=dict(color=PALETTE[i], width=3))
+        for suffix, rows, style in lines:
+            fig.add_scatter(x=[0] + [row["seconds"] for row in rows], y=[0] + [row[field] * 100 for row in rows],
+                            mode="lines+markers", name=name + suffix, line=dict(color=PALETTE[i], **style))
         if template:
             fig.add_hline(y=template[field] * 100, line_dash="dot", line_color=PALETTE[i],
                           annotation_text=f"template describer: {name} {template[field]:.0%}",
