@@ -108,6 +108,24 @@ def gaussian_noise(x: torch.Tensor, sigma_max: float, generator: torch.Generator
     return (x + 2 * sigma * noise).clamp(-1, 1)  # x 2: normalized images span 2 units where pixels span 1
 
 
+def gaussian_blur(x: torch.Tensor, sigma_max: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Out of focus: each image blurred by its own Gaussian, sigma from none to `sigma_max` pixels (one grouped,
+    separable convolution for the whole batch; edges reflected). Blur, pixelation and tight framing all take away
+    fine detail; a net that has seen soft pictures leans less on it."""
+    if sigma_max <= 0:
+        return x
+    b, c, h, w = x.shape
+    radius = min(math.ceil(2 * sigma_max), h - 1, w - 1)
+    sigma = (sigma_max * torch.rand(b, 1, device=x.device, generator=generator, dtype=x.dtype)).clamp_min(1e-3)
+    taps = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    kernel = torch.exp(-taps**2 / (2 * sigma**2))
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (b * c, taps): one per image channel
+    v = torch.nn.functional.pad(x.reshape(1, b * c, h, w), (radius,) * 4, mode="reflect")
+    v = torch.nn.functional.conv2d(v, kernel[:, None, None, :], groups=b * c)
+    v = torch.nn.functional.conv2d(v, kernel[:, None, :, None], groups=b * c)
+    return v.reshape(b, c, h, w)
+
+
 @dataclass(frozen=True)
 class Augmentation:
     """What each training batch goes through, in this order (a TrainConfig's augmentation settings)."""
@@ -119,10 +137,11 @@ class Augmentation:
     erasing: float = 0.0  # probability
     noise: float = 0.0  # the strongest per-image Gaussian noise, in pixel units
     photo_share: float = 1.0  # the share of each batch the photo augmentations (all but translation and flip) touch
+    blur: float = 0.0  # the strongest per-image Gaussian blur, sigma in pixels
 
     @property
     def photo(self) -> bool:
-        return self.crop_scale < 1 or self.color_jitter > 0 or self.erasing > 0 or self.noise > 0
+        return self.crop_scale < 1 or self.color_jitter > 0 or self.erasing > 0 or self.noise > 0 or self.blur > 0
 
 
 def augment(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -135,8 +154,9 @@ def augment(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | Non
     if aug.flip:
         x = flip(x, generator)
 
-    def look(v):  # colour, grain and occlusion, after the geometry
+    def look(v):  # colour, focus, grain and occlusion, after the geometry (a lens blurs before the sensor adds noise)
         v = color_jitter(v, aug.color_jitter, generator)
+        v = gaussian_blur(v, aug.blur, generator)
         v = gaussian_noise(v, aug.noise, generator)
         return random_erasing(v, aug.erasing, generator)
 

@@ -54,7 +54,8 @@ AUGMENT_FLAGS = {  # augmentation settings beyond the preset's, as --crop-scale 
     "color_jitter": "brightness, contrast and saturation scaled by 1 +- this (0 = off)",
     "erasing": "the chance an image loses a random rectangle (0 = off)",
     "noise": "Gaussian noise, each image from none to this sigma in pixel units (0 = off)",
-    "photo_share": "the share of each batch the four above touch (1 = all)",
+    "blur": "Gaussian blur, each image from none to this sigma in pixels (0 = off)",
+    "photo_share": "the share of each batch the five above touch (1 = all)",
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 
 from . import recipe
 from .layers import (AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Layer, Linear,
@@ -129,6 +130,8 @@ def training_script(spec: ModelSpec, config) -> str:
         augment.append("transforms.RandomHorizontalFlip()")
     if config.color_jitter:
         augment.append(f"transforms.ColorJitter({config.color_jitter}, {config.color_jitter}, {config.color_jitter})")
+    if config.blur:  # torchvision draws each image's sigma from the range, as the engine does
+        augment.append(f"transforms.GaussianBlur({2 * math.ceil(2 * config.blur) + 1}, sigma=(0.01, {config.blur}))")
     on_tensors = f", transforms.RandomErasing({config.erasing}, value=0)" if config.erasing else ""  # after Normalize
     if config.noise:  # each image its own strength, from none to the most (torchvision's GaussianNoise has one)
         on_tensors += (f", transforms.Lambda(lambda t: (t + 2 * {config.noise} * torch.rand(()) * torch.randn_like(t))"
@@ -275,14 +278,17 @@ class DecoderSpec:
     embed: int = {decoder.embed}
     hidden: int = {decoder.hidden}
     attention: int = {decoder.attention}
+    block: int = {decoder.block}  # each cell also carries the max over the block x block cells around it (1: not)
 
 
 class Encoder(nn.Module):
     def __init__(self):
         super().__init__()
+        self.block = DecoderSpec.block
         self.convs = nn.Sequential(
 {body}
         )
+        self.channels = self.convs(torch.zeros(1, 3, 32, 32)).shape[1] * (2 if self.block > 1 else 1)
 
 {inspect.getsource(c.Encoder.forward)}
 
@@ -293,8 +299,7 @@ class Captioner(nn.Module):
         super().__init__()
         self.vocab = VOCAB
         self.encoder = Encoder()
-        channels = self.encoder.convs(torch.zeros(1, 3, 32, 32)).shape[1]
-        self.decoder = AttentionDecoder(len(VOCAB), channels + 2, DecoderSpec())
+        self.decoder = AttentionDecoder(len(VOCAB), self.encoder.channels + 2, DecoderSpec())
 
 {inspect.getsource(c.Captioner.words)}
 

@@ -56,7 +56,9 @@ class TrainConfig:
     erasing: float = ranged(0.0, low=0.0, high=1.0, whole=False)  # chance an image loses a random rectangle to grey
     noise: float = ranged(0.0, low=0.0, high=0.2, whole=False)  # Gaussian noise, each image from none to this sigma
     #                                 (pixel units: 1 = black to white); 0 = off
-    photo_share: float = ranged(1.0, low=0.0, high=1.0, whole=False)  # the share of each batch that gets the four
+    blur: float = ranged(0.0, low=0.0, high=2.0, whole=False)  # Gaussian blur, each image from none to this sigma
+    #                                 in pixels; 0 = off
+    photo_share: float = ranged(1.0, low=0.0, high=1.0, whole=False)  # the share of each batch that gets the five
     #                                 above (the rest: translation and flips only); fewer keeps clean accuracy up
     tta: int = ranged(0, low=0, high=2)  # test-time augmentation: 0 none, 1 with the mirror, 2 mirror and shifts
     lr_bias_scale: float = ranged(1.0, low=1.0, high=1000.0, whole=False)  # BatchNorm shifts train this many times
@@ -87,7 +89,7 @@ class TrainConfig:
     @property
     def augmentation(self) -> Augmentation:
         return Augmentation(self.crop_padding, self.pad_mode, self.flip, self.crop_scale, self.color_jitter,
-                            self.erasing, self.noise, self.photo_share)
+                            self.erasing, self.noise, self.photo_share, self.blur)
 
     def to_json(self) -> dict:
         return asdict(self)

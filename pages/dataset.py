@@ -96,7 +96,7 @@ st.markdown(
     r"$x' = \dfrac{x/255 - 0.5}{0.5}$, so black is −1 and white is +1; centring the inputs on 0 makes "
     "gradient descent better behaved. Augmentation shows the network a slightly different image every epoch."
 )
-a1, a2, a3, a4, a5, a6 = st.columns(6)
+a1, a2, a3, a4, a5, a6, a7 = st.columns(7)
 padding = a1.slider("Random crop padding (pixels)", *span("crop_padding"), 4, key="aug_padding")
 flip = a2.toggle("Random horizontal flip", value=True, key="aug_flip")
 crop_scale = a3.slider("Random resized crop: smallest area", *span("crop_scale"), 1.0, 0.05, key="aug_rrc",
@@ -108,7 +108,9 @@ erasing = a5.slider("Random erasing", *span("erasing"), 0.0, 0.05, key="aug_eras
                     help="The chance that an image loses a random rectangle to grey.")
 noise = a6.slider("Noise", *span("noise"), 0.0, 0.01, key="aug_noise",
                   help="Gaussian noise, each image from none to this strength (1 = black to white).")
-settings = Augmentation(padding, "zeros", flip, crop_scale, jitter, erasing, noise)
+blur = a7.slider("Blur", *span("blur"), 0.0, 0.1, key="aug_blur",
+                 help="Gaussian blur, each image from none to this sigma in pixels.")
+settings = Augmentation(padding, "zeros", flip, crop_scale, jitter, erasing, noise, blur=blur)
 st.caption("The same settings are on the Train page's form. The `robust` preset (trained for photos) adds "
            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ROBUST_AUGMENTATION.items()) + " to `fast`'s crop "
            "and flip.")

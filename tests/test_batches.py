@@ -1,7 +1,7 @@
 """Batches: tutorial normalization, seeded shuffling, batched augmentation that keeps pixels intact."""
 import torch
 
-from core.batches import (Augmentation, augment, color_jitter, flip, gaussian_noise, normalize, random_crop, random_erasing,
+from core.batches import (Augmentation, augment, color_jitter, flip, gaussian_blur, gaussian_noise, normalize, random_crop, random_erasing,
                           random_resized_crop, shuffled_batches, steps_per_epoch)
 
 
@@ -45,7 +45,7 @@ def test_augment_off_is_identity():
 
 
 EVERYTHING = Augmentation(crop_padding=2, pad_mode="reflect", flip=True, crop_scale=0.3, color_jitter=0.5, erasing=0.5,
-                          noise=0.1)
+                          noise=0.1, blur=1.0)
 
 
 def test_augmentation_is_seeded_and_keeps_images_in_range():
@@ -61,8 +61,8 @@ def test_every_augmentation_setting_of_a_run_reaches_the_batches():
     from core.train import TrainConfig
 
     config = TrainConfig(crop_padding=3, pad_mode="reflect", flip=True, crop_scale=0.5, color_jitter=0.2, erasing=0.1,
-                         noise=0.05)
-    assert config.augmentation == Augmentation(3, "reflect", True, 0.5, 0.2, 0.1, 0.05)
+                         noise=0.05, blur=0.7)
+    assert config.augmentation == Augmentation(3, "reflect", True, 0.5, 0.2, 0.1, 0.05, blur=0.7)
     assert {f.name for f in fields(Augmentation)} <= {f.name for f in fields(TrainConfig)}
 
 
@@ -99,6 +99,17 @@ def test_noise_has_a_strength_of_its_own_per_image_up_to_the_most():
     sigmas = y.flatten(1).std(1) / 2  # in pixel units
     assert sigmas.max() <= 0.1 * 1.1 and sigmas.min() < 0.01 and 0.04 < sigmas.mean() < 0.06  # uniform on [0, 0.1]
     assert torch.equal(gaussian_noise(x, 0.0), x)
+
+
+def test_blur_softens_each_image_by_its_own_amount_up_to_the_most_and_keeps_flat_areas():
+    x = torch.rand(300, 3, 32, 32) * 2 - 1
+    y = gaussian_blur(x, 1.0, torch.Generator().manual_seed(0))
+    detail = lambda v: (v[..., 1:] - v[..., :-1]).abs().flatten(1).mean(1)  # how much neighbouring pixels differ
+    kept = detail(y) / detail(x)
+    assert (kept <= 1 + 1e-5).all() and kept.min() < 0.55 and kept.max() > 0.95  # from none to strong
+    flat = torch.full((4, 3, 32, 32), 0.3)
+    assert torch.allclose(gaussian_blur(flat, 2.0, torch.Generator().manual_seed(0)), flat)  # weights sum to 1
+    assert torch.equal(gaussian_blur(x, 0.0), x)
 
 
 def test_random_erasing_greys_one_rectangle_of_2_to_33_percent_of_an_image():

@@ -23,10 +23,11 @@ def test_generated_training_script_runs_a_few_batches(tmp_path):
 def test_every_augmentation_is_exported_as_torchvision_transforms_that_run(tmp_path):
     tree = write_tree(tmp_path / "tree", per_class=(4, 2))
     config = replace(PRESETS["tutorial"].config, crop_scale=0.5, color_jitter=0.3, erasing=0.5, crop_padding=2,
-                     flip=True, noise=0.05)
+                     flip=True, noise=0.05, blur=0.8)
     text = training_script(PRESETS["tutorial"].spec, config)
     for transform in ("RandomResizedCrop(32, scale=(0.5, 1.0))", "RandomCrop(32, padding=2", "RandomHorizontalFlip()",
-                      "ColorJitter(0.3, 0.3, 0.3)", "RandomErasing(0.5, value=0)", "2 * 0.05 * torch.rand(())"):
+                      "ColorJitter(0.3, 0.3, 0.3)", "GaussianBlur(5, sigma=(0.01, 0.8))", "RandomErasing(0.5, value=0)",
+                      "2 * 0.05 * torch.rand(())"):
         assert transform in text
     (tmp_path / "train.py").write_text(text)
     proc = subprocess.run([sys.executable, "train.py", "--data", str(tree), "--epochs", "1", "--max-steps", "2",

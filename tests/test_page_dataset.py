@@ -43,7 +43,8 @@ def test_a_server_path_outside_the_allowed_folders_is_refused(app_env):
 def test_the_augmentation_preview_follows_every_setting(app_env):
     at = open_page("dataset")
     before = [img.proto.imgs[0].url for img in at.get("image")]
-    for key, value in (("aug_rrc", 0.4), ("aug_jitter", 0.5), ("aug_erase", 1.0), ("aug_noise", 0.1)):
+    for key, value in (("aug_rrc", 0.4), ("aug_jitter", 0.5), ("aug_erase", 1.0), ("aug_noise", 0.1),
+                       ("aug_blur", 1.5)):
         at.slider(key=key).set_value(value).run()
         assert not at.exception, key
         after = [img.proto.imgs[0].url for img in at.get("image")]

@@ -50,7 +50,7 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
         limit = e3.number_input("Training images (0 = all)", 0, n_train, 0, 1000, key=f"{key}_limit")
         device = e4.selectbox("Device", DEVICES, DEVICES.index(base.device), key=f"{key}_device",
                               help=f"auto = {describe_device('auto')}")
-        g1, g2, g3, g4, g5 = st.columns(5)
+        g1, g2, g3, g4, g5, g6 = st.columns(6)
         crop_scale = g1.slider("Random resized crop: smallest area kept", *_limits("crop_scale"),
                                float(base.crop_scale), 0.01, key=f"{key}_rrc",
                                help="Each training image is cropped to a random part of it (down to this share of its "
@@ -65,8 +65,11 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
         noise = g4.slider("Noise", *_limits("noise"), float(base.noise), 0.01, key=f"{key}_noise",
                           help="Gaussian noise, each image from none to this strength (1 = black to white): the grain "
                                "of photos taken in dim light. 0 = off.")
-        share = g5.slider("Share of images they touch", *_limits("photo_share"), float(base.photo_share), 0.05,
-                          key=f"{key}_share", help="The four augmentations to the left change only this share of each "
+        blur = g5.slider("Blur", *_limits("blur"), float(base.blur), 0.1, key=f"{key}_blur",
+                         help="Gaussian blur, each image from none to this sigma in pixels: photos out of focus, "
+                              "shaken or enlarged from a small crop. 0 = off.")
+        share = g6.slider("Share of images they touch", *_limits("photo_share"), float(base.photo_share), 0.05,
+                          key=f"{key}_share", help="The five augmentations to the left change only this share of each "
                                                    "batch; the rest stay as the test images look, which keeps clean "
                                                    "accuracy up in a short run.")
         f1, f2 = st.columns(2)
@@ -82,7 +85,8 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                             "lr": float(lr), "momentum": float(momentum), "weight_decay": float(wd),
                             "schedule": schedule, "label_smoothing": float(smoothing), "crop_padding": int(crop),
                             "flip": bool(flip), "crop_scale": float(crop_scale), "color_jitter": float(jitter),
-                            "erasing": float(erasing), "noise": float(noise), "photo_share": float(share),
+                            "erasing": float(erasing), "noise": float(noise), "blur": float(blur),
+                            "photo_share": float(share),
                             "limit_train": int(limit), "device": device, "holdout": int(holdout),
                             "nesterov": base.nesterov and optimizer == "sgd" and momentum > 0})
     return config, start, find
