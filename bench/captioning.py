@@ -17,9 +17,11 @@ from pathlib import Path
 
 from bench import DATA_HELP, default_data
 from core import data
-from core.caption_eval import score_template
+from core.caption_eval import caption_scenes, meaning_of, named_by_size, score_template
 from core.caption_job import encoder_source, train_captioner_blocking
+from core.caption_runs import load_captioner, open_captioner
 from core.caption_train import ENCODER_MODES, CaptionConfig
+from core.evaluate import predict_classes
 from core.runs import load_model, open_run, read_summary
 from core.scenes import evaluation_scenes
 
@@ -36,6 +38,25 @@ def progress_printer():
         shown = len(snap.epochs)
 
     return on_poll
+
+
+def by_size(captioner, run, dataset, scenes) -> dict:
+    """The fixed test scenes' objects by their side on the canvas: the share the captioner named at their place, and
+    the share of the same objects' own 32x32 pictures its encoder's classifier names alone (without and with its TTA).
+    Shrunk pictures carry fewer pixels; this says how much of the gap to the classifier is that."""
+    said = [meaning_of(s, dataset.classes) for s in caption_scenes(captioner, scenes, dataset.test_x)]
+    classifier, table = load_model(run), {}  # the run as trained: the captioner's encoder may have adapted since
+    for side, (objects, named) in named_by_size(said, scenes, dataset.classes).items():
+        alone = [o for scene in scenes for o in scene.objects if o.box[2] - o.box[0] == side]
+        pictures = dataset.test_x[[o.image for o in alone]]
+        labels = dataset.test_y[[o.image for o in alone]]
+        table[str(side)] = {"objects": objects, "captioner": named / objects,
+                            **{key: (predict_classes(classifier, pictures, tta=tta) == labels).float().mean().item()
+                               for key, tta in (("single", 0), ("single_tta", run.config.tta))}}
+        row = table[str(side)]
+        print(f"{side}-pixel objects ({objects}): captioner {row['captioner']:.1%}, their pictures alone "
+              f"{row['single']:.1%} ({row['single_tta']:.1%} with TTA)", flush=True)
+    return table
 
 
 def main(argv=None) -> dict:
@@ -70,6 +91,7 @@ def main(argv=None) -> dict:
         snap = train_captioner_blocking(dataset, config, encoder, folder, on_poll=progress, poll_s=1.0)
         wall = time.perf_counter() - started
         summary = read_summary(folder)
+        captioner = load_captioner(open_captioner(folder)) if snap.epochs else None
     progress(snap)
     report["status"], report["wall_seconds"] = snap.status, wall
     report["adapted"] = next((e.reason for e in snap.events if e.type == "adapt"), None)
@@ -88,6 +110,8 @@ def main(argv=None) -> dict:
         t = report["template"]
         print(f"template describer ({run.id}): exact {t['exact']:.1%}, objects {t['recall']:.1%} "
               f"(precision {t['precision']:.1%}), BLEU-4 {t['bleu']:.3f}", flush=True)
+        if captioner is not None:
+            report["by_size"] = by_size(captioner, run, dataset, scenes)
     print(json.dumps(report))
     return report
 

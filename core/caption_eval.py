@@ -61,6 +61,20 @@ def score_meanings(said: list[Meaning | None], sentences: list[str], scenes: lis
     return CaptionScores(exact / n, right / max(1, named), right / max(1, present), bleu, len(scenes))
 
 
+def named_by_size(said: list[Meaning | None], scenes: list[Scene], classes) -> dict[int, tuple[int, int]]:
+    """How many objects of each side (in canvas pixels: 32, 28, or 20 for "small") the captions named with their class
+    at their place: {side: (objects, named)}. Shrunk pictures have fewer pixels to be recognised by, so this is where
+    a captioner's object accuracy can be compared with a classifier's on the same pictures."""
+    tally: dict[int, list[int]] = {}
+    for meaning, scene in zip(said, scenes):
+        claimed = set(meaning or ())
+        for obj in scene.objects:
+            counts = tally.setdefault(obj.box[2] - obj.box[0], [0, 0])
+            counts[0] += 1
+            counts[1] += (classes[obj.label], obj.place) in claimed
+    return {side: (objects, named) for side, (objects, named) in sorted(tally.items(), reverse=True)}
+
+
 def score_captions(sentences: list[str], scenes: list[Scene], classes) -> CaptionScores:
     return score_meanings([meaning_of(s, classes) for s in sentences], sentences, scenes, classes)
 

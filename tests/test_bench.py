@@ -61,6 +61,8 @@ def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_pa
     in rising seconds, and the template describer scored on the same scenes with the encoder's classifier."""
     from bench.captioning import main as captioning
     from conftest import write_tree
+    from core import data
+    from core.scenes import evaluation_scenes
     from core.cli import main as cli
 
     tree = write_tree(tmp_path / "tree", per_class=(12, 4))
@@ -74,6 +76,14 @@ def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_pa
     assert report["adapted"].startswith("encoder adapted on 64 training scenes")  # the default mode adapts first
     for scores in (report["template"], report["template_held_out"], *report["curve"]):
         assert all(0 <= scores[k] <= 1 for k in ("exact", "precision", "recall", "bleu"))
+    # every object of the test scenes is counted once, under its side, for the captioner and its pictures alone
+    test_y = data.load(str(tree)).test_y
+    scenes = evaluation_scenes(test_y, 10, report["config"]["test_scenes"])
+    sides = [obj.box[2] - obj.box[0] for scene in scenes for obj in scene.objects]
+    assert {side: row["objects"] for side, row in report["by_size"].items()} == \
+        {str(side): sides.count(side) for side in set(sides)}
+    for row in report["by_size"].values():
+        assert all(0 <= row[k] <= 1 for k in ("captioner", "single", "single_tta"))
 
 
 def test_benchmarks_default_to_the_official_copy_when_it_is_there(monkeypatch, tmp_path):

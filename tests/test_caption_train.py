@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from conftest import CLASSES, wait_for
-from core.caption_eval import caption_scenes, score_captions, score_template
+from core.caption_eval import caption_scenes, meaning_of, named_by_size, score_captions, score_template
 from core.caption_job import CaptionJob, encoder_source
 from core.caption_runs import load_captioner, open_captioner
 from core.caption_train import CaptionConfig, build_captioner, fit_captioner
@@ -78,6 +78,17 @@ def test_scores_count_meaning_objects_and_bleu():
     counted = score_captions(["two cats side by side"], [_scene(CAT_LEFT, SceneObject(3, 2, "right", DOG_RIGHT.box))],
                              CLASSES)
     assert counted.exact == 1
+
+
+def test_objects_named_are_counted_by_their_size_in_the_scene():
+    small_bird = Scene("square", "single", (SceneObject(2, 4, "top", (22, 0, 42, 20), small=True),), (0, 0, 0))
+    shrunk_pair = _scene(SceneObject(3, 0, "left", (0, 16, 28, 44)), SceneObject(5, 1, "right", (68, 16, 96, 44)))
+    scenes = [_scene(CAT_LEFT, DOG_RIGHT), small_bird, shrunk_pair]
+    said = [meaning_of(s, CLASSES) for s in ("a cat on the left and a frog on the right",  # one of two right
+                                             "a small bird at the top", "a cat on the left and a dog on the right")]
+    assert named_by_size(said, scenes, CLASSES) == {32: (2, 1), 28: (2, 2), 20: (1, 1)}
+    wrong_place = [meaning_of("a small bird in the middle", CLASSES)]
+    assert named_by_size(wrong_place + [None], [small_bird, shrunk_pair], CLASSES) == {28: (2, 0), 20: (1, 0)}
 
 
 class Always(nn.Module):
