@@ -278,17 +278,14 @@ class DecoderSpec:
     embed: int = {decoder.embed}
     hidden: int = {decoder.hidden}
     attention: int = {decoder.attention}
-    block: int = {decoder.block}  # each cell also carries the max over the block x block cells around it (1: not)
 
 
 class Encoder(nn.Module):
     def __init__(self):
         super().__init__()
-        self.block = DecoderSpec.block
         self.convs = nn.Sequential(
 {body}
         )
-        self.channels = self.convs(torch.zeros(1, 3, 32, 32)).shape[1] * (2 if self.block > 1 else 1)
 
 {inspect.getsource(c.Encoder.forward)}
 
@@ -299,7 +296,8 @@ class Captioner(nn.Module):
         super().__init__()
         self.vocab = VOCAB
         self.encoder = Encoder()
-        self.decoder = AttentionDecoder(len(VOCAB), self.encoder.channels + 2, DecoderSpec())
+        channels = self.encoder.convs(torch.zeros(1, 3, 32, 32)).shape[1]
+        self.decoder = AttentionDecoder(len(VOCAB), channels + 2, DecoderSpec())
 
 {inspect.getsource(c.Captioner.words)}
 
