@@ -96,7 +96,8 @@ st.markdown(
     r"$x' = \dfrac{x/255 - 0.5}{0.5}$, so black is −1 and white is +1; centring the inputs on 0 makes "
     "gradient descent better behaved. Augmentation shows the network a slightly different image every epoch."
 )
-a1, a2, a3, a4, a5, a6, a7 = st.columns(7)
+a1, a2, a3, a4 = st.columns(4)
+a5, a6, a7, _ = st.columns(4)
 padding = a1.slider("Random crop padding (pixels)", *span("crop_padding"), 4, key="aug_padding")
 flip = a2.toggle("Random horizontal flip", value=True, key="aug_flip")
 crop_scale = a3.slider("Random resized crop: smallest area", *span("crop_scale"), 1.0, 0.05, key="aug_rrc",
