@@ -1,8 +1,8 @@
 """Batches: tutorial normalization, seeded shuffling, batched augmentation that keeps pixels intact."""
 import torch
 
-from core.batches import (Augmentation, augment, color_jitter, flip, gaussian_blur, gaussian_noise, normalize, random_crop, random_erasing,
-                          random_resized_crop, shuffled_batches, steps_per_epoch)
+from core.batches import (Augmentation, augment, color_jitter, flip, gaussian_blur, gaussian_noise, normalize,
+                          random_crop, random_erasing, random_resized_crop, shuffled_batches, steps_per_epoch)
 
 
 def test_normalize_matches_torchvision_totensor_then_normalize():

@@ -62,8 +62,8 @@ def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_pa
     from bench.captioning import main as captioning
     from conftest import write_tree
     from core import data
-    from core.scenes import evaluation_scenes
     from core.cli import main as cli
+    from core.scenes import evaluation_scenes
 
     tree = write_tree(tmp_path / "tree", per_class=(12, 4))
     assert cli(["train", "--data", str(tree), "--model", "tutorial", "--epochs", "1", "--batch-size", "10",
