@@ -22,6 +22,7 @@ from core.caption_job import encoder_source, train_captioner_blocking
 from core.caption_runs import load_captioner, open_captioner
 from core.caption_train import ENCODER_MODES, CaptionConfig
 from core.evaluate import predict_classes
+from core.history import adapt_event
 from core.runs import load_model, open_run, read_summary
 from core.scenes import evaluation_scenes
 
@@ -47,9 +48,8 @@ def by_size(captioner, run, dataset, scenes) -> dict:
     said = [meaning_of(s, dataset.classes) for s in caption_scenes(captioner, scenes, dataset.test_x)]
     classifier, table = load_model(run), {}  # the run as trained: the captioner's encoder may have adapted since
     for side, (objects, named) in named_by_size(said, scenes, dataset.classes).items():
-        alone = [o for scene in scenes for o in scene.objects if o.box[2] - o.box[0] == side]
-        pictures = dataset.test_x[[o.image for o in alone]]
-        labels = dataset.test_y[[o.image for o in alone]]
+        alone = [o.image for scene in scenes for o in scene.objects if o.box[2] - o.box[0] == side]
+        pictures, labels = dataset.test_x[alone], dataset.test_y[alone]
         table[str(side)] = {"objects": objects, "captioner": named / objects,
                             **{key: (predict_classes(classifier, pictures, tta=tta) == labels).float().mean().item()
                                for key, tta in (("single", 0), ("single_tta", run.config.tta))}}
@@ -94,7 +94,8 @@ def main(argv=None) -> dict:
         captioner = load_captioner(open_captioner(folder)) if snap.epochs else None
     progress(snap)
     report["status"], report["wall_seconds"] = snap.status, wall
-    report["adapted"] = next((e.reason for e in snap.events if e.type == "adapt"), None)
+    adapted = adapt_event(snap.events)
+    report["adapted"] = adapted.reason if adapted is not None else None
     report["scenes_per_second"] = summary.images_per_second
     report["curve"] = [{"epoch": e.epoch, "seconds": e.seconds, "exact": e.exact, "precision": e.precision,
                         "recall": e.recall, "bleu": e.bleu, "held_out_exact": e.held_out_exact,

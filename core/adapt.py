@@ -71,6 +71,7 @@ class AdaptStep:
     step: int
     steps: int
     loss: float  # objects' and single pictures' cross-entropy, together
+    lr: float  # the learning rate this step took
     objects_right: float  # share of this batch's objects the grid named right, before the step
 
 
@@ -94,12 +95,13 @@ def adapt_encoder(convs: nn.Module, head: ClassifierHead, pictures: torch.Tensor
         single = torch.randint(0, len(pictures), (batch_size,), generator=generator)
         single_logits = head.classify(convs(normalize(pictures[single].to(device))))
         loss = F.cross_entropy(logits, objects) + F.cross_entropy(single_logits, labels[single].to(device))
+        lr = ADAPT_LR * (1 - (step - 1) / steps)
         for group in optimizer.param_groups:
-            group["lr"] = ADAPT_LR * (1 - (step - 1) / steps)
+            group["lr"] = lr
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        report = AdaptStep(step, steps, loss.item(), (logits.argmax(1) == objects).float().mean().item())
+        report = AdaptStep(step, steps, loss.item(), lr, (logits.argmax(1) == objects).float().mean().item())
         history.append(report)
         if on_step is not None and on_step(report) is False:
             break

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .adapt import ADAPT_LR, AdaptStep, ClassifierHead, adapt_encoder
+from .adapt import AdaptStep, ClassifierHead, adapt_encoder
 from .batches import normalize
 from .bounds import choice, ranged, settings_from_json, settings_problem
 from .caption_eval import CaptionScores, caption_scenes, score_captions
@@ -168,7 +168,6 @@ def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: Cap
            callbacks: Callbacks, control: Control, caption_steps: int) -> tuple[int, float]:
     """The adapt phase, reported as steps of epoch 0 (its loss is the objects' classification loss) and closed by an
     "adapt" event saying how often the grid named the objects before it and at its end; returns its steps and seconds."""
-    steps = max(1, config.adapt_scenes // config.batch_size)
     started = time.perf_counter()
     head = ClassifierHead(copy.deepcopy(head.tail).to(device), head.size, head.mean)  # the source's head stays as it was
 
@@ -178,9 +177,8 @@ def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: Cap
                            "nothing was captioned or saved. Try encoder mode frozen, or another classifier run",
                            step=r.step)
         elapsed = time.perf_counter() - started
-        callbacks.on_step(StepReport(r.step, 0, r.loss, ADAPT_LR * (1 - (r.step - 1) / r.steps),
-                                     r.step * config.batch_size / elapsed, elapsed,
-                                     elapsed / r.step * (r.steps - r.step), steps + caption_steps))
+        callbacks.on_step(StepReport(r.step, 0, r.loss, r.lr, r.step * config.batch_size / elapsed, elapsed,
+                                     elapsed / r.step * (r.steps - r.step), r.steps + caption_steps))
         return not control.stopped
 
     done = adapt_encoder(model.encoder.convs, head, dataset.train_x, dataset.train_y, len(dataset.classes),

@@ -25,6 +25,7 @@ from .corruptions import CORRUPTIONS, SEVERITIES
 from .describe import describe, draw_boxes
 from .calibrate import report as calibration_report, run_temperature
 from .evaluate import metrics, predict_image, predict_logits
+from .history import adapt_event
 from .explain import explain_picture, overlay
 from .images import ImageError, decode_image, to_model_input
 from .jobs import BusyError, JobSnapshot, run_blocking
@@ -464,10 +465,10 @@ def cmd_caption_train(args) -> dict:
         if snap.steps and snap.steps[-1].step != shown["step"]:
             _say(args, _progress_line(snap).replace("img/s", "scenes/s"))
             shown["step"] = snap.steps[-1].step
-        for e in snap.events:
-            if e.type == "adapt" and not shown["adapted"]:
-                _say(args, e.reason)
-                shown["adapted"] = True
+        adapted = adapt_event(snap.events)
+        if adapted is not None and not shown["adapted"]:
+            _say(args, adapted.reason)
+            shown["adapted"] = True
         for e in snap.epochs[shown["epochs"]:]:
             _say(args, f"epoch {e.epoch}: loss {e.train_loss:.3f}, exact {e.exact:.1%}, objects right "
                        f"{e.recall:.1%}, BLEU-4 {e.bleu:.3f}, held-out pairs exact {e.held_out_exact:.1%}; "

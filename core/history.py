@@ -61,7 +61,12 @@ class Event:
     step: int  # the step it took effect at
     lr_from: float | None = None  # "lr": the learning rate before and after
     lr_to: float | None = None
-    reason: str = ""  # "diverged": what happened
+    reason: str = ""  # "diverged": what happened; "adapt": how far the encoder's grid came
+
+
+def adapt_event(events: list[Event]) -> Event | None:
+    """A captioner run's "adapt" event (its encoder adapted to scenes before the captions began), if it has one."""
+    return next((e for e in events if e.type == "adapt"), None)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from core.attention import word_maps
 from core.caption_eval import caption_scenes, score_captions, score_template
 from core.caption_job import CaptionJob, encoder_source, start_captioner
 from core.caption_train import CaptionConfig
-from core.history import CaptionEpochReport
+from core.history import CaptionEpochReport, adapt_event
 from core.captioner import MAX_BEAM, SCRATCH_ENCODER, beam_search, encoder_from_classifier, fit_picture, prepare
 from core.data import DataError
 from core.device import DeviceError
@@ -94,9 +94,9 @@ def live_ui() -> None:
     if history.steps:
         left.plotly_chart(loss_figure(history.steps, history.events, "Caption loss (per word)"), width="stretch",
                           key="cap_loss")
-        for e in history.events:
-            if e.type == "adapt":  # how much the encoder learned about scenes before the captions began
-                left.caption(f"The {e.reason}.")
+        adapted = adapt_event(history.events)
+        if adapted is not None:  # how much the encoder learned about scenes before the captions began
+            left.caption(f"The {adapted.reason}.")
     if history.epochs:
         right.plotly_chart(caption_scores_figure(history.epochs), width="stretch", key="cap_scores")
         samples_ui(history.epochs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from core.curve import MAX_POINTS, ema  # per-step lines are thinned to about MAX_POINTS points
-from core.history import CaptionEpochReport, EpochReport, Event, History, StepReport
+from core.history import CaptionEpochReport, EpochReport, Event, History, StepReport, adapt_event
 
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#4c9f70", "#d1495b", "#00798c", "#edae49"]
 
@@ -29,9 +29,9 @@ def loss_figure(steps: list[StepReport], events: list[Event] | None = None, titl
     fig = go.Figure()
     xs, ys = [s.step for s in steps], [s.loss for s in steps]
     smooth = [s.smoothed for s in steps] if steps and steps[0].smoothed is not None else ema(ys)
-    adapted = next((e.step for e in events or [] if e.type == "adapt"), None)
+    adapted = adapt_event(events or [])
     if adapted is not None:  # two losses, the encoder's then the captions': each smoothed on its own
-        cut = sum(x <= adapted for x in xs)
+        cut = sum(x <= adapted.step for x in xs)
         smooth = ema(ys[:cut]) + ema(ys[cut:])
     stride = max(1, len(xs) // MAX_POINTS)
     fig.add_scatter(x=xs[::stride], y=ys[::stride], mode="lines", name="per step", line=dict(color="#c8c8d0", width=1))
