@@ -1,8 +1,9 @@
 """`python -m bench.robustness [--data SRC] [--presets fast robust] [--runs DIR ...] [--split test|holdout]`: clean
 against corrupted accuracy, side by side, on the same corrupted images (core.corruptions, CIFAR-10-C style).
 
-Trains each preset as it is (`--keep DIR` keeps the run folders) or takes saved runs, then scores every model on each
-corrupted set as it is made. `--split test` (default) scores the test images; `--split holdout` scores the 2,000
+Trains each preset as it is (`--keep DIR` keeps the run folders), and each `--variant LABEL:PRESET:field=value,...`
+(a preset with some training settings changed, to try settings side by side), `--seeds N` times each, or takes saved
+runs, then scores every model on each corrupted set as it is made (`--device cuda` trains and scores on a GPU). `--split test` (default) scores the test images; `--split holdout` scores the 2,000
 training images every preset holds out, so settings can be chosen without looking at the test set. Scores are the
 network alone (no test-time augmentation), clean and corrupted alike. Prints a table, then one JSON object as the
 last line.
@@ -13,7 +14,7 @@ import argparse
 import json
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import DATA_HELP, default_data
@@ -23,7 +24,7 @@ from core.jobs import run_blocking
 from core.presets import CALIBRATION_HOLDOUT, PRESETS
 from core.robustness import measure
 from core.runs import load_model, open_run, read_summary
-from core.train import holdout_split
+from core.train import ConfigError, holdout_split
 
 
 def held_out(dataset, runs: list) -> tuple:
@@ -36,19 +37,62 @@ def held_out(dataset, runs: list) -> tuple:
     return dataset.train_x[idx], dataset.train_y[idx]
 
 
-def train_presets(names: list[str], dataset, keep: Path, quick: bool) -> list[Path]:
+@dataclass(frozen=True)
+class Variant:
+    """A preset trained with some of its settings changed: `LABEL:PRESET:field=value,...` on the command line."""
+
+    label: str
+    preset: str
+    changes: dict
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        label, _, rest = text.partition(":")
+        preset, _, settings = rest.partition(":")
+        if not label or preset not in PRESETS:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected LABEL:PRESET:field=value,... with PRESET one of "
+                                             f"{', '.join(PRESETS)}")
+        base, changes = PRESETS[preset].config, {}
+        for item in filter(None, settings.split(",")):
+            field, _, value = item.partition("=")
+            if not hasattr(base, field):
+                raise argparse.ArgumentTypeError(f"{text!r}: {field!r} is not a training setting")
+            kind = type(getattr(base, field))
+            try:
+                changes[field] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{text!r}: {field} takes a {kind.__name__}, not {value!r}") from None
+        try:
+            replace(base, **changes).check()
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+        return cls(label, preset, changes)
+
+
+def train_presets(variants: list[Variant], dataset, keep: Path, quick: bool, device: str = "cpu",
+                  seeds: int = 1) -> list[Path]:
     folders = []
-    for name in names:
-        preset = PRESETS[name]
-        config = replace(preset.config, device="cpu")
-        if quick:
-            config = replace(config, epochs=1, limit_train=0, holdout=min(config.holdout, len(dataset.train_x) // 5))
-        folder = keep / f"{name}"
-        started = time.perf_counter()
-        snap = run_blocking(preset.spec, dataset, config, folder, poll_s=2.0)
-        print(f"trained {name}: {snap.status}, {time.perf_counter() - started:.0f} s", flush=True)
-        folders.append(folder)
+    for variant in variants:
+        preset = PRESETS[variant.preset]
+        for seed in range(seeds):
+            config = replace(preset.config, device=device, **variant.changes)
+            config = replace(config, seed=config.seed + seed)
+            if quick:
+                config = replace(config, epochs=1, limit_train=0,
+                                 holdout=min(config.holdout, len(dataset.train_x) // 5))
+            name = variant.label if seeds == 1 else f"{variant.label}-seed{seed}"
+            started = time.perf_counter()
+            snap = run_blocking(preset.spec, dataset, config, keep / name, poll_s=0.5 if device == "cuda" else 2.0)
+            print(f"trained {name}: {snap.status}, {time.perf_counter() - started:.0f} s", flush=True)
+            folders.append(keep / name)
     return folders
+
+
+def seed_means(models: dict, labels: list[str], seeds: int) -> dict:
+    """Each variant's clean and corrupted accuracy averaged over its seeds' runs."""
+    def mean(label, what):
+        return sum(models[f"{label}-seed{s}"][what] for s in range(seeds)) / seeds
+    return {label: {"clean": mean(label, "clean"), "mean": mean(label, "mean")} for label in labels}
 
 
 def main(argv=None) -> dict:
@@ -60,13 +104,21 @@ def main(argv=None) -> dict:
     parser.add_argument("--split", choices=("test", "holdout"), default="test")
     parser.add_argument("--images", type=int, default=10_000, help="test images per set (the first N; default all)")
     parser.add_argument("--keep", metavar="DIR", help="keep the trained presets' run folders here")
+    parser.add_argument("--variant", action="append", default=[], type=Variant.parse, metavar="LABEL:PRESET:K=V,...",
+                        help="also train PRESET with these training settings changed (repeatable), e.g. "
+                             "E2:robust:crop_scale=0.75")
+    parser.add_argument("--seeds", type=int, default=1, help="train each preset and variant this many times, seeds "
+                                                             "counting up from its own (default 1)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train and score")
     parser.add_argument("--quick", action="store_true", help="a smoke run (1 epoch, 200 images) for tests")
     args = parser.parse_args(argv)
     source = args.data or default_data()
     dataset = data.load(source)
     with tempfile.TemporaryDirectory() as tmp:
         keep = Path(args.keep or tmp)
-        folders = train_presets(args.presets, dataset, keep, args.quick) + [Path(r) for r in args.runs]
+        variants = [Variant(name, name, {}) for name in args.presets] + args.variant
+        folders = train_presets(variants, dataset, keep, args.quick, args.device, max(1, args.seeds))
+        folders += [Path(r) for r in args.runs]
         runs = [open_run(folder) for folder in folders]
         if args.split == "holdout":
             images, labels = held_out(dataset, runs)
@@ -75,7 +127,7 @@ def main(argv=None) -> dict:
             images, labels = dataset.test_x[:n], dataset.test_y[:n]
         models = {run.id: load_model(run) for run in runs}
         started = time.perf_counter()
-        reports = measure(models, images, labels, progress=lambda done, total, what: print(
+        reports = measure(models, images, labels, device=args.device, progress=lambda done, total, what: print(
             f"\r{done}/{total} sets: {what}".ljust(60), end="", flush=True))
         print(f"\nscored {len(models)} model(s) on {len(images):,} images x {len(CORRUPTIONS) * 5} sets in "
               f"{time.perf_counter() - started:.0f} s")
@@ -83,9 +135,14 @@ def main(argv=None) -> dict:
     print(f"\n{'run':<36} {'clean':>7} {'corrupted':>10}  " + " ".join(f"{n[:8]:>8}" for n in CORRUPTIONS))
     for key, r in reports.items():
         print(f"{key:<36} {r.clean:>7.1%} {r.mean:>10.1%}  " + " ".join(f"{r.mean_of(n):>8.1%}" for n in CORRUPTIONS))
-    report = {"data": source, "split": args.split, "images": len(images), "tta": 0,
+    report = {"data": source, "split": args.split, "images": len(images), "tta": 0, "device": args.device,
+              "variants": {v.label: {"preset": v.preset, "changes": v.changes} for v in variants},
               "models": {key: {"model": summaries[key].model, "train_seconds": summaries[key].train_seconds,
                                **r.to_json()} for key, r in reports.items()}}
+    if args.seeds > 1:
+        report["seed_means"] = seed_means(report["models"], [v.label for v in variants], args.seeds)
+        for label, m in report["seed_means"].items():
+            print(f"{label:<36} {m['clean']:>7.1%} {m['mean']:>10.1%}  (mean of {args.seeds} seeds)")
     print(json.dumps(report))
     return report
 

@@ -47,10 +47,13 @@ class RobustnessReport:
 
 
 def measure(models: dict[str, nn.Module], images: torch.Tensor, labels: torch.Tensor, seed: int = 0,
-            progress: Progress | None = None) -> dict[str, RobustnessReport]:
-    """Score several models on the same corrupted sets (each set made once, scored by all)."""
+            progress: Progress | None = None, device: torch.device | str = "cpu") -> dict[str, RobustnessReport]:
+    """Score several models on the same corrupted sets (each set made once on the CPU, scored by all on `device`,
+    where the models are moved)."""
+    models = {key: model.to(device) for key, model in models.items()}
+
     def accuracy(model, x):
-        return float((predict_logits(model, x).argmax(1) == labels).float().mean())
+        return float((predict_logits(model, x, device).argmax(1) == labels).float().mean())
 
     clean = {key: accuracy(m, images) for key, m in models.items()}
     scores: dict[str, dict[str, dict[int, float]]] = {key: {} for key in models}

@@ -167,6 +167,45 @@ def test_the_robustness_benchmark_trains_presets_and_scores_them_on_the_same_cor
                     str(tree)])
 
 
+def test_robustness_variants_change_only_their_settings_and_each_seed_is_its_own_run(data_root, tmp_path):
+    from dataclasses import replace
+
+    from bench.robustness import main as robustness
+    from conftest import write_tree
+    from core.presets import PRESETS
+    from core.train import TrainConfig
+
+    tree = write_tree(tmp_path / "tree", per_class=(12, 4))
+    report = robustness(["--quick", "--data", str(tree), "--presets", "fast", "--seeds", "2", "--keep",
+                         str(tmp_path / "runs"), "--variant", "soft:robust:photo_share=0.3,flip=false"])
+    assert set(report["models"]) == {"fast-seed0", "fast-seed1", "soft-seed0", "soft-seed1"}
+    assert report["variants"]["soft"] == {"preset": "robust", "changes": {"photo_share": 0.3, "flip": False}}
+    robust = PRESETS["robust"].config
+    for seed in (0, 1):
+        saved = TrainConfig.from_json(json.loads((tmp_path / "runs" / f"soft-seed{seed}" / "config.json").read_text()))
+        # the quick run's epochs and holdout aside, the preset with the two settings changed and its seed counted up
+        assert saved == replace(robust, photo_share=0.3, flip=False, seed=robust.seed + seed, device="cpu",
+                                epochs=saved.epochs, limit_train=0, holdout=saved.holdout)
+    for label in ("fast", "soft"):
+        runs = [report["models"][f"{label}-seed{s}"] for s in (0, 1)]
+        assert report["seed_means"][label] == pytest.approx(
+            {"clean": (runs[0]["clean"] + runs[1]["clean"]) / 2, "mean": (runs[0]["mean"] + runs[1]["mean"]) / 2})
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("soft", "expected LABEL:PRESET"), ("soft:nosuch:noise=0.1", "expected LABEL:PRESET"),
+    (":robust:noise=0.1", "expected LABEL:PRESET"), ("soft:robust:colour=0.1", "'colour' is not a training setting"),
+    ("soft:robust:photo_share=2", "photo_share"), ("soft:robust:noise=lots", "noise takes a float, not 'lots'"),
+])
+def test_a_variant_names_a_preset_and_real_settings_in_their_ranges(text, problem):
+    from argparse import ArgumentTypeError
+
+    from bench.robustness import Variant
+
+    with pytest.raises(ArgumentTypeError, match=problem):
+        Variant.parse(text)
+
+
 def test_the_upload_benchmark_scores_every_fit_and_their_average_with_and_without_tta(data_root, tmp_path, capsys):
     from bench.uploads import main as uploads
     from conftest import write_tree

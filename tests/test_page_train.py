@@ -190,3 +190,5 @@ def test_the_robust_preset_opens_with_its_augmentation(app_env):
     assert at.slider(key="robust_rrc").value == config.crop_scale and config.crop_scale < 1
     assert at.slider(key="robust_jitter").value == config.color_jitter
     assert at.slider(key="robust_noise").value == config.noise
+    assert at.slider(key="robust_blur").value == config.blur and config.blur > 0
+    assert at.slider(key="robust_share").value == config.photo_share < 1

@@ -24,6 +24,7 @@ from bench import DATA_HELP, default_data  # noqa: E402
 from bench.uploads import photos  # noqa: E402
 from conftest import wait_for  # noqa: E402
 from core import data  # noqa: E402
+from core.presets import PRESETS  # noqa: E402
 from test_browser import ARGS, CHROMIUM, choose, dashboard_server, nav  # noqa: E402  (the browser walk's helpers)
 
 IMG = ROOT / "docs" / "img"
@@ -67,8 +68,9 @@ with dashboard_server(env) as base, sync_playwright() as p:
 
     nav(page, "Train")
     choose(page, "train_model", "robust")
-    page.locator(".st-key-robust_share").get_by_text("0.50").wait_for()
-    print("Train form: robust preset opened with photo share 0.50")
+    share = f"{PRESETS['robust'].config.photo_share:.2f}"
+    page.locator(".st-key-robust_share").get_by_text(share).wait_for()
+    print(f"Train form: robust preset opened with photo share {share}")
 
     nav(page, "Evaluate")  # the runs folder holds this one run, which the picker shows first
     page.get_by_role("heading", name="How it holds up on real photos").wait_for()
