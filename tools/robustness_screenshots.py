@@ -57,7 +57,7 @@ with dashboard_server(env) as base, sync_playwright() as p:
     page.goto(f"{base}/dataset")
     page.get_by_role("heading", name="What training sees").wait_for()
     for key, press, times in (("aug_rrc", "ArrowLeft", 10), ("aug_jitter", "ArrowRight", 8), ("aug_erase", "End", 1),
-                              ("aug_noise", "ArrowRight", 6)):
+                              ("aug_noise", "ArrowRight", 6), ("aug_blur", "ArrowRight", 6)):
         before = images(page)
         slide(page, key, press, times)
         wait_for(lambda: images(page) != before, timeout=60, what=f"the preview to follow {key}")
