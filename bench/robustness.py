@@ -3,8 +3,9 @@ against corrupted accuracy, side by side, on the same corrupted images (core.cor
 
 Trains each preset as it is (`--keep DIR` keeps the run folders), and each `--variant LABEL:PRESET:field=value,...`
 (a preset with some training settings changed, to try settings side by side), `--seeds N` times each, or takes saved
-runs, then scores every model on each corrupted set as it is made (`--device cuda` trains and scores on a GPU). `--split test` (default) scores the test images; `--split holdout` scores the 2,000
-training images every preset holds out, so settings can be chosen without looking at the test set. Scores are the
+runs, then scores every model on each corrupted set as it is made (`--device cuda` trains and scores on a GPU).
+`--split test` (default) scores the test images; `--split holdout` scores the 2,000 training images every preset
+holds out, so settings can be chosen without looking at the test set. Scores are the
 network alone (no test-time augmentation), clean and corrupted alike. Prints a table, then one JSON object as the
 last line.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from bench import DATA_HELP, default_data
 from core import data
 from core.corruptions import CORRUPTIONS
+from core.device import DEVICES, DeviceError, resolve_device
 from core.jobs import run_blocking
 from core.presets import CALIBRATION_HOLDOUT, PRESETS
 from core.robustness import measure
@@ -82,7 +84,7 @@ def train_presets(variants: list[Variant], dataset, keep: Path, quick: bool, dev
                                  holdout=min(config.holdout, len(dataset.train_x) // 5))
             name = variant.label if seeds == 1 else f"{variant.label}-seed{seed}"
             started = time.perf_counter()
-            snap = run_blocking(preset.spec, dataset, config, keep / name, poll_s=0.5 if device == "cuda" else 2.0)
+            snap = run_blocking(preset.spec, dataset, config, keep / name, poll_s=0.5 if device != "cpu" else 2.0)
             print(f"trained {name}: {snap.status}, {time.perf_counter() - started:.0f} s", flush=True)
             folders.append(keep / name)
     return folders
@@ -109,15 +111,22 @@ def main(argv=None) -> dict:
                              "E2:robust:crop_scale=0.75")
     parser.add_argument("--seeds", type=int, default=1, help="train each preset and variant this many times, seeds "
                                                              "counting up from its own (default 1)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train and score")
+    parser.add_argument("--device", choices=DEVICES, default="cpu", help="where to train and score (default cpu)")
     parser.add_argument("--quick", action="store_true", help="a smoke run (1 epoch, 200 images) for tests")
     args = parser.parse_args(argv)
+    variants = [Variant(name, name, {}) for name in args.presets] + args.variant
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        parser.error(f"each preset and variant needs its own label: {', '.join(labels)}")
+    try:
+        device = resolve_device(args.device).type
+    except DeviceError as e:
+        parser.error(str(e))
     source = args.data or default_data()
     dataset = data.load(source)
     with tempfile.TemporaryDirectory() as tmp:
         keep = Path(args.keep or tmp)
-        variants = [Variant(name, name, {}) for name in args.presets] + args.variant
-        folders = train_presets(variants, dataset, keep, args.quick, args.device, max(1, args.seeds))
+        folders = train_presets(variants, dataset, keep, args.quick, device, max(1, args.seeds))
         folders += [Path(r) for r in args.runs]
         runs = [open_run(folder) for folder in folders]
         if args.split == "holdout":
@@ -127,7 +136,7 @@ def main(argv=None) -> dict:
             images, labels = dataset.test_x[:n], dataset.test_y[:n]
         models = {run.id: load_model(run) for run in runs}
         started = time.perf_counter()
-        reports = measure(models, images, labels, device=args.device, progress=lambda done, total, what: print(
+        reports = measure(models, images, labels, device=device, progress=lambda done, total, what: print(
             f"\r{done}/{total} sets: {what}".ljust(60), end="", flush=True))
         print(f"\nscored {len(models)} model(s) on {len(images):,} images x {len(CORRUPTIONS) * 5} sets in "
               f"{time.perf_counter() - started:.0f} s")
@@ -135,7 +144,7 @@ def main(argv=None) -> dict:
     print(f"\n{'run':<36} {'clean':>7} {'corrupted':>10}  " + " ".join(f"{n[:8]:>8}" for n in CORRUPTIONS))
     for key, r in reports.items():
         print(f"{key:<36} {r.clean:>7.1%} {r.mean:>10.1%}  " + " ".join(f"{r.mean_of(n):>8.1%}" for n in CORRUPTIONS))
-    report = {"data": source, "split": args.split, "images": len(images), "tta": 0, "device": args.device,
+    report = {"data": source, "split": args.split, "images": len(images), "tta": 0, "device": device,
               "variants": {v.label: {"preset": v.preset, "changes": v.changes} for v in variants},
               "models": {key: {"model": summaries[key].model, "train_seconds": summaries[key].train_seconds,
                                **r.to_json()} for key, r in reports.items()}}

@@ -206,6 +206,19 @@ def test_a_variant_names_a_preset_and_real_settings_in_their_ranges(text, proble
         Variant.parse(text)
 
 
+def test_the_robustness_benchmark_refuses_a_label_twice_and_a_missing_gpu_before_loading_data(monkeypatch, capsys):
+    from bench.robustness import main as robustness
+
+    monkeypatch.setattr("core.data.load", lambda *a, **k: pytest.fail("no data is read for a refused command"))
+    with pytest.raises(SystemExit):
+        robustness(["--presets", "fast", "--variant", "fast:robust:noise=0.1"])
+    assert "each preset and variant needs its own label: fast, fast" in capsys.readouterr().err
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(SystemExit):
+        robustness(["--presets", "fast", "--device", "cuda"])
+    assert "no CUDA GPU is available here" in capsys.readouterr().err
+
+
 def test_the_upload_benchmark_scores_every_fit_and_their_average_with_and_without_tta(data_root, tmp_path, capsys):
     from bench.uploads import main as uploads
     from conftest import write_tree
