@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench import DATA_HELP, default_data
 from core import data
-from core.caption_eval import caption_scenes, meaning_of, named_by_size, score_template
+from core.caption_eval import caption_scenes, classes_named, meaning_of, named_by_size, score_template
 from core.caption_job import encoder_source, train_captioner_blocking
 from core.caption_runs import load_captioner, open_captioner
 from core.caption_train import ENCODER_MODES, CaptionConfig
@@ -41,11 +41,10 @@ def progress_printer():
     return on_poll
 
 
-def by_size(captioner, run, dataset, scenes) -> dict:
+def by_size(said, run, dataset, scenes) -> dict:
     """The fixed test scenes' objects by their side on the canvas: the share the captioner named at their place, and
     the share of the same objects' own 32x32 pictures its encoder's classifier names alone (without and with its TTA).
     Shrunk pictures carry fewer pixels; this says how much of the gap to the classifier is that."""
-    said = [meaning_of(s, dataset.classes) for s in caption_scenes(captioner, scenes, dataset.test_x)]
     classifier, table = load_model(run), {}  # the run as trained: the captioner's encoder may have adapted since
     for side, (objects, named) in named_by_size(said, scenes, dataset.classes).items():
         alone = [o.image for scene in scenes for o in scene.objects if o.box[2] - o.box[0] == side]
@@ -112,7 +111,11 @@ def main(argv=None) -> dict:
         print(f"template describer ({run.id}): exact {t['exact']:.1%}, objects {t['recall']:.1%} "
               f"(precision {t['precision']:.1%}), BLEU-4 {t['bleu']:.3f}", flush=True)
         if captioner is not None:
-            report["by_size"] = by_size(captioner, run, dataset, scenes)
+            said = [meaning_of(s, dataset.classes) for s in caption_scenes(captioner, scenes, dataset.test_x)]
+            report["by_size"] = by_size(said, run, dataset, scenes)
+            objects, named = classes_named(said, scenes, dataset.classes)
+            report["classes_named"] = named / objects  # at whatever place: the rest of the misses are wrong places
+            print(f"classes named at any place: {named / objects:.1%} of {objects} objects", flush=True)
     print(json.dumps(report))
     return report
 

@@ -75,6 +75,18 @@ def named_by_size(said: list[Meaning | None], scenes: list[Scene], classes) -> d
     return {side: (objects, named) for side, (objects, named) in sorted(tally.items(), reverse=True)}
 
 
+def classes_named(said: list[Meaning | None], scenes: list[Scene], classes) -> tuple[int, int]:
+    """(objects, how many of them the captions named with their class, at whatever place): against the objects named
+    at their place, this splits a captioner's misses into wrong classes and wrong places."""
+    objects = named = 0
+    for meaning, scene in zip(said, scenes):
+        claimed = Counter(cls for cls, _ in meaning or ())
+        truth = Counter(cls for cls, _ in scene.meaning(classes))
+        objects += sum(truth.values())
+        named += sum((claimed & truth).values())
+    return objects, named
+
+
 def score_captions(sentences: list[str], scenes: list[Scene], classes) -> CaptionScores:
     return score_meanings([meaning_of(s, classes) for s in sentences], sentences, scenes, classes)
 

@@ -84,6 +84,8 @@ def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_pa
         {str(side): sides.count(side) for side in set(sides)}
     for row in report["by_size"].values():
         assert all(0 <= row[k] <= 1 for k in ("captioner", "single", "single_tta"))
+    at_place = sum(row["captioner"] * row["objects"] for row in report["by_size"].values()) / len(sides)
+    assert at_place - 1e-9 <= report["classes_named"] <= 1  # a class named at its place is named at some place
 
 
 def test_benchmarks_default_to_the_official_copy_when_it_is_there(monkeypatch, tmp_path):

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from conftest import CLASSES, wait_for
-from core.caption_eval import caption_scenes, meaning_of, named_by_size, score_captions, score_template
+from core.caption_eval import (caption_scenes, classes_named, meaning_of, named_by_size, score_captions,
+                               score_template)
 from core.caption_job import CaptionJob, encoder_source
 from core.caption_runs import load_captioner, open_captioner
 from core.caption_train import CaptionConfig, build_captioner, fit_captioner
@@ -89,6 +90,15 @@ def test_objects_named_are_counted_by_their_size_in_the_scene():
     assert named_by_size(said, scenes, CLASSES) == {32: (2, 1), 28: (2, 2), 20: (1, 1)}
     wrong_place = [meaning_of("a small bird in the middle", CLASSES)]
     assert named_by_size(wrong_place + [None], [small_bird, shrunk_pair], CLASSES) == {28: (2, 0), 20: (1, 0)}
+
+
+def test_classes_named_anywhere_forgive_the_place_but_not_the_class_or_the_count():
+    pair = _scene(CAT_LEFT, DOG_RIGHT)
+    said = [meaning_of(s, CLASSES) for s in ("a dog on the left and a cat on the right",  # both classes, places swapped
+                                             "a cat on the left and a frog on the right",  # one class right
+                                             "two cats side by side")]  # one cat counts once: the dog is missing
+    assert classes_named(said, [pair] * 3, CLASSES) == (6, 2 + 1 + 1)
+    assert classes_named([None], [pair], CLASSES) == (2, 0)
 
 
 class Always(nn.Module):
