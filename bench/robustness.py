@@ -15,7 +15,7 @@ import argparse
 import json
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from bench import DATA_HELP, default_data
@@ -26,7 +26,7 @@ from core.jobs import run_blocking
 from core.presets import CALIBRATION_HOLDOUT, PRESETS
 from core.robustness import measure
 from core.runs import load_model, open_run, read_summary
-from core.train import ConfigError, holdout_split
+from core.train import ConfigError, TrainConfig, holdout_split
 
 
 def held_out(dataset, runs: list) -> tuple:
@@ -37,6 +37,9 @@ def held_out(dataset, runs: list) -> tuple:
                              "needs runs trained with the presets' holdout and no --limit-train")
     idx = holdout_split(len(dataset.train_x), CALIBRATION_HOLDOUT)[1]
     return dataset.train_x[idx], dataset.train_y[idx]
+
+
+SETTINGS = {f.name for f in fields(TrainConfig)}
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Variant:
         base, changes = PRESETS[preset].config, {}
         for item in filter(None, settings.split(",")):
             field, _, value = item.partition("=")
-            if not hasattr(base, field):
+            if field not in SETTINGS:  # fields only: a property or method of the config is no setting
                 raise argparse.ArgumentTypeError(f"{text!r}: {field!r} is not a training setting")
             kind = type(getattr(base, field))
             try:
@@ -115,9 +118,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="a smoke run (1 epoch, 200 images) for tests")
     args = parser.parse_args(argv)
     variants = [Variant(name, name, {}) for name in args.presets] + args.variant
-    labels = [v.label for v in variants]
-    if len(set(labels)) != len(labels):
-        parser.error(f"each preset and variant needs its own label: {', '.join(labels)}")
+    names = [v.label for v in variants]  # not `labels`: those are the images' classes below
+    if len(set(names)) != len(names):
+        parser.error(f"each preset and variant needs its own label: {', '.join(names)}")
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, not {args.seeds}")
     try:
         device = resolve_device(args.device).type
     except DeviceError as e:
@@ -126,7 +131,7 @@ def main(argv=None) -> dict:
     dataset = data.load(source)
     with tempfile.TemporaryDirectory() as tmp:
         keep = Path(args.keep or tmp)
-        folders = train_presets(variants, dataset, keep, args.quick, device, max(1, args.seeds))
+        folders = train_presets(variants, dataset, keep, args.quick, device, args.seeds)
         folders += [Path(r) for r in args.runs]
         runs = [open_run(folder) for folder in folders]
         if args.split == "holdout":
@@ -149,7 +154,7 @@ def main(argv=None) -> dict:
               "models": {key: {"model": summaries[key].model, "train_seconds": summaries[key].train_seconds,
                                **r.to_json()} for key, r in reports.items()}}
     if args.seeds > 1:
-        report["seed_means"] = seed_means(report["models"], [v.label for v in variants], args.seeds)
+        report["seed_means"] = seed_means(report["models"], names, args.seeds)
         for label, m in report["seed_means"].items():
             print(f"{label:<36} {m['clean']:>7.1%} {m['mean']:>10.1%}  (mean of {args.seeds} seeds)")
     print(json.dumps(report))

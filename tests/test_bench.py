@@ -198,6 +198,8 @@ def test_robustness_variants_change_only_their_settings_and_each_seed_is_its_own
     ("soft", "expected LABEL:PRESET"), ("soft:nosuch:noise=0.1", "expected LABEL:PRESET"),
     (":robust:noise=0.1", "expected LABEL:PRESET"), ("soft:robust:colour=0.1", "'colour' is not a training setting"),
     ("soft:robust:photo_share=2", "photo_share"), ("soft:robust:noise=lots", "noise takes a float, not 'lots'"),
+    ("soft:robust:augmentation=1", "'augmentation' is not a training setting"),  # a property, not a field
+    ("soft:robust:check=1", "'check' is not a training setting"),  # a method
 ])
 def test_a_variant_names_a_preset_and_real_settings_in_their_ranges(text, problem):
     from argparse import ArgumentTypeError
@@ -215,6 +217,9 @@ def test_the_robustness_benchmark_refuses_a_label_twice_and_a_missing_gpu_before
     with pytest.raises(SystemExit):
         robustness(["--presets", "fast", "--variant", "fast:robust:noise=0.1"])
     assert "each preset and variant needs its own label: fast, fast" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        robustness(["--presets", "fast", "--seeds", "0"])
+    assert "--seeds must be at least 1, not 0" in capsys.readouterr().err
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(SystemExit):
         robustness(["--presets", "fast", "--device", "cuda"])
