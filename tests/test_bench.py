@@ -163,10 +163,32 @@ def test_the_robustness_benchmark_trains_presets_and_scores_them_on_the_same_cor
     for scores in report["models"].values():
         assert set(scores["accuracy"]) == set(CORRUPTIONS) and 0 <= scores["clean"] <= 1
         assert scores["train_seconds"] > 0
-    # held-out images: the runs kept the presets' slice out (a fifth of 120 here), so --split holdout refuses them
-    with pytest.raises(SystemExit, match="did not hold out the presets' 2,000 images"):
-        robustness(["--presets", "--runs", str(tmp_path / "runs" / "robust"), "--split", "holdout", "--data",
-                    str(tree)])
+    # held-out images: the quick run kept a fifth of the 120 out (24), and --split holdout scores exactly those
+    held = robustness(["--presets", "--runs", str(tmp_path / "runs" / "robust"), "--split", "holdout", "--data",
+                       str(tree)])
+    assert held["split"] == "holdout" and held["images"] == 24
+    # a run that held nothing out has no held-out images to be scored on
+    with pytest.raises(SystemExit, match="held out no training images"):
+        robustness(["--quick", "--data", str(tree), "--presets", "--variant", "all:tutorial:holdout=0", "--split",
+                    "holdout"])
+
+
+def test_runs_with_different_holdouts_are_scored_on_the_images_all_of_them_held_out():
+    from types import SimpleNamespace
+
+    import torch
+
+    from bench.robustness import held_out
+    from core.train import holdout_split
+
+    def run(holdout):
+        return SimpleNamespace(id=f"h{holdout}", config=SimpleNamespace(holdout=holdout, limit_train=0))
+
+    dataset = SimpleNamespace(train_x=torch.arange(1000), train_y=torch.arange(1000) % 10)
+    small, big = holdout_split(1000, 40)[1], holdout_split(1000, 200)[1]
+    assert set(small.tolist()) < set(big.tolist())  # a bigger holdout contains the smaller: the slices nest
+    images, labels = held_out(dataset, [run(200), run(40), run(100)])
+    assert images.tolist() == small.tolist() and labels.tolist() == (small % 10).tolist()
 
 
 def test_robustness_variants_change_only_their_settings_and_each_seed_is_its_own_run(data_root, tmp_path):
