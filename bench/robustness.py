@@ -25,6 +25,7 @@ from core.corruptions import CORRUPTIONS
 from core.device import DEVICES, DeviceError, resolve_device
 from core.jobs import run_blocking
 from core.presets import PRESETS
+from core.evaluate import predict_logits
 from core.robustness import measure
 from core.runs import load_model, open_run, read_summary
 from core.train import ConfigError, TrainConfig, holdout_split
@@ -39,6 +40,10 @@ def held_out(dataset, runs: list) -> tuple:
                              "holdout needs runs trained with a holdout, as every preset is")
     idx = holdout_split(len(dataset.train_x), min(run.config.holdout for run in runs))[1]
     return dataset.train_x[idx], dataset.train_y[idx]
+
+
+def clean_accuracy(model, images, labels, device) -> float:
+    return float((predict_logits(model, images, device).argmax(1) == labels).float().mean())
 
 
 SETTINGS = {f.name for f in fields(TrainConfig)}
@@ -99,7 +104,7 @@ def seed_means(models: dict, labels: list[str], seeds: int) -> dict:
     """Each variant's clean and corrupted accuracy averaged over its seeds' runs."""
     def mean(label, what):
         return sum(models[f"{label}-seed{s}"][what] for s in range(seeds)) / seeds
-    return {label: {"clean": mean(label, "clean"), "mean": mean(label, "mean")} for label in labels}
+    return {label: {what: mean(label, what) for what in ("clean", "mean", "clean_all")} for label in labels}
 
 
 def main(argv=None) -> dict:
@@ -109,7 +114,8 @@ def main(argv=None) -> dict:
                         help="presets to train and compare (default: fast robust)")
     parser.add_argument("--runs", nargs="*", default=[], metavar="DIR", help="saved runs to compare as well")
     parser.add_argument("--split", choices=("test", "holdout"), default="test")
-    parser.add_argument("--images", type=int, default=10_000, help="test images per set (the first N; default all)")
+    parser.add_argument("--images", type=int, default=10_000, help="images per corrupted set: the first N of the split's "
+                        "(default all); clean accuracy is also scored on all of them")
     parser.add_argument("--keep", metavar="DIR", help="keep the trained presets' run folders here")
     parser.add_argument("--variant", action="append", default=[], type=Variant.parse, metavar="LABEL:PRESET:K=V,...",
                         help="also train PRESET with these training settings changed (repeatable), e.g. "
@@ -137,24 +143,29 @@ def main(argv=None) -> dict:
         folders += [Path(r) for r in args.runs]
         runs = [open_run(folder) for folder in folders]
         if args.split == "holdout":
-            images, labels = held_out(dataset, runs)
+            all_images, all_labels = held_out(dataset, runs)
         else:
-            n = 200 if args.quick else args.images
-            images, labels = dataset.test_x[:n], dataset.test_y[:n]
+            all_images, all_labels = dataset.test_x, dataset.test_y
+        n = 200 if args.quick else args.images
+        images, labels = all_images[:n], all_labels[:n]
         models = {run.id: load_model(run) for run in runs}
         started = time.perf_counter()
         reports = measure(models, images, labels, device=device, progress=lambda done, total, what: print(
             f"\r{done}/{total} sets: {what}".ljust(60), end="", flush=True))
         print(f"\nscored {len(models)} model(s) on {len(images):,} images x {len(CORRUPTIONS) * 5} sets in "
               f"{time.perf_counter() - started:.0f} s")
+        # clean accuracy on every image of the split as well: one pass, and clean differences need the images
+        clean_all = {key: clean_accuracy(model, all_images, all_labels, device) for key, model in models.items()}
         summaries = {run.id: read_summary(run.path) for run in runs}
-    print(f"\n{'run':<36} {'clean':>7} {'corrupted':>10}  " + " ".join(f"{n[:8]:>8}" for n in CORRUPTIONS))
+    print(f"\n{'run':<36} {'clean':>7} {'corrupted':>10}  " + " ".join(f"{n[:8]:>8}" for n in CORRUPTIONS)
+          + f"  clean, all {len(all_images):,}")
     for key, r in reports.items():
-        print(f"{key:<36} {r.clean:>7.1%} {r.mean:>10.1%}  " + " ".join(f"{r.mean_of(n):>8.1%}" for n in CORRUPTIONS))
-    report = {"data": source, "split": args.split, "images": len(images), "tta": 0, "device": device,
-              "variants": {v.label: {"preset": v.preset, "changes": v.changes} for v in variants},
+        print(f"{key:<36} {r.clean:>7.1%} {r.mean:>10.1%}  " + " ".join(f"{r.mean_of(n):>8.1%}" for n in CORRUPTIONS)
+              + f"  {clean_all[key]:.2%}")
+    report = {"data": source, "split": args.split, "images": len(images), "all_images": len(all_images), "tta": 0,
+              "device": device, "variants": {v.label: {"preset": v.preset, "changes": v.changes} for v in variants},
               "models": {key: {"model": summaries[key].model, "train_seconds": summaries[key].train_seconds,
-                               **r.to_json()} for key, r in reports.items()}}
+                               "clean_all": clean_all[key], **r.to_json()} for key, r in reports.items()}}
     if args.seeds > 1:
         report["seed_means"] = seed_means(report["models"], names, args.seeds)
         for label, m in report["seed_means"].items():

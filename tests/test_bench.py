@@ -162,11 +162,17 @@ def test_the_robustness_benchmark_trains_presets_and_scores_them_on_the_same_cor
     assert set(report["models"]) == {"tutorial", "robust"} and report["images"] == 40 and report["tta"] == 0
     for scores in report["models"].values():
         assert set(scores["accuracy"]) == set(CORRUPTIONS) and 0 <= scores["clean"] <= 1
+        assert scores["clean_all"] == scores["clean"]  # every test image was in the corrupted sets too
         assert scores["train_seconds"] > 0
     # held-out images: the quick run kept a fifth of the 120 out (24), and --split holdout scores exactly those
     held = robustness(["--presets", "--runs", str(tmp_path / "runs" / "robust"), "--split", "holdout", "--data",
                        str(tree)])
-    assert held["split"] == "holdout" and held["images"] == 24
+    assert held["split"] == "holdout" and held["images"] == held["all_images"] == 24
+    # corrupted sets of the first 10 only; clean accuracy still on all 24
+    fewer = robustness(["--presets", "--runs", str(tmp_path / "runs" / "robust"), "--split", "holdout", "--images",
+                        "10", "--data", str(tree)])
+    assert fewer["images"] == 10 and fewer["all_images"] == 24
+    assert fewer["models"]["robust"]["clean_all"] == held["models"]["robust"]["clean"]
     # a run that held nothing out has no held-out images to be scored on
     with pytest.raises(SystemExit, match="held out no training images"):
         robustness(["--quick", "--data", str(tree), "--presets", "--variant", "all:tutorial:holdout=0", "--split",
@@ -212,8 +218,8 @@ def test_robustness_variants_change_only_their_settings_and_each_seed_is_its_own
                                 epochs=saved.epochs, limit_train=0, holdout=saved.holdout)
     for label in ("fast", "soft"):
         runs = [report["models"][f"{label}-seed{s}"] for s in (0, 1)]
-        assert report["seed_means"][label] == pytest.approx(
-            {"clean": (runs[0]["clean"] + runs[1]["clean"]) / 2, "mean": (runs[0]["mean"] + runs[1]["mean"]) / 2})
+        assert report["seed_means"][label] == pytest.approx({what: (runs[0][what] + runs[1][what]) / 2
+                                                             for what in ("clean", "mean", "clean_all")})
 
 
 @pytest.mark.parametrize("text, problem", [
