@@ -145,14 +145,17 @@ class Augmentation:
 
 
 def augment(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | None = None) -> torch.Tensor:
+    return augment_marked(x, aug, generator)[0]
+
+
+def augment_marked(x: torch.Tensor, aug: Augmentation,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The batch augmented, and which images the photo augmentations touched (None: all of them)."""
     some = None  # the images the photo augmentations touch: all, or a random share of the batch
     if aug.photo and aug.photo_share < 1:
         some = (torch.rand(len(x), device=x.device, generator=generator) < aug.photo_share).nonzero().flatten()
     x = _on(x, some, lambda v: random_resized_crop(v, aug.crop_scale, generator))
-    if aug.crop_padding:
-        x = random_crop(x, aug.crop_padding, generator, aug.pad_mode)
-    if aug.flip:
-        x = flip(x, generator)
+    x = geometry(x, aug, generator)
 
     def look(v):  # colour, focus, grain and occlusion, after the geometry (a lens blurs before the sensor adds noise)
         v = color_jitter(v, aug.color_jitter, generator)
@@ -160,7 +163,26 @@ def augment(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | Non
         v = gaussian_noise(v, aug.noise, generator)
         return random_erasing(v, aug.erasing, generator)
 
-    return _on(x, some, look)
+    return _on(x, some, look), some
+
+
+def geometry(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | None = None) -> torch.Tensor:
+    """What every image goes through: the random translation and the mirror."""
+    if aug.crop_padding:
+        x = random_crop(x, aug.crop_padding, generator, aug.pad_mode)
+    if aug.flip:
+        x = flip(x, generator)
+    return x
+
+
+def with_plain_views(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch augmented, then a plain view (translation and mirror only) of each image the photo augmentations
+    touched appended after it, for a consistency loss between the two views (AugMix's Jensen-Shannon term).
+    Returns (images, index of each appended view's photo-augmented twin)."""
+    out, some = augment_marked(x, aug, generator)
+    some = torch.arange(len(x), device=x.device) if some is None else some
+    return torch.cat([out, geometry(x[some], aug, generator)]), some
 
 
 def _on(x: torch.Tensor, some: torch.Tensor | None, change) -> torch.Tensor:

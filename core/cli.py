@@ -57,6 +57,8 @@ AUGMENT_FLAGS = {  # augmentation settings beyond the preset's, as --crop-scale 
     "noise": "Gaussian noise, each image from none to this sigma in pixel units (0 = off)",
     "blur": "Gaussian blur, each image from none to this sigma in pixels (0 = off)",
     "photo_share": "the share of each batch the five above touch (1 = all)",
+    "consistency": "weight of a Jensen-Shannon loss pulling the answers for each image those touch and for its plain "
+                   "view, trained beside it, together (AugMix; 0 = off)",
 }
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from . import recipe
-from .batches import Augmentation, augment, normalize, shuffled_batches, steps_per_epoch
+from .batches import Augmentation, augment, normalize, shuffled_batches, steps_per_epoch, with_plain_views
 from .bounds import bounds_of, choice, ranged, settings_from_json, settings_problem
 from .data import Dataset
 from .device import DEVICES, has_fast_bf16, resolve_device
@@ -60,6 +60,9 @@ class TrainConfig:
     #                                 in pixels; 0 = off
     photo_share: float = ranged(1.0, low=0.0, high=1.0, whole=False)  # the share of each batch that gets the five
     #                                 above (the rest: translation and flips only); fewer keeps clean accuracy up
+    consistency: float = ranged(0.0, low=0.0, high=50.0, whole=False)  # weight of a Jensen-Shannon loss between
+    #                                 each photo-augmented image and a plain view of it trained beside it (AugMix);
+    #                                 0 = off. The plain views make each step that share bigger.
     tta: int = ranged(0, low=0, high=2)  # test-time augmentation: 0 none, 1 with the mirror, 2 mirror and shifts
     lr_bias_scale: float = ranged(1.0, low=1.0, high=1000.0, whole=False)  # BatchNorm shifts train this many times
     #                                                                        faster (weight decay as much weaker)
@@ -341,10 +344,10 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
                 lr = base_lr * schedule_factor(config.schedule, pace.step / total)
                 for group in optimizer.param_groups:
                     group["lr"] = lr * group["lr_scale"]
-                x = augment(normalize(train_x[idx]), config.augmentation, aug_gen)
-                x, y = x.to(input_dtype(model)).contiguous(memory_format=memory_format), train_y[idx]
-                logits, loss = train_step(forward, optimizer, loss_fn, x, y, device, amp)
-                pace.record(logits, loss, y, lr, now=control.stopped)
+                x, y, batch_loss = training_batch(normalize(train_x[idx]), train_y[idx], config, aug_gen, loss_fn)
+                x = x.to(input_dtype(model)).contiguous(memory_format=memory_format)
+                logits, loss = train_step(forward, optimizer, batch_loss, x, y, device, amp)
+                pace.record(logits[:len(idx)], loss, y[:len(idx)], lr, now=control.stopped)
                 if lookahead:
                     lookahead.step(pace.step, total)
                 if control.stopped:
@@ -456,6 +459,29 @@ def train_step(forward, optimizer, loss_fn, x, y, device: torch.device, amp: tor
     loss.backward()
     optimizer.step()
     return logits, loss
+
+
+def training_batch(x: torch.Tensor, y: torch.Tensor, config: TrainConfig, generator: torch.Generator, loss_fn):
+    """A step's images augmented, their labels, and the loss to train on them: with `consistency`, each
+    photo-augmented image's plain view is appended, and the loss also pulls the two views' answers together."""
+    aug = config.augmentation
+    if not (config.consistency and aug.photo):
+        return augment(x, aug, generator), y, loss_fn
+    x, twins = with_plain_views(x, aug, generator)
+    n = len(y)
+
+    def loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return loss_fn(logits, labels) + config.consistency * jensen_shannon(logits[twins], logits[n:])
+
+    return x, torch.cat([y, y[twins]]), loss
+
+
+def jensen_shannon(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Jensen-Shannon divergence between two views' class distributions (from their logits), averaged over images."""
+    p, q = a.softmax(1), b.softmax(1)
+    log_mean = ((p + q) / 2).clamp_min(1e-7).log()
+    return (nn.functional.kl_div(log_mean, p, reduction="batchmean")
+            + nn.functional.kl_div(log_mean, q, reduction="batchmean")) / 2
 
 
 def _flush(pending, epoch, ips, elapsed, total, step, callbacks: Callbacks) -> None:

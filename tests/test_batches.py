@@ -2,7 +2,8 @@
 import torch
 
 from core.batches import (Augmentation, augment, color_jitter, flip, gaussian_blur, gaussian_noise, normalize,
-                          random_crop, random_erasing, random_resized_crop, shuffled_batches, steps_per_epoch)
+                          random_crop, random_erasing, random_resized_crop, shuffled_batches, steps_per_epoch,
+                          with_plain_views)
 
 
 def test_normalize_matches_torchvision_totensor_then_normalize():
@@ -91,6 +92,20 @@ def test_a_photo_share_leaves_the_rest_of_the_batch_to_translation_and_flips_onl
     plain = Augmentation(crop_padding=2, flip=True, photo_share=0.3)  # no photo augmentation: nothing drawn for it
     assert torch.equal(augment(x, plain, torch.Generator().manual_seed(0)),
                        augment(x, Augmentation(crop_padding=2, flip=True), torch.Generator().manual_seed(0)))
+
+
+def test_plain_views_follow_the_batch_one_for_each_photo_augmented_image():
+    x = torch.rand(200, 3, 32, 32) * 2 - 1
+    strong = Augmentation(color_jitter=0.8, noise=0.1, photo_share=0.3)
+    views, twins = with_plain_views(x, strong, torch.Generator().manual_seed(0))
+    assert torch.equal(views[:200], augment(x, strong, torch.Generator().manual_seed(0)))  # the batch as it was
+    assert 30 < len(twins) < 90 and len(views) == 200 + len(twins)
+    assert torch.equal(views[200:], x[twins])  # no translation or mirror here: the plain views are the originals
+    assert all(not torch.equal(views[i], x[i]) for i in twins)  # ... of exactly the images the photo share touched
+    everything = Augmentation(noise=0.1, crop_padding=2, flip=True)  # a share of 1: every image gets a plain twin
+    views, twins = with_plain_views(x, everything, torch.Generator().manual_seed(0))
+    assert twins.tolist() == list(range(200)) and len(views) == 400
+    assert not torch.equal(views[200:], x)  # the plain views are translated and mirrored like any other
 
 
 def test_noise_has_a_strength_of_its_own_per_image_up_to_the_most():

@@ -272,6 +272,17 @@ def test_every_choice_of_every_train_flag_reaches_the_config(preset, name, value
     assert getattr(config, name) == value
 
 
+def test_every_augmentation_flag_reaches_the_config_at_its_ranges_ends():
+    from core.bounds import bounds_of
+    from core.cli import AUGMENT_FLAGS, build_parser, train_setup
+    from core.train import TrainConfig
+
+    for name in AUGMENT_FLAGS:
+        for value in (bounds_of(TrainConfig, name).low, bounds_of(TrainConfig, name).high):
+            args = build_parser().parse_args(["train", "--model", "robust", f"--{name.replace('_', '-')}", str(value)])
+            assert getattr(train_setup(args)[1], name) == value, name
+
+
 def test_every_flag_of_every_command_has_a_help_text():
     import argparse
 

@@ -42,6 +42,9 @@ def test_script_says_what_it_leaves_out():
     seed = PRESETS["seed"].config
     assert "2,000 training images held out for calibration" in training_script(PRESETS["seed"].spec, seed)
     assert "Not reproduced here" not in training_script(PRESETS["seed"].spec, replace(seed, holdout=0))
+    consistent = replace(seed, holdout=0, noise=0.05, consistency=12.0)
+    assert "consistency loss between each photo-augmented image and its plain view (weight 12)" in \
+        training_script(PRESETS["seed"].spec, consistent)
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))

@@ -126,7 +126,7 @@ def test_the_form_offers_exactly_the_ranges_and_choices_core_accepts(app_env):
         assert (w.min, w.max) == (b.low, b.high), name
     for key, name in (("mom", "momentum"), ("ls", "label_smoothing"), ("crop", "crop_padding"), ("rrc", "crop_scale"),
                       ("jitter", "color_jitter"), ("erase", "erasing"), ("noise", "noise"), ("blur", "blur"),
-                      ("share", "photo_share")):
+                      ("share", "photo_share"), ("consistency", "consistency")):
         w, b = at.slider(key=f"seed_{key}"), bounds_of(TrainConfig, name)
         assert (w.min, w.max) == (b.low, b.high), name
     w, b = at.number_input(key="seed_holdout"), bounds_of(TrainConfig, "holdout")
@@ -172,15 +172,15 @@ def test_the_augmentation_sliders_reach_the_runs_config(app_env):
     at.selectbox(key="train_model").set_value("seed").run()
     at.number_input(key="seed_epochs").set_value(1)
     for key, value in (("rrc", 0.5), ("jitter", 0.3), ("erase", 0.25), ("noise", 0.05), ("blur", 0.6),
-                       ("share", 0.5)):
+                       ("share", 0.5), ("consistency", 6.0)):
         at.slider(key=f"seed_{key}").set_value(value)  # form widgets: sent with the submit
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception
     from ui.state import registry
 
     config = registry().get(at.session_state.job_id).config
-    assert (config.crop_scale, config.color_jitter, config.erasing, config.noise, config.blur, config.photo_share) == \
-        (0.5, 0.3, 0.25, 0.05, 0.6, 0.5)
+    assert (config.crop_scale, config.color_jitter, config.erasing, config.noise, config.blur, config.photo_share,
+            config.consistency) == (0.5, 0.3, 0.25, 0.05, 0.6, 0.5, 6.0)
 
 
 def test_the_robust_preset_opens_with_its_augmentation(app_env):

@@ -212,3 +212,42 @@ def test_robust_is_fast_with_its_augmentation_and_nothing_else():
     assert robust.spec.layers == fast.spec.layers
     assert robust.config == replace(fast.config, **ROBUST_AUGMENTATION)
     assert ROBUST_AUGMENTATION and all(getattr(fast.config, k) != v for k, v in ROBUST_AUGMENTATION.items())
+
+
+def test_the_jensen_shannon_term_is_zero_for_agreeing_views_and_at_most_log_2():
+    from core.train import jensen_shannon
+
+    a = torch.randn(16, 10)
+    assert jensen_shannon(a, a).item() == pytest.approx(0, abs=1e-6)
+    assert jensen_shannon(a, -a).item() == pytest.approx(jensen_shannon(-a, a).item())  # symmetric
+    apart = torch.full((4, 10), -50.0)
+    one, other = apart.clone(), apart.clone()
+    one[:, 0], other[:, 1] = 50, 50  # certain of two different classes
+    assert jensen_shannon(one, other).item() == pytest.approx(math.log(2), rel=1e-3)
+
+
+def test_consistency_trains_each_photo_augmented_image_beside_its_plain_view(tiny_dataset):
+    import torch.nn as nn
+
+    from core.batches import with_plain_views
+    from core.train import training_batch
+
+    x, y = torch.rand(64, 3, 32, 32) * 2 - 1, torch.randint(0, 10, (64,))
+    ce = nn.CrossEntropyLoss()
+    config = replace(PRESETS["robust"].config, consistency=12.0)
+    images, labels, loss = training_batch(x, y, config, torch.Generator().manual_seed(0), ce)
+    twins = len(labels) - 64
+    assert 0 < twins < 64 and len(images) == len(labels) and torch.equal(labels[:64], y)
+    _, pairs = with_plain_views(x, config.augmentation, torch.Generator().manual_seed(0))  # the same draw
+    assert torch.equal(labels[64:], y[pairs])
+    logits = torch.randn(len(labels), 10)
+    assert loss(logits, labels) > ce(logits, labels)  # the views disagree: the term adds to the loss
+    logits[64:] = logits[pairs]
+    assert loss(logits, labels) == pytest.approx(ce(logits, labels).item(), abs=1e-5)  # they agree: nothing added
+    # without the setting (or without photo augmentation) the batch and the loss are what they always were
+    for off in (replace(config, consistency=0.0), replace(PRESETS["fast"].config, consistency=12.0)):
+        images, labels, same = training_batch(x, y, off, torch.Generator().manual_seed(0), ce)
+        assert len(images) == 64 and torch.equal(labels, y) and same is ce
+    # and a short run with it trains
+    result = fit(SMALL, tiny_dataset, replace(QUICK, epochs=2, noise=0.1, photo_share=0.5, consistency=12.0))
+    assert result.status.value == "finished" and result.epochs[-1].train_loss < result.epochs[0].train_loss

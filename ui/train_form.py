@@ -73,6 +73,12 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                                                    "batch; the rest stay as the test images look, which keeps clean "
                                                    "accuracy up in a short run.")
         f1, f2 = st.columns(2)
+        consistency = f2.slider("Consistency between views (AugMix)", *_limits("consistency"),
+                                float(base.consistency), 1.0, key=f"{key}_consistency",
+                                help="Each image the augmentations above change is also trained as it was, beside "
+                                     "it, and this weight pulls the net's two answers together (AugMix's "
+                                     "Jensen-Shannon loss), so it learns that a photo's blur, grain and light do not "
+                                     "change what it shows. Costs that share more images per step. 0 = off.")
         holdout = f1.number_input("Held out for calibration", 0, min(_limits("holdout")[1], n_train // 5),
                                   min(base.holdout, n_train // 5), 500, key=f"{key}_holdout",
                                   help="Training images kept out of training. The Evaluate page calibrates the run's "
@@ -86,7 +92,7 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                             "schedule": schedule, "label_smoothing": float(smoothing), "crop_padding": int(crop),
                             "flip": bool(flip), "crop_scale": float(crop_scale), "color_jitter": float(jitter),
                             "erasing": float(erasing), "noise": float(noise), "blur": float(blur),
-                            "photo_share": float(share),
+                            "photo_share": float(share), "consistency": float(consistency),
                             "limit_train": int(limit), "device": device, "holdout": int(holdout),
                             "nesterov": base.nesterov and optimizer == "sgd" and momentum > 0})
     return config, start, find
