@@ -24,8 +24,8 @@ from core import data
 from core.corruptions import CORRUPTIONS
 from core.device import DEVICES, DeviceError, resolve_device
 from core.jobs import run_blocking
-from core.presets import PRESETS
 from core.evaluate import predict_logits
+from core.presets import PRESETS
 from core.robustness import measure
 from core.runs import load_model, open_run, read_summary
 from core.train import ConfigError, TrainConfig, holdout_split

@@ -188,6 +188,8 @@ def with_plain_views(x: torch.Tensor, aug: Augmentation, generator: torch.Genera
 def _on(x: torch.Tensor, some: torch.Tensor | None, change) -> torch.Tensor:
     if some is None:
         return change(x)
+    if not len(some):  # a small share can draw no image of a batch; resized crops refuse an empty one
+        return x
     out = x.clone()
     out[some] = change(x[some])
     return out

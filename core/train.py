@@ -477,7 +477,10 @@ def training_batch(x: torch.Tensor, y: torch.Tensor, config: TrainConfig, genera
 
 
 def jensen_shannon(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Jensen-Shannon divergence between two views' class distributions (from their logits), averaged over images."""
+    """Jensen-Shannon divergence between two views' class distributions (from their logits), averaged over images;
+    0 for none (a small photo share can leave a batch without a photo-augmented image)."""
+    if not len(a):
+        return a.sum()
     p, q = a.softmax(1), b.softmax(1)
     log_mean = ((p + q) / 2).clamp_min(1e-7).log()
     return (nn.functional.kl_div(log_mean, p, reduction="batchmean")

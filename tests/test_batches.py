@@ -89,6 +89,8 @@ def test_a_photo_share_leaves_the_rest_of_the_batch_to_translation_and_flips_onl
     y = augment(x, strong, torch.Generator().manual_seed(0))
     touched = [not torch.equal(a, b) for a, b in zip(x, y)]
     assert 30 < sum(touched) < 90  # about 60 of 200
+    everything = Augmentation(crop_scale=0.5, color_jitter=0.8, noise=0.1, blur=1.0, erasing=0.5, photo_share=0.0)
+    assert torch.equal(augment(x, everything, torch.Generator().manual_seed(0)), x)  # a share of 0 touches none
     plain = Augmentation(crop_padding=2, flip=True, photo_share=0.3)  # no photo augmentation: nothing drawn for it
     assert torch.equal(augment(x, plain, torch.Generator().manual_seed(0)),
                        augment(x, Augmentation(crop_padding=2, flip=True), torch.Generator().manual_seed(0)))

@@ -224,6 +224,8 @@ def test_the_jensen_shannon_term_is_zero_for_agreeing_views_and_at_most_log_2():
     one, other = apart.clone(), apart.clone()
     one[:, 0], other[:, 1] = 50, 50  # certain of two different classes
     assert jensen_shannon(one, other).item() == pytest.approx(math.log(2), rel=1e-3)
+    nothing = torch.zeros(0, 10, requires_grad=True)  # a batch the photo share left untouched
+    assert jensen_shannon(nothing, nothing).item() == 0 and jensen_shannon(nothing, nothing).requires_grad
 
 
 def test_consistency_trains_each_photo_augmented_image_beside_its_plain_view(tiny_dataset):
@@ -248,6 +250,10 @@ def test_consistency_trains_each_photo_augmented_image_beside_its_plain_view(tin
     for off in (replace(config, consistency=0.0), replace(PRESETS["fast"].config, consistency=12.0)):
         images, labels, same = training_batch(x, y, off, torch.Generator().manual_seed(0), ce)
         assert len(images) == 64 and torch.equal(labels, y) and same is ce
+    # a share so small that batches go without a photo-augmented image trains too (no NaN from an empty mean)
+    none_touched = replace(config, photo_share=0.0)
+    images, labels, loss = training_batch(x, y, none_touched, torch.Generator().manual_seed(0), ce)
+    assert len(images) == 64 and loss(torch.randn(64, 10), labels).isfinite()
     # and a short run with it trains
     result = fit(SMALL, tiny_dataset, replace(QUICK, epochs=2, noise=0.1, photo_share=0.5, consistency=12.0))
     assert result.status.value == "finished" and result.epochs[-1].train_loss < result.epochs[0].train_loss
