@@ -24,9 +24,8 @@ from core import data
 from core.corruptions import CORRUPTIONS
 from core.device import DEVICES, DeviceError, resolve_device
 from core.jobs import run_blocking
-from core.evaluate import predict_logits
 from core.presets import PRESETS
-from core.robustness import measure
+from core.robustness import accuracy, measure
 from core.runs import load_model, open_run, read_summary
 from core.train import ConfigError, TrainConfig, holdout_split
 
@@ -40,10 +39,6 @@ def held_out(dataset, runs: list) -> tuple:
                              "holdout needs runs trained with a holdout, as every preset is")
     idx = holdout_split(len(dataset.train_x), min(run.config.holdout for run in runs))[1]
     return dataset.train_x[idx], dataset.train_y[idx]
-
-
-def clean_accuracy(model, images, labels, device) -> float:
-    return float((predict_logits(model, images, device).argmax(1) == labels).float().mean())
 
 
 SETTINGS = {f.name for f in fields(TrainConfig)}
@@ -154,8 +149,10 @@ def main(argv=None) -> dict:
             f"\r{done}/{total} sets: {what}".ljust(60), end="", flush=True))
         print(f"\nscored {len(models)} model(s) on {len(images):,} images x {len(CORRUPTIONS) * 5} sets in "
               f"{time.perf_counter() - started:.0f} s")
-        # clean accuracy on every image of the split as well: one pass, and clean differences need the images
-        clean_all = {key: clean_accuracy(model, all_images, all_labels, device) for key, model in models.items()}
+        # clean accuracy on every image of the split as well (clean differences need the images): measured above
+        # when the corrupted sets took them all, else one more pass
+        clean_all = {key: reports[key].clean if len(images) == len(all_images)
+                     else accuracy(model, all_images, all_labels, device) for key, model in models.items()}
         summaries = {run.id: read_summary(run.path) for run in runs}
     print(f"\n{'run':<36} {'clean':>7} {'corrupted':>10}  " + " ".join(f"{n[:8]:>8}" for n in CORRUPTIONS)
           + f"  clean, all {len(all_images):,}")

@@ -46,16 +46,17 @@ class RobustnessReport:
         return cls(int(data["images"]), float(data["clean"]), accuracy)
 
 
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | str = "cpu") -> float:
+    """The network's share of right answers on these images, without TTA."""
+    return float((predict_logits(model, images, device).argmax(1) == labels).float().mean())
+
+
 def measure(models: dict[str, nn.Module], images: torch.Tensor, labels: torch.Tensor, seed: int = 0,
             progress: Progress | None = None, device: torch.device | str = "cpu") -> dict[str, RobustnessReport]:
     """Score several models on the same corrupted sets (each set made once on the CPU, scored by all on `device`,
     where the models are moved)."""
     models = {key: model.to(device) for key, model in models.items()}
-
-    def accuracy(model, x):
-        return float((predict_logits(model, x, device).argmax(1) == labels).float().mean())
-
-    clean = {key: accuracy(m, images) for key, m in models.items()}
+    clean = {key: accuracy(m, images, labels, device) for key, m in models.items()}
     scores: dict[str, dict[str, dict[int, float]]] = {key: {} for key in models}
     total, done = len(CORRUPTIONS) * len(SEVERITIES), 0
     for name, c in CORRUPTIONS.items():
@@ -64,7 +65,7 @@ def measure(models: dict[str, nn.Module], images: torch.Tensor, labels: torch.Te
                 progress(done, total, f"{c.label}, severity {severity}")
             corrupted = corrupt(images, name, severity, seed)
             for key, model in models.items():
-                scores[key].setdefault(name, {})[severity] = accuracy(model, corrupted)
+                scores[key].setdefault(name, {})[severity] = accuracy(model, corrupted, labels, device)
             done += 1
     if progress:
         progress(total, total, "done")
