@@ -19,6 +19,7 @@ from .evaluate import article
 CANVASES = {"square": (64, 64), "wide": (96, 64), "tall": (64, 96)}  # name -> (width, height), in pixels
 SIDE = 32  # a CIFAR-10 picture at its own size
 SMALL = 20  # a "small" object, said in the caption (only scenes of one object use it)
+SMALL_SHARE = 0.3  # of the scenes of one object, the share drawn small
 PHRASE = {"left": "on the left", "right": "on the right", "middle": "in the middle", "top": "at the top",
           "bottom": "at the bottom"}
 SINGLE_PLACES = tuple(PHRASE)
@@ -221,9 +222,9 @@ class SceneSampler:
     """Draws scenes from one split's pictures. `held` chooses the held-out combinations: "exclude" (training and the
     seen-combinations test), or "only" (the held-out test)."""
 
-    def __init__(self, labels: torch.Tensor, n_classes: int, held: str = "exclude"):
+    def __init__(self, labels: torch.Tensor, n_classes: int, held: str = "exclude", small_share: float = SMALL_SHARE):
         self.by_class = [torch.nonzero(labels == c).flatten().tolist() for c in range(n_classes)]
-        self.n_classes, self.held = n_classes, held
+        self.n_classes, self.held, self.small_share = n_classes, held, small_share
         if any(not pictures for pictures in self.by_class):
             missing = [c for c, pictures in enumerate(self.by_class) if not pictures]
             raise ValueError(f"scenes need pictures of every class; class {missing[0]} has none in this split")
@@ -235,7 +236,7 @@ class SceneSampler:
         width, height = CANVASES[canvas]
         places = LAYOUT_PLACES[layout] or (rng.choice(SINGLE_PLACES),)
         labels = self._labels(rng, layout, len(places))
-        small = layout == "single" and rng.random() < 0.3
+        small = layout == "single" and rng.random() < self.small_share
         if layout == "single":
             side = SMALL if small else SIDE
         else:  # sizes vary a little where nothing is said about size

@@ -106,6 +106,20 @@ def test_training_scenes_draw_from_the_split_they_are_given(tiny_dataset):
                 assert torch.equal(pixels[:, y0:y1, x0:x1], tiny_dataset.train_x[obj.image])
 
 
+@pytest.mark.parametrize("share", [0.0, 0.3, 1.0])
+def test_small_share_is_the_share_of_one_object_scenes_drawn_small(share):
+    """Adapting an encoder draws more small objects than captioning does; the share changes sizes, nothing else."""
+    rng, plain = random.Random(4), random.Random(4)
+    scenes = [SceneSampler(LABELS, 10, small_share=share).scene(rng) for _ in range(600)]
+    singles = [s for s in scenes if s.layout == "single"]
+    small = sum(s.objects[0].small for s in singles) / len(singles)
+    assert abs(small - share) < 0.08
+    assert all(o.small == (o.box[2] - o.box[0] == 20) for s in scenes for o in s.objects)
+    same_draws = [SceneSampler(LABELS, 10).scene(plain) for _ in range(600)]  # the default share: 0.3
+    assert [(s.layout, [o.label for o in s.objects]) for s in scenes] == \
+        [(s.layout, [o.label for o in s.objects]) for s in same_draws]
+
+
 def test_a_sampler_refuses_a_split_missing_a_class():
     with pytest.raises(ValueError, match="class 9"):
         SceneSampler(torch.arange(9).repeat(2), 10)
