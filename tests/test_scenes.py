@@ -6,8 +6,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from conftest import CLASSES
-from core.scenes import (CANVASES, FITS, LAYOUTS, MAX_WORDS, SceneSampler, held_out, phrasings, place_of, render,
-                         render_batch, sentence_meanings, evaluation_scenes, vocabulary)
+from core.scenes import (CANVASES, FITS, LAYOUTS, MAX_WORDS, SMALL, SceneSampler, held_out, phrasings, place_of,
+                         render, render_batch, sentence_meanings, evaluation_scenes, vocabulary)
 
 LABELS = torch.arange(10).repeat(5)  # 5 pictures of each class
 PICTURES = torch.randint(0, 256, (50, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
@@ -114,7 +114,7 @@ def test_small_share_is_the_share_of_one_object_scenes_drawn_small(share):
     singles = [s for s in scenes if s.layout == "single"]
     small = sum(s.objects[0].small for s in singles) / len(singles)
     assert abs(small - share) < 0.08
-    assert all(o.small == (o.box[2] - o.box[0] == 20) for s in scenes for o in s.objects)
+    assert all(o.small == (o.box[2] - o.box[0] == SMALL) for s in scenes for o in s.objects)
     same_draws = [SceneSampler(LABELS, 10).scene(plain) for _ in range(600)]  # the default share: 0.3
     assert [(s.layout, [o.label for o in s.objects]) for s in scenes] == \
         [(s.layout, [o.label for o in s.objects]) for s in same_draws]
