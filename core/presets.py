@@ -78,8 +78,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "robust",
-            "The fast network and recipe trained for photos rather than for the CIFAR test set: on 20% of each "
-            "batch, random resized crops, colour jitter, blur and noise teach it the framing, light, colour, focus "
+            "The fast network and recipe trained for photos rather than for the CIFAR test set: on "
+            f"{ROBUST_AUGMENTATION['photo_share']:.0%} of each batch, random resized crops, colour jitter, blur and noise teach it the framing, light, colour, focus "
             "and grain of uploads, in about 18% more CPU time.",
             _airbench("robust", (32, 64, 64)),
             _airbench_config(epochs=8, batch_size=512, precision="auto", **ROBUST_AUGMENTATION),
