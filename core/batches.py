@@ -138,6 +138,8 @@ class Augmentation:
     noise: float = 0.0  # the strongest per-image Gaussian noise, in pixel units
     photo_share: float = 1.0  # the share of each batch the photo augmentations (all but translation and flip) touch
     blur: float = 0.0  # the strongest per-image Gaussian blur, sigma in pixels
+    photo_apart: bool = False  # each photo augmentation draws its own share of the batch, instead of one share
+    #                            getting them all
 
     @property
     def photo(self) -> bool:
@@ -151,19 +153,50 @@ def augment(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | Non
 def augment_marked(x: torch.Tensor, aug: Augmentation,
                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The batch augmented, and which images the photo augmentations touched (None: all of them)."""
+    if aug.photo and aug.photo_apart and aug.photo_share < 1:
+        return _augment_apart(x, aug, generator)
     some = None  # the images the photo augmentations touch: all, or a random share of the batch
     if aug.photo and aug.photo_share < 1:
-        some = (torch.rand(len(x), device=x.device, generator=generator) < aug.photo_share).nonzero().flatten()
+        some = _draw(len(x), aug.photo_share, x.device, generator)
     x = _on(x, some, lambda v: random_resized_crop(v, aug.crop_scale, generator))
     x = geometry(x, aug, generator)
 
     def look(v):  # colour, focus, grain and occlusion, after the geometry (a lens blurs before the sensor adds noise)
-        v = color_jitter(v, aug.color_jitter, generator)
-        v = gaussian_blur(v, aug.blur, generator)
-        v = gaussian_noise(v, aug.noise, generator)
-        return random_erasing(v, aug.erasing, generator)
+        for change in _looks(aug, generator):
+            v = change(v)
+        return v
 
     return _on(x, some, look), some
+
+
+def _looks(aug: Augmentation, generator: torch.Generator | None) -> list:
+    """The photo augmentations after the geometry, in order, those switched on."""
+    looks = [(aug.color_jitter, color_jitter), (aug.blur, gaussian_blur), (aug.noise, gaussian_noise),
+             (aug.erasing, random_erasing)]
+    return [lambda v, f=f, s=s: f(v, s, generator) for s, f in looks if s > 0]
+
+
+def _augment_apart(x: torch.Tensor, aug: Augmentation,
+                   generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each photo augmentation on its own random share of the batch: most touched images show one change, as a
+    corrupted photo usually does, rather than all of them at once."""
+    touched = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+
+    def on_own_share(v, change):
+        some = _draw(len(v), aug.photo_share, v.device, generator)
+        touched[some] = True
+        return _on(v, some, change)
+
+    if aug.crop_scale < 1:
+        x = on_own_share(x, lambda v: random_resized_crop(v, aug.crop_scale, generator))
+    x = geometry(x, aug, generator)
+    for change in _looks(aug, generator):
+        x = on_own_share(x, change)
+    return x, touched.nonzero().flatten()
+
+
+def _draw(n: int, share: float, device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
+    return (torch.rand(n, device=device, generator=generator) < share).nonzero().flatten()
 
 
 def geometry(x: torch.Tensor, aug: Augmentation, generator: torch.Generator | None = None) -> torch.Tensor:

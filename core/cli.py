@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_argument(f"--{name}", choices=choices_of(TrainConfig, name), help=f"{what} (preset default otherwise)")
     for name, what in AUGMENT_FLAGS.items():
         train.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, help=_ranged_help(name, what))
+    train.add_argument("--photo-apart", action=argparse.BooleanOptionalAction,
+                       help="each of the five photo augmentations draws its own --photo-share of the batch, so most "
+                            "touched images show one change (--no-photo-apart: one share gets all five)")
     train.add_argument("--limit-train", type=int, help="train on this many images only, for quick runs (0 = all)")
     train.add_argument("--holdout", type=int, help=_ranged_help("holdout", "training images kept out of training to "
                                                                            "calibrate confidence on (at most a fifth)"))
@@ -299,7 +302,8 @@ def train_setup(args) -> tuple[ModelSpec, TrainConfig, nn.Module | None]:
         spec, config = load_spec(args.model)
     config = with_overrides(config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             limit_train=args.limit_train, holdout=args.holdout, seed=args.seed,
-                            **{name: getattr(args, name) for name in (*CHOICE_FLAGS, *AUGMENT_FLAGS)})
+                            **{name: getattr(args, name) for name in (*CHOICE_FLAGS, *AUGMENT_FLAGS)},
+                            photo_apart=args.photo_apart)
     return spec, config, initial
 
 

@@ -117,8 +117,9 @@ def training_script(spec: ModelSpec, config) -> str:
         ("test-time augmentation", config.tta > 0),
         (f"the {config.holdout:,} training images held out for calibration (this script trains on all)",
          config.holdout > 0),
-        (f"the photo augmentations on only {config.photo_share:.0%} of each batch (this script applies them to every "
-         "image)", config.photo_share < 1 and config.augmentation.photo),
+        (f"the photo augmentations on only {config.photo_share:.0%} of each batch"
+         f"{', each on a share of its own' if config.photo_apart else ''} (this script applies them to every image)",
+         config.photo_share < 1 and config.augmentation.photo),
         (f"the consistency loss between each photo-augmented image and its plain view (weight {config.consistency:g})",
          config.consistency > 0 and config.augmentation.photo)) if on]
     note = ("\nNot reproduced here (the app's engine does them): " + "; ".join(left_out) + ".\n") if left_out else ""

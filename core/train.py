@@ -60,6 +60,8 @@ class TrainConfig:
     #                                 in pixels; 0 = off
     photo_share: float = ranged(1.0, low=0.0, high=1.0, whole=False)  # the share of each batch that gets the five
     #                                 above (the rest: translation and flips only); fewer keeps clean accuracy up
+    photo_apart: bool = False  # each of the five draws its own photo_share of the batch (most touched images then
+    #                            show one change, as a corrupted photo does) instead of one share getting all five
     consistency: float = ranged(0.0, low=0.0, high=50.0, whole=False)  # weight of a Jensen-Shannon loss between
     #                                 each photo-augmented image and a plain view of it trained beside it (AugMix);
     #                                 0 = off. The plain views make each step that share bigger.
@@ -92,7 +94,8 @@ class TrainConfig:
     @property
     def augmentation(self) -> Augmentation:
         return Augmentation(self.crop_padding, self.pad_mode, self.flip, self.crop_scale, self.color_jitter,
-                            self.erasing, self.noise, self.photo_share, self.blur)
+                            self.erasing, self.noise, self.photo_share, self.blur,
+                            self.photo_apart)
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -112,9 +112,10 @@ noise = a6.slider("Noise", *span("noise"), 0.0, 0.01, key="aug_noise",
 blur = a7.slider("Blur", *span("blur"), 0.0, 0.1, key="aug_blur",
                  help="Gaussian blur, each image from none to this sigma in pixels.")
 settings = Augmentation(padding, "zeros", flip, crop_scale, jitter, erasing, noise, blur=blur)
-st.caption("The same settings are on the Train page's form. The `robust` preset (trained for photos) adds "
-           + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ROBUST_AUGMENTATION.items()) + " to `fast`'s crop "
-           "and flip.")
+robust_adds = ", ".join(("each on a share of its own" if v else "all on one share") if isinstance(v, bool)
+                        else f"{k.replace('_', ' ')} {v}" for k, v in ROBUST_AUGMENTATION.items())
+st.caption(f"The same settings are on the Train page's form. The `robust` preset (trained for photos) adds "
+           f"{robust_adds} to `fast`'s crop and flip.")
 sample = x[shown[: min(columns, len(shown))]]
 if len(sample):
     normalized = normalize(sample)

@@ -96,6 +96,19 @@ def test_a_photo_share_leaves_the_rest_of_the_batch_to_translation_and_flips_onl
                        augment(x, Augmentation(crop_padding=2, flip=True), torch.Generator().manual_seed(0)))
 
 
+def test_photo_augmentations_apart_each_draw_their_own_share_so_more_images_show_fewer_changes():
+    x = torch.rand(1000, 3, 32, 32) * 2 - 1
+    share = lambda aug: sum(not torch.equal(a, b) for a, b in zip(x, augment(x, aug, torch.Generator().manual_seed(0)))) / len(x)
+    together = Augmentation(color_jitter=0.8, noise=0.1, photo_share=0.3)
+    apart = Augmentation(color_jitter=0.8, noise=0.1, photo_share=0.3, photo_apart=True)
+    assert 0.25 < share(together) < 0.35
+    assert 0.45 < share(apart) < 0.57  # 1 - 0.7 ** 2 = 0.51 touched by one or both
+    assert share(Augmentation(color_jitter=0.8, noise=0.1, photo_share=0.0, photo_apart=True)) == 0
+    views, twins = with_plain_views(x, apart, torch.Generator().manual_seed(0))  # consistency pairs every touched one
+    touched = [i for i in range(len(x)) if not torch.equal(views[i], x[i])]
+    assert twins.tolist() == touched and torch.equal(views[len(x):], x[twins])
+
+
 def test_plain_views_follow_the_batch_one_for_each_photo_augmented_image():
     x = torch.rand(200, 3, 32, 32) * 2 - 1
     strong = Augmentation(color_jitter=0.8, noise=0.1, photo_share=0.3)

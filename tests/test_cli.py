@@ -283,6 +283,15 @@ def test_every_augmentation_flag_reaches_the_config_at_its_ranges_ends():
             assert getattr(train_setup(args)[1], name) == value, name
 
 
+def test_photo_apart_is_switched_on_and_off_by_flag_and_kept_by_default():
+    from core.cli import build_parser, train_setup
+    from core.presets import PRESETS
+
+    setting = lambda *flags: train_setup(build_parser().parse_args(["train", "--model", "robust", *flags]))[1].photo_apart
+    assert setting() == PRESETS["robust"].config.photo_apart
+    assert setting("--photo-apart") is True and setting("--no-photo-apart") is False
+
+
 def test_every_flag_of_every_command_has_a_help_text():
     import argparse
 

@@ -45,6 +45,8 @@ def test_script_says_what_it_leaves_out():
     consistent = replace(seed, holdout=0, noise=0.05, consistency=12.0)
     assert "consistency loss between each photo-augmented image and its plain view (weight 12)" in \
         training_script(PRESETS["seed"].spec, consistent)
+    apart = replace(seed, holdout=0, noise=0.05, photo_share=0.2, photo_apart=True)
+    assert "on only 20% of each batch, each on a share of its own" in training_script(PRESETS["seed"].spec, apart)
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))

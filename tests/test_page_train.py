@@ -174,13 +174,14 @@ def test_the_augmentation_sliders_reach_the_runs_config(app_env):
     for key, value in (("rrc", 0.5), ("jitter", 0.3), ("erase", 0.25), ("noise", 0.05), ("blur", 0.6),
                        ("share", 0.5), ("consistency", 6.0)):
         at.slider(key=f"seed_{key}").set_value(value)  # form widgets: sent with the submit
+    at.checkbox(key="seed_apart").check()
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception
     from ui.state import registry
 
     config = registry().get(at.session_state.job_id).config
     assert (config.crop_scale, config.color_jitter, config.erasing, config.noise, config.blur, config.photo_share,
-            config.consistency) == (0.5, 0.3, 0.25, 0.05, 0.6, 0.5, 6.0)
+            config.consistency, config.photo_apart) == (0.5, 0.3, 0.25, 0.05, 0.6, 0.5, 6.0, True)
 
 
 def test_the_robust_preset_opens_with_its_augmentation(app_env):
@@ -192,3 +193,4 @@ def test_the_robust_preset_opens_with_its_augmentation(app_env):
     assert at.slider(key="robust_noise").value == config.noise
     assert at.slider(key="robust_blur").value == config.blur and config.blur > 0
     assert at.slider(key="robust_share").value == config.photo_share < 1
+    assert at.checkbox(key="robust_apart").value == config.photo_apart

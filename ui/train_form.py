@@ -72,8 +72,12 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                           key=f"{key}_share", help="The five augmentations to the left change only this share of each "
                                                    "batch; the rest stay as the test images look, which keeps clean "
                                                    "accuracy up in a short run.")
-        f1, f2 = st.columns(2)
-        consistency = f2.slider("Consistency between views (AugMix)", *_limits("consistency"),
+        f1, f2, f3 = st.columns([2, 1, 2])
+        apart = f2.checkbox("Each on its own share", bool(base.photo_apart), key=f"{key}_apart",
+                            help="Each of the five augmentations draws its own share of the batch, so most changed "
+                                 "images show one change, as a blurred or grainy photo does, instead of all five at "
+                                 "once. Off: one share gets all five.")
+        consistency = f3.slider("Consistency between views (AugMix)", *_limits("consistency"),
                                 float(base.consistency), 1.0, key=f"{key}_consistency",
                                 help="Each image the augmentations above change is also trained as it was, beside "
                                      "it, and this weight pulls the net's two answers together (AugMix's "
@@ -94,7 +98,8 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                             "schedule": schedule, "label_smoothing": float(smoothing), "crop_padding": int(crop),
                             "flip": bool(flip), "crop_scale": float(crop_scale), "color_jitter": float(jitter),
                             "erasing": float(erasing), "noise": float(noise), "blur": float(blur),
-                            "photo_share": float(share), "consistency": float(consistency),
+                            "photo_share": float(share), "photo_apart": bool(apart),
+                            "consistency": float(consistency),
                             "limit_train": int(limit), "device": device, "holdout": int(holdout),
                             "nesterov": base.nesterov and optimizer == "sgd" and momentum > 0})
     return config, start, find
