@@ -72,7 +72,7 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                           key=f"{key}_share", help="The five augmentations to the left change only this share of each "
                                                    "batch; the rest stay as the test images look, which keeps clean "
                                                    "accuracy up in a short run.")
-        f1, f2, f3 = st.columns([2, 1, 2])
+        f1, f2, f3 = st.columns([2, 1.5, 2])
         apart = f2.checkbox("Each on its own share", bool(base.photo_apart), key=f"{key}_apart",
                             help="Each of the five augmentations draws its own share of the batch, so most changed "
                                  "images show one change, as a blurred or grainy photo does, instead of all five at "
