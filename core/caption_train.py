@@ -20,7 +20,7 @@ from .captioner import CELLS, Captioner, DecoderSpec, encode_sentences, loss_of
 from .data import Dataset
 from .device import DEVICES, resolve_device
 from .layers import ModelSpec
-from .scenes import CANVASES, SceneSampler, evaluation_scenes, render_batch, vocabulary
+from .scenes import CANVASES, SceneSampler, evaluation_scenes, render_batch, taught, vocabulary
 from .history import CaptionEpochReport, Event, StepReport
 from .status import RunStatus
 from .train import Callbacks, ConfigError, Control, Diverged, FitResult, schedule_factor
@@ -131,7 +131,7 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
                 lr = base_lr * schedule_factor("onecycle", step / total)
                 for group in optimizer.param_groups:
                     group["lr"] = lr * group["share"]
-                captions = [rng.choice(s.training_captions(classes)) for s in scenes]
+                captions = [taught(rng.choice(s.training_captions(classes))) for s in scenes]
                 loss = _train_step(model, optimizer, trainable, inputs, captions, device)
                 step += 1
                 epoch_steps += 1

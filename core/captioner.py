@@ -16,7 +16,7 @@ from .batches import normalize
 from .bounds import choice, ranged
 from .layers import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ModelSpec, ReLU,
                      build_model)
-from .scenes import MAX_WORDS
+from .scenes import MAX_WORDS, with_articles
 
 CELLS = ("lstm", "gru")
 PAD, START, END, UNK = 0, 1, 2, 3  # the vocabulary's first four entries (scenes.vocabulary)
@@ -152,7 +152,7 @@ class Captioner(nn.Module):
             if i == END:
                 break
             out.append(self.vocab[i])
-        return out
+        return with_articles(out)
 
 
 @torch.no_grad()

@@ -5,10 +5,12 @@ import inspect
 import math
 
 from . import recipe
+from .evaluate import article
 from .layers import (AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Layer, Linear,
                      MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, summarize, validate)
 from .modules import ResidualModule, ScaleModule
 from .recipe import BN_EPS_FIXED_SCALE
+from .scenes import with_articles
 from .train import schedule_factor
 
 def _source(obj) -> str:
@@ -274,6 +276,10 @@ PAD, START, END, UNK = {c.PAD}, {c.START}, {c.END}, {c.UNK}
 GRID = {c.GRID}
 MAX_WORDS = {c.MAX_WORDS}
 
+
+{inspect.getsource(article)}
+
+{inspect.getsource(with_articles)}
 
 @dataclass(frozen=True)
 class DecoderSpec:

@@ -82,6 +82,19 @@ def plural(name: str) -> str:
     return name if name in ("deer", "sheep", "fish") else name + "s"
 
 
+def taught(sentence: str) -> str:
+    """A caption as a captioner is taught it: every article written "a". Which article is right depends on the word
+    after it, which the captioner has not written yet; taught "an", it must settle on airplane or automobile one word
+    early, and it learned to lean on that guess (with_articles puts the right article back)."""
+    return " ".join("a" if word == "an" else word for word in sentence.split())
+
+
+def with_articles(words: list[str]) -> list[str]:
+    """Each article made to agree with the word after it."""
+    return [article(words[i + 1]) if word in ("a", "an") and i + 1 < len(words) else word
+            for i, word in enumerate(words)]
+
+
 def _a(name: str) -> str:
     return f"{article(name)} {name}"
 

@@ -35,6 +35,19 @@ def test_a_short_run_lowers_the_loss_and_speaks_the_vocabulary(tiny_dataset):
     assert all(0 <= v <= 1 for v in (epochs[-1].exact, epochs[-1].precision, epochs[-1].recall, epochs[-1].bleu))
 
 
+def test_captions_are_taught_with_plain_articles(tiny_dataset, monkeypatch):
+    """Every article is taught as "a" (core.scenes.taught): the captioner never has to guess "an" a word early."""
+    import core.caption_train as caption_train
+    taught = []
+    real = caption_train.encode_sentences
+    monkeypatch.setattr(caption_train, "encode_sentences", lambda sentences, vocab: taught.extend(sentences) or
+                        real(sentences, vocab))
+    config = CaptionConfig(**{**QUICK, "epochs": 1, "scenes_per_epoch": 128, "test_scenes": 16})
+    fit_captioner(build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER), tiny_dataset, config)
+    assert len(taught) == 128 and not any("an" in s.split() for s in taught)
+    assert any("a airplane" in s or "a automobile" in s for s in taught)
+
+
 def test_stop_ends_a_run_at_once_without_an_evaluation(tiny_dataset):
     config = CaptionConfig(**QUICK)
     control, events = Control(), []

@@ -7,7 +7,8 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import CLASSES
 from core.scenes import (CANVASES, FITS, LAYOUTS, MAX_WORDS, SMALL, SceneSampler, held_out, phrasings, place_of,
-                         render, render_batch, sentence_meanings, evaluation_scenes, vocabulary)
+                         render, render_batch, sentence_meanings, evaluation_scenes, taught, vocabulary,
+                         with_articles)
 
 LABELS = torch.arange(10).repeat(5)  # 5 pictures of each class
 PICTURES = torch.randint(0, 256, (50, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
@@ -65,6 +66,19 @@ def test_counts_and_articles_read_as_english():
     assert phrasings("single", ("airplane",), "left", small=True)[0] == "a small airplane on the left"
     assert phrasings("single", ("airplane",), "middle")[0] == "an airplane in the middle"
     assert phrasings("column2", ("horse", "frog"))[0] == "a horse above a frog"
+
+
+def test_captions_are_taught_with_one_article_and_every_sentence_gets_its_own_back():
+    """The captioner writes "a" where the grammar says "an" (the right one depends on the word it has not written
+    yet); putting the articles back recovers every sentence the grammar can say, word for word."""
+    sentences = sentence_meanings(tuple(CLASSES))
+    assert any(" an " in f" {text} " for text in sentences)
+    for text in sentences:
+        plain = taught(text)
+        assert "an" not in plain.split() and len(plain.split()) == len(text.split())
+        assert with_articles(plain.split()) == text.split()
+    assert with_articles(["a", "small", "airplane", "and", "an", "cat", "a"]) == \
+        ["a", "small", "airplane", "and", "a", "cat", "a"]
 
 
 def test_vocabulary_is_fixed_by_the_classes_and_covers_every_caption():
