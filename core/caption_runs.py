@@ -79,7 +79,7 @@ def open_captioner(folder: Path) -> CaptionerRun:
     described = read_json(folder / "captioner.json")
     try:
         encoder = spec_from_json(described["encoder"])
-        decoder = DecoderSpec(**described["decoder"])
+        decoder = DecoderSpec(**{"pixel_places": False, **described["decoder"]})  # saved before it existed: without
         problem = settings_problem(decoder)
         if problem:
             raise RunError(f"{folder.name}: captioner.json: {problem}")

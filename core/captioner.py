@@ -37,6 +37,11 @@ class DecoderSpec:
     embed: int = ranged(64, low=8, high=512)  # word embedding size
     hidden: int = ranged(256, low=16, high=1024)  # recurrent state size
     attention: int = ranged(128, low=16, high=512)  # size of the space where the state meets the grid
+    # Each grid cell also carries its place in pixels from the centre (in units of a 32-pixel picture), besides its
+    # place as a share of the picture. With shares alone a 32-pixel object spans half a square canvas but a third of a
+    # wide one, and captioners said "three" for two objects side by side on a square canvas. Runs saved before this
+    # field existed lack it (caption_runs reads them with False).
+    pixel_places: bool = True
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -60,13 +65,17 @@ def encoder_from_classifier(spec: ModelSpec) -> ModelSpec:
 
 
 class Encoder(nn.Module):
-    """A conv stack, its output pooled to about GRID cells across, flattened to (B, cells, channels + 2): each cell
-    also carries its own x and y in [-1, 1], which is how the decoder can say "left" or "at the top"."""
+    """A conv stack, its output pooled to about GRID cells across, flattened to (B, cells, channels + places): each
+    cell also carries its own x and y in [-1, 1], which is how the decoder can say "left" or "at the top", and with
+    `pixel_places` its x and y in pixels from the picture's centre / 32, which is how it can tell one object from two
+    on any canvas."""
 
-    def __init__(self, spec: ModelSpec, seed: int | None = None):
+    def __init__(self, spec: ModelSpec, seed: int | None = None, pixel_places: bool = True):
         super().__init__()
         self.convs = build_model(spec, seed=seed, classifier=False)
         self.channels = int(self.convs(torch.zeros(1, 3, 32, 32)).shape[1])
+        self.pixel_places = pixel_places
+        self.places = 4 if pixel_places else 2
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         maps = self.convs(x)
@@ -76,8 +85,13 @@ class Encoder(nn.Module):
         b, c, h, w = maps.shape
         ys = torch.linspace(-1, 1, h, device=x.device) if h > 1 else torch.zeros(1, device=x.device)
         xs = torch.linspace(-1, 1, w, device=x.device) if w > 1 else torch.zeros(1, device=x.device)
-        coords = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), 0).to(maps.dtype)  # (2, h, w)
-        grid = torch.cat([maps, coords.expand(b, 2, h, w)], 1)
+        coords = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), 0)  # (2, h, w)
+        if self.pixel_places:
+            (height, width), side = x.shape[-2:], 32  # a CIFAR-10 picture's side
+            px = ((torch.arange(w, device=x.device) + 0.5) * width / w - width / 2) / side
+            py = ((torch.arange(h, device=x.device) + 0.5) * height / h - height / 2) / side
+            coords = torch.cat([coords, torch.stack(torch.meshgrid(px, py, indexing="xy"), 0)])
+        grid = torch.cat([maps, coords.to(maps.dtype).expand(b, -1, h, w)], 1)
         return grid.flatten(2).transpose(1, 2), (h, w)
 
 
@@ -137,8 +151,8 @@ class Captioner(nn.Module):
     def __init__(self, encoder_spec: ModelSpec, decoder_spec: DecoderSpec, vocab: list[str], seed: int | None = None):
         super().__init__()
         self.encoder_spec, self.decoder_spec, self.vocab = encoder_spec, decoder_spec, list(vocab)
-        self.encoder = Encoder(encoder_spec, seed=seed)
-        self.decoder = AttentionDecoder(len(vocab), self.encoder.channels + 2, decoder_spec)
+        self.encoder = Encoder(encoder_spec, seed=seed, pixel_places=decoder_spec.pixel_places)
+        self.decoder = AttentionDecoder(len(vocab), self.encoder.channels + self.encoder.places, decoder_spec)
         if seed is not None:
             _initialize(self.decoder, torch.Generator().manual_seed(seed + 7))
 

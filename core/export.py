@@ -287,6 +287,7 @@ class DecoderSpec:
     embed: int = {decoder.embed}
     hidden: int = {decoder.hidden}
     attention: int = {decoder.attention}
+    pixel_places: bool = {decoder.pixel_places}
 
 
 class Encoder(nn.Module):
@@ -295,6 +296,8 @@ class Encoder(nn.Module):
         self.convs = nn.Sequential(
 {body}
         )
+        self.pixel_places = DecoderSpec().pixel_places
+        self.places = 4 if self.pixel_places else 2
 
 {inspect.getsource(c.Encoder.forward)}
 
@@ -306,7 +309,7 @@ class Captioner(nn.Module):
         self.vocab = VOCAB
         self.encoder = Encoder()
         channels = self.encoder.convs(torch.zeros(1, 3, 32, 32)).shape[1]
-        self.decoder = AttentionDecoder(len(VOCAB), channels + 2, DecoderSpec())
+        self.decoder = AttentionDecoder(len(VOCAB), channels + self.encoder.places, DecoderSpec())
 
 {inspect.getsource(c.Captioner.words)}
 

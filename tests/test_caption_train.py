@@ -1,5 +1,6 @@
 """Training a captioner on generated data, scoring captions, and the captioner's run folder."""
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -9,9 +10,9 @@ from conftest import CLASSES, wait_for
 from core.caption_eval import (caption_scenes, classes_named, meaning_of, named_by_size, score_captions,
                                score_template)
 from core.caption_job import CaptionJob, encoder_source
-from core.caption_runs import load_captioner, open_captioner
+from core.caption_runs import load_captioner, open_captioner, save_captioner
 from core.caption_train import CaptionConfig, build_captioner, fit_captioner
-from core.captioner import SCRATCH_ENCODER
+from core.captioner import SCRATCH_ENCODER, Captioner
 from core.history import HISTORY_VERSION, CaptionEpochReport, Event
 from core.runs import RunError, list_runs, open_run, read_history, run_path
 from core.scenes import Scene, SceneObject, evaluation_scenes, vocabulary
@@ -165,6 +166,21 @@ def test_a_captioner_run_folder_reads_back_and_captions(captioner_folder, tiny_d
     assert last["type"] == "epoch" and last["v"] == HISTORY_VERSION
     epoch = read_history(captioner_folder).epochs[-1]
     assert isinstance(epoch, CaptionEpochReport) and epoch.samples and epoch.test_accuracy == epoch.exact
+
+
+def test_a_captioner_saved_before_pixel_places_still_loads_and_captions(captioner_folder, tiny_dataset):
+    """Runs saved before the grid carried pixel places have no such field in captioner.json and a narrower first
+    decoder layer: they load as they were and caption as they did."""
+    run = open_captioner(captioner_folder)
+    old = Captioner(run.encoder, replace(run.decoder, pixel_places=False), run.vocab, seed=1).eval()
+    save_captioner(captioner_folder / "weights.safetensors", old, run.classes)
+    described = json.loads((captioner_folder / "captioner.json").read_text())
+    del described["decoder"]["pixel_places"]
+    (captioner_folder / "captioner.json").write_text(json.dumps(described))
+    loaded = load_captioner(open_captioner(captioner_folder))
+    assert loaded.decoder_spec.pixel_places is False
+    scenes = evaluation_scenes(tiny_dataset.test_y, len(CLASSES), 8)
+    assert caption_scenes(loaded, scenes, tiny_dataset.test_x) == caption_scenes(old, scenes, tiny_dataset.test_x)
 
 
 def test_a_changed_vocabulary_is_refused_with_the_reason(captioner_folder):

@@ -22,11 +22,24 @@ def model(request):
 @pytest.mark.parametrize("height,width", [(64, 64), (64, 96), (96, 64), (40, 72)])
 def test_encoder_gives_a_grid_with_coordinates_for_any_size(height, width):
     m = Captioner(SCRATCH_ENCODER, DecoderSpec(), VOCAB, seed=0)
-    grid, (h, w) = m.encoder(torch.zeros(2, 3, height, width))
-    assert grid.shape == (2, h * w, m.encoder.channels + 2) and (h, w) == (height // 8, width // 8)
-    xs, ys = grid[0, :, -2], grid[0, :, -1]
+    with torch.no_grad():
+        grid, (h, w) = m.encoder(torch.zeros(2, 3, height, width))
+    assert grid.shape == (2, h * w, m.encoder.channels + 4) and (h, w) == (height // 8, width // 8)
+    xs, ys = grid[0, :, -4], grid[0, :, -3]  # shares of the picture, for "left" and "at the top"
     assert xs.min() == -1 and xs.max() == 1 and ys.min() == -1 and ys.max() == 1
     assert xs[0] < xs[w - 1] and ys[0] < ys[-1]  # row-major: x grows along a row, y down the rows
+    # pixels from the centre in units of a 32-pixel picture: an object's extent reads the same on every canvas
+    px, py = grid[0, :w, -2], grid[0, ::w, -1]
+    assert torch.allclose(px[1:] - px[:-1], torch.tensor(width / w / 32)) and float(px[0] + px[-1]) == 0
+    assert torch.allclose(py[1:] - py[:-1], torch.tensor(height / h / 32)) and float(py[0] + py[-1]) == 0
+    assert torch.equal(grid[0, :, -2:], grid[1, :, -2:])
+
+
+def test_without_pixel_places_the_grid_is_the_earlier_one():
+    """Captioners saved before cells carried pixel places read grids without them."""
+    m = Captioner(SCRATCH_ENCODER, DecoderSpec(pixel_places=False), VOCAB, seed=0)
+    grid, _ = m.encoder(torch.zeros(1, 3, 64, 96))
+    assert grid.shape[-1] == m.encoder.channels + 2 and grid[0, :, -2].max() == 1
 
 
 def test_teacher_forcing_shapes_attention_sums_and_padding_is_ignored(model):
@@ -90,15 +103,20 @@ def test_a_classifier_without_convolutions_has_no_encoder():
     assert len(encoder_from_classifier(ModelSpec((Conv2d(8, 3, 1, 1), Flatten(), Linear(10)))).layers) == 1
 
 
+@pytest.mark.parametrize("pixel_places", [True, False])
 @pytest.mark.parametrize("encoder", ["scratch", "fast"])
-def test_the_exported_file_is_the_same_captioner(model, encoder):
-    """The plain PyTorch file loads the engine's weights and writes the same sentences."""
+def test_the_exported_file_is_the_same_captioner(model, encoder, pixel_places):
+    """The plain PyTorch file loads the engine's weights and writes the same sentences (captioners saved before
+    pixel places too)."""
+    from dataclasses import replace
+
     from core.export import captioner_script
 
     encoder = SCRATCH_ENCODER if encoder == "scratch" else encoder_from_classifier(PRESETS[encoder].spec)
-    engine = Captioner(encoder, model.decoder_spec, VOCAB, seed=3).eval()
+    spec = replace(model.decoder_spec, pixel_places=pixel_places)
+    engine = Captioner(encoder, spec, VOCAB, seed=3).eval()
     namespace = {"__name__": "captioner_file"}
-    exec(compile(captioner_script(encoder, model.decoder_spec, VOCAB), "captioner.py", "exec"), namespace)
+    exec(compile(captioner_script(encoder, spec, VOCAB), "captioner.py", "exec"), namespace)
     plain = namespace["Captioner"]().eval()
     plain.load_state_dict(engine.state_dict())
     x = torch.randn(3, 3, 64, 96)
