@@ -16,7 +16,7 @@ from .batches import normalize
 from .bounds import choice, ranged
 from .layers import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ModelSpec, ReLU,
                      build_model)
-from .scenes import MAX_WORDS, with_articles
+from .scenes import MAX_WORDS, SIDE, with_articles
 
 CELLS = ("lstm", "gru")
 PAD, START, END, UNK = 0, 1, 2, 3  # the vocabulary's first four entries (scenes.vocabulary)
@@ -87,9 +87,9 @@ class Encoder(nn.Module):
         xs = torch.linspace(-1, 1, w, device=x.device) if w > 1 else torch.zeros(1, device=x.device)
         coords = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), 0)  # (2, h, w)
         if self.pixel_places:
-            (height, width), side = x.shape[-2:], 32  # a CIFAR-10 picture's side
-            px = ((torch.arange(w, device=x.device) + 0.5) * width / w - width / 2) / side
-            py = ((torch.arange(h, device=x.device) + 0.5) * height / h - height / 2) / side
+            height, width = x.shape[-2:]
+            px = ((torch.arange(w, device=x.device) + 0.5) * width / w - width / 2) / SIDE
+            py = ((torch.arange(h, device=x.device) + 0.5) * height / h - height / 2) / SIDE
             coords = torch.cat([coords, torch.stack(torch.meshgrid(px, py, indexing="xy"), 0)])
         grid = torch.cat([maps, coords.to(maps.dtype).expand(b, -1, h, w)], 1)
         return grid.flatten(2).transpose(1, 2), (h, w)

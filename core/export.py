@@ -275,6 +275,7 @@ VOCAB = {vocab!r}
 PAD, START, END, UNK = {c.PAD}, {c.START}, {c.END}, {c.UNK}
 GRID = {c.GRID}
 MAX_WORDS = {c.MAX_WORDS}
+SIDE = {c.SIDE}  # a CIFAR-10 picture's side: pixel places count in these
 
 
 {inspect.getsource(article)}
