@@ -183,9 +183,11 @@ def _initialize(decoder: nn.Module, generator: torch.Generator) -> None:
                 param.uniform_(-1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=generator)
 
 
-def loss_of(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over the real words (padding ignored), predicting each token from the ones before it."""
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), ignore_index=PAD)
+def loss_of(logits: torch.Tensor, tokens: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+    """Cross-entropy over the real words (padding ignored), predicting each token from the ones before it; with
+    `smoothing`, each target keeps 1 - smoothing of its weight and the rest is spread over the whole vocabulary."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), ignore_index=PAD,
+                           label_smoothing=smoothing)
 
 
 def encode_sentences(sentences: list[str], vocab: list[str]) -> torch.Tensor:

@@ -70,6 +70,7 @@ CAPTION_FLAGS = {
     "lr": "Adam's peak learning rate",
     "cell": "the decoder's recurrent cell",
     "hidden": "the decoder's state size",
+    "label_smoothing": "share of each target word's weight spread over the vocabulary (0 = plain cross-entropy)",
     "encoder_mode": "with --encoder-run: keep its weights (frozen), teach them the scenes' objects first and then "
                     "keep them (adapt), or train them with the decoder (finetune)",
     "adapt_scenes": "with --encoder-mode adapt: training scenes the encoder learns the objects of before the decoder "

@@ -49,6 +49,18 @@ def test_captions_are_taught_with_plain_articles(tiny_dataset, monkeypatch):
     assert any("a airplane" in s or "a automobile" in s for s in taught)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_the_label_smoothing_setting_is_the_one_training_uses(tiny_dataset, monkeypatch, smoothing):
+    import core.caption_train as caption_train
+    used = set()
+    real = caption_train.loss_of
+    monkeypatch.setattr(caption_train, "loss_of", lambda logits, tokens, s: used.add(s) or real(logits, tokens, s))
+    config = CaptionConfig(**{**QUICK, "epochs": 1, "scenes_per_epoch": 64, "test_scenes": 16,
+                              "label_smoothing": smoothing})
+    fit_captioner(build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER), tiny_dataset, config)
+    assert used == {smoothing}
+
+
 def test_stop_ends_a_run_at_once_without_an_evaluation(tiny_dataset):
     config = CaptionConfig(**QUICK)
     control, events = Control(), []
@@ -181,6 +193,14 @@ def test_a_captioner_saved_before_pixel_places_still_loads_and_captions(captione
     assert loaded.decoder_spec.pixel_places is False
     scenes = evaluation_scenes(tiny_dataset.test_y, len(CLASSES), 8)
     assert caption_scenes(loaded, scenes, tiny_dataset.test_x) == caption_scenes(old, scenes, tiny_dataset.test_x)
+
+
+def test_a_captioner_saved_before_label_smoothing_reads_as_trained_without_it(captioner_folder):
+    config = json.loads((captioner_folder / "config.json").read_text())
+    assert config["label_smoothing"] == CaptionConfig().label_smoothing  # recorded for new runs
+    del config["label_smoothing"]
+    (captioner_folder / "config.json").write_text(json.dumps(config))
+    assert open_captioner(captioner_folder).config.label_smoothing == 0.0
 
 
 def test_a_changed_vocabulary_is_refused_with_the_reason(captioner_folder):

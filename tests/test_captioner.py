@@ -57,6 +57,18 @@ def test_teacher_forcing_shapes_attention_sums_and_padding_is_ignored(model):
     assert float(loss_of(changed, tokens)) != pytest.approx(float(loss_of(logits, tokens)))
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
+def test_label_smoothing_spreads_a_share_of_each_target_word_over_the_vocabulary(smoothing):
+    tokens = encode_sentences(["a cat on the left", "two dogs one on the left and one on the right"], VOCAB)
+    logits = torch.randn(2, tokens.shape[1] - 1, len(VOCAB), generator=torch.Generator().manual_seed(0))
+    log_p, targets = logits.log_softmax(-1), tokens[:, 1:]
+    real = targets != PAD  # padding stays out of the loss, smoothed or not
+    right = -log_p.gather(-1, targets[..., None])[..., 0][real].mean()
+    spread = -log_p.mean(-1)[real].mean()
+    assert float(loss_of(logits, tokens, smoothing)) == pytest.approx(float((1 - smoothing) * right
+                                                                            + smoothing * spread), rel=1e-5)
+
+
 def test_beam_of_width_one_is_greedy_and_wider_beams_rank_by_score(model):
     torch.manual_seed(1)
     for _ in range(5):

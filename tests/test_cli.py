@@ -377,6 +377,7 @@ def test_caption_refuses_bad_input_with_one_line(captioner, trained, capsys, tmp
         (["caption-train", "--encoder-run", captioner["run"]], "is a captioner run"),
         (["caption-train", "--cell", "transformer"], "invalid choice"),
         (["caption-train", "--epochs", "0"], "epochs must be a whole number from 1"),
+        (["caption-train", "--label-smoothing", "1.5"], "label_smoothing must be a number from 0 to 0.5"),
     ]:
         code, out, err = run_cli(capsys, *args)
         assert code == 2 and err.count("\n") == 1 and message in err, (args, err)
@@ -385,6 +386,21 @@ def test_caption_refuses_bad_input_with_one_line(captioner, trained, capsys, tmp
     vocab.write_text(json.dumps(words[:4] + words[5:]))  # a word removed
     code, _, err = run_cli(capsys, "caption", "--run", captioner["run"], str(good))
     assert code == 2 and "vocab.json differs" in err and (Path(captioner["run"]) / "weights.safetensors").exists()
+
+
+def test_every_captioner_setting_is_a_flag_with_its_range():
+    from dataclasses import fields
+
+    from core.caption_train import CaptionConfig
+    from core.cli import CAPTION_FLAGS, _caption_flag, build_parser
+
+    assert set(CAPTION_FLAGS) == {f.name for f in fields(CaptionConfig)}
+    for f in fields(CaptionConfig):
+        value = "0.25" if f.type in ("float", float) else "3" if f.type in ("int", int) else f.metadata["choices"][-1]
+        args = build_parser().parse_args(["caption-train", f"--{f.name.replace('_', '-')}", value])
+        assert str(getattr(args, f.name)) == value
+        if "bounds" in f.metadata:
+            assert f"{f.metadata['bounds'].low:g} to {f.metadata['bounds'].high:g}" in _caption_flag(f.name, "")["help"]
 
 
 @pytest.mark.parametrize("name", ["cell", "encoder_mode", "device"])

@@ -1,5 +1,7 @@
 """Caption page: a captioner trains from the form with live charts and sample captions, then captions a test scene
 word by word with attention maps and beams, and is compared with the template describer."""
+import json
+
 from conftest import open_page, plotly_figures
 from test_page_train import poll_until
 
@@ -18,6 +20,7 @@ def start(at, **settings) -> str:
     at.number_input(key="cap_scenes").set_value(64)
     at.number_input(key="cap_batch").set_value(32)
     at.number_input(key="cap_hidden").set_value(32)
+    at.slider(key="cap_smoothing").set_value(settings.get("label_smoothing", 0.2))
     next(b for b in at.button if b.label == "Start training the captioner").click().run()
     assert not at.exception, [e.message for e in at.exception]
     run = at.query_params["caption"]
@@ -35,6 +38,8 @@ def test_the_form_offers_what_core_accepts(app_env):
     shares = at.select_slider(key="cap_encoder_lr")
     b = bounds_of(CaptionConfig, "encoder_lr")
     assert shares.value == CaptionConfig().encoder_lr and all(b.low <= float(v) <= b.high for v in shares.options)
+    smoothing, b = at.slider(key="cap_smoothing"), bounds_of(CaptionConfig, "label_smoothing")
+    assert (smoothing.min, smoothing.max, smoothing.value) == (b.low, b.high, CaptionConfig().label_smoothing)
     assert any("No trained captioner yet" in i.value for i in at.info)
 
 
@@ -47,6 +52,7 @@ def test_train_watch_caption_and_compare(app_env, trained_run):
         "exact meaning", "objects named in place", "exact, held-out pairs", "BLEU-4 (x100)"]
     assert sum(c.startswith("“") for c in captions(at)) == 8  # the sample test scenes, each with its sentence
     assert runs.read_summary(runs.run_path(run_id)).kind == "captioner"
+    assert json.loads((runs.run_path(run_id) / "config.json").read_text())["label_smoothing"] == 0.2
 
     assert at.selectbox(key="cap_run").value == run_id
     second = start(at)  # a second captioner: once trained, it is the one the picker offers first

@@ -52,7 +52,7 @@ def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig
                               help="Adam's peak step size; it warms up, then falls to zero (one-cycle).")
         hidden = d3.number_input("Decoder state size", *_limits("hidden"), base.hidden, 32, key="cap_hidden")
         seed = d4.number_input("Seed", *_limits("seed"), base.seed, key="cap_seed")
-        r1, r2, r3 = st.columns(3)
+        r1, r2, r3, r4 = st.columns(4)
         reuse = r1.slider("Uses of each scene (pretrained encoder, frozen or adapted)", *_limits("reuse"), base.reuse,
                           key="cap_reuse", help="A frozen encoder's features are computed once per scene and serve "
                                                 "this many captions of it: more decoder steps per second. Ignored "
@@ -65,12 +65,19 @@ def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig
                                 640, key="cap_adapt_scenes",
                                 help="Before the decoder trains, the classifier learns to name the objects of this "
                                      "many training scenes from its grid. Ignored otherwise.")
+        smoothing = r4.slider("Label smoothing", *_limits("label_smoothing"), float(base.label_smoothing), 0.05,
+                              key="cap_smoothing",
+                              help="This share of each target word's weight is spread over the whole vocabulary, "
+                                   "so the decoder is never taught to be certain of a word (the loss then reads "
+                                   "higher). 0 is plain cross-entropy, the default: 0.1 named no more test objects "
+                                   "at the other defaults here.")
         st.caption(f"Trains on {describe_device(base.device)}.")
         start = st.form_submit_button("Start training the captioner", type="primary")
     config = CaptionConfig(**{**base.to_json(), "epochs": int(epochs), "scenes_per_epoch": int(scenes),
                               "batch_size": int(batch), "lr": float(lr), "cell": cell or base.cell,
                               "hidden": int(hidden), "encoder_mode": mode or base.encoder_mode, "seed": int(seed),
-                              "reuse": int(reuse), "encoder_lr": float(share), "adapt_scenes": int(adapt)})
+                              "reuse": int(reuse), "encoder_lr": float(share), "adapt_scenes": int(adapt),
+                              "label_smoothing": float(smoothing)})
     return config, None if encoder == SCRATCH else encoder, start
 
 
