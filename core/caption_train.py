@@ -41,7 +41,7 @@ class CaptionConfig:
     hidden: int = ranged(256, low=16, high=1024)  # its state size
     # Each target word keeps 1 - this of its weight, the rest spread over the vocabulary. Off by default: 0.1 named
     # more test objects with a weaker encoder on the JPEG copy (+0.9 points, four seeds) but fewer at the defaults on
-    # the official pixels (-0.4, two seeds); docs/captioning.md, "Label smoothing".
+    # the official pixels (-0.4, two seeds); docs/captioning.md, "Training variants screened on a GPU".
     label_smoothing: float = ranged(0.0, low=0.0, high=0.5, whole=False)
     encoder_mode: str = choice("adapt", ENCODER_MODES)  # with an encoder from a classifier run: keep it as it is;
     #                                 adapt it to scenes first (core.adapt), then keep it; or train it with the decoder

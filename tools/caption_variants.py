@@ -1,5 +1,5 @@
 """A research sweep over captioner training variants, one variant and seed per call, as run on a lent H200 to choose
-which ideas were worth measuring on the CPU (docs/captioning.md, "Label smoothing"):
+which ideas were worth measuring on the CPU (docs/captioning.md, "Training variants screened on a GPU"):
 
     python tools/caption_variants.py DATA ENCODER_RUN VARIANT SEED OUT.jsonl [SETTING=VALUE ...]
 
