@@ -75,7 +75,11 @@ class Encoder(nn.Module):
         self.convs = build_model(spec, seed=seed, classifier=False)
         self.channels = int(self.convs(torch.zeros(1, 3, 32, 32)).shape[1])
         self.pixel_places = pixel_places
-        self.places = 4 if pixel_places else 2
+
+    @property
+    def places(self) -> int:
+        """Numbers each cell carries about where it is: x and y as shares, and with pixel places x and y in pixels."""
+        return 4 if self.pixel_places else 2
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         maps = self.convs(x)

@@ -298,8 +298,8 @@ class Encoder(nn.Module):
 {body}
         )
         self.pixel_places = DecoderSpec().pixel_places
-        self.places = 4 if self.pixel_places else 2
 
+{inspect.getsource(c.Encoder.places.fget)}
 {inspect.getsource(c.Encoder.forward)}
 
 {inspect.getsource(c.AttentionDecoder)}

@@ -4,7 +4,7 @@ which ideas were worth measuring on the CPU (docs/captioning.md, "Training varia
     python tools/caption_variants.py DATA ENCODER_RUN VARIANT SEED OUT.jsonl [SETTING=VALUE ...]
 
 VARIANT joins with "+" any of: base (the defaults as they were then: no label smoothing), ls (label smoothing 0.1,
-today's default; the sweep itself patched the loss the same way before the setting existed), wd (AdamW's
+as `--label-smoothing 0.1` gives now; the sweep itself patched the loss the same way before the setting existed), wd (AdamW's
 decoupled weight decay 0.05), mem2 (a second Linear+ReLU on the grid before attention), att256 (attention size 256
 instead of 128), ft (adapt, then fine-tune the encoder with the decoder at a tenth of its learning rate). Each variant
 patches the engine in this process only; SETTING=VALUE pairs override CaptionConfig fields (e.g. scenes_per_epoch=19200
