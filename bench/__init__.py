@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core import data
+from core.data import sources as data
 
 # The official format with the official pixels, rebuilt offline (machines without a route to the dataset host keep
 # it beside the checkout). Every accuracy the project reports is measured on it.

@@ -23,14 +23,15 @@ from pathlib import Path
 import torch
 
 from bench import DATA_HELP, default_data
-from core import data
-from core.evaluate import accuracy_report, predict_classes
-from core.jobs import JobRegistry, run_blocking
-from core.batches import steps_per_epoch
-from core.layers import build_model
-from core.presets import PRESETS as _PRESETS
-from core.train import TrainConfig, autocast_dtype, fit
 from bench.tutorial import TutorialTrainer, tutorial_datasets
+from core.data import sources as data
+from core.data.batches import steps_per_epoch
+from core.jobs.registry import JobRegistry, run_blocking
+from core.models.layers import build_model
+from core.training.config import TrainConfig
+from core.training.evaluate import accuracy_report, predict_classes
+from core.training.presets import PRESETS as _PRESETS
+from core.training.train import autocast_dtype, fit
 from ui.figures import accuracy_figure, loss_figure
 
 # Every contender learns from all 50,000 training images, as the tutorial's baseline does: the presets' calibration

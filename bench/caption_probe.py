@@ -21,12 +21,12 @@ import torch
 import torch.nn.functional as F
 
 from bench import DATA_HELP, default_data
-from core import data
-from core.adapt import adapt_encoder, classifier_head, object_cells
-from core.batches import normalize
-from core.captioner import encoder_from_classifier
-from core.runs import RunError, load_model, open_run
-from core.scenes import evaluation_scenes, render_batch
+from core.caption.adapt import adapt_encoder, classifier_head, object_cells
+from core.caption.model import encoder_from_classifier
+from core.caption.scenes import evaluation_scenes, render_batch
+from core.data import sources as data
+from core.data.batches import normalize
+from core.runs.folder import RunError, load_model, open_run
 
 
 def split(run):
@@ -43,7 +43,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--scenes", type=int, default=600)
     parser.add_argument("--adapt-scenes", type=int, default=0, metavar="N",
                         help="first adapt the classifier to N training scenes as the captioner's adapt mode does "
-                             "(core.adapt, batches of 64, seed 0); default 0: as trained")
+                             "(core.caption.adapt, batches of 64, seed 0); default 0: as trained")
     args = parser.parse_args(argv)
     dataset = data.load(args.data or default_data())
     try:

@@ -16,15 +16,21 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import DATA_HELP, default_data
-from core import data
-from core.caption_eval import caption_scenes, classes_named, meaning_of, named_by_size, score_template
-from core.caption_job import encoder_source, train_captioner_blocking
-from core.caption_runs import load_captioner, open_captioner
-from core.caption_train import ENCODER_MODES, CaptionConfig
-from core.evaluate import predict_classes
-from core.history import adapt_event
-from core.runs import load_model, open_run, read_summary
-from core.scenes import evaluation_scenes
+from core.caption.evaluate import (
+    caption_scenes,
+    classes_named,
+    meaning_of,
+    named_by_size,
+    score_template,
+)
+from core.caption.job import encoder_source, train_captioner_blocking
+from core.caption.runs import load_captioner, open_captioner
+from core.caption.scenes import evaluation_scenes
+from core.caption.train import ENCODER_MODES, CaptionConfig
+from core.data import sources as data
+from core.runs.folder import load_model, open_run, read_summary
+from core.training.evaluate import predict_classes
+from core.training.history import adapt_event
 
 
 def progress_printer():

@@ -6,7 +6,7 @@ from dataclasses import replace
 import torch
 
 from bench.gpu_speedrun import main as speedrun
-from core import presets
+from core.training import presets
 
 if __name__ == "__main__":
     out = {}

@@ -15,10 +15,10 @@ from dataclasses import replace
 import torch
 
 from bench import DATA_HELP, default_data
-from core import data
-from core.evaluate import accuracy_report, predict_classes
-from core.presets import PRESETS
-from core.train import autocast_dtype, fit
+from core.data import sources as data
+from core.training.evaluate import accuracy_report, predict_classes
+from core.training.presets import PRESETS
+from core.training.train import autocast_dtype, fit
 
 
 def main(argv=None) -> dict:

@@ -1,5 +1,5 @@
 """`python -m bench.robustness [--data SRC] [--presets fast robust] [--runs DIR ...] [--split test|holdout]`: clean
-against corrupted accuracy, side by side, on the same corrupted images (core.corruptions, CIFAR-10-C style).
+against corrupted accuracy, side by side, on the same corrupted images (core.data.corruptions, CIFAR-10-C style).
 
 Trains each preset as it is (`--keep DIR` keeps the run folders), and each `--variant LABEL:PRESET:field=value,...`
 (a preset with some training settings changed, to try settings side by side), `--seeds N` times each, or takes saved
@@ -20,14 +20,15 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from bench import DATA_HELP, default_data
-from core import data
-from core.corruptions import CORRUPTIONS
+from core.data import sources as data
+from core.data.corruptions import CORRUPTIONS
 from core.device import DEVICES, DeviceError, resolve_device
-from core.jobs import run_blocking
-from core.presets import PRESETS
-from core.robustness import accuracy, measure
-from core.runs import load_model, open_run, read_summary
-from core.train import ConfigError, TrainConfig, holdout_split
+from core.insight.robustness import accuracy, measure
+from core.jobs.registry import run_blocking
+from core.runs.folder import load_model, open_run, read_summary
+from core.training.config import ConfigError, TrainConfig
+from core.training.presets import PRESETS
+from core.training.train import holdout_split
 
 
 def held_out(dataset, runs: list) -> tuple:

@@ -13,10 +13,10 @@ import torchvision
 import torchvision.transforms as transforms
 from torch import nn
 
-from core import data
-from core.archives import safe_name
-from core.data import DataError
-from core.official import download_official
+from core.data import sources as data
+from core.data.archives import safe_name
+from core.data.official import download_official
+from core.data.sources import DataError
 
 TRANSFORM = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
 

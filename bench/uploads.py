@@ -4,7 +4,7 @@ and whether test-time augmentation helps uploads, measured on photo-like version
 Each test image is enlarged 4x (bicubic, as a photo has more pixels than the network sees) and turned into a
 non-square photo in two ways, each at aspect ratios 4:3 and 16:9, landscape or portrait (seeded): "wider", the
 picture is the middle of a wider shot whose margins continue it (mirrored); "tighter", the shot is a window of the
-picture, cutting part of it off. Every fit in core.images.FITS is scored on both, and "all" (the fits' probabilities averaged), without and
+picture, cutting part of it off. Every fit in core.data.images.FITS is scored on both, and "all" (the fits' probabilities averaged), without and
 with the run's TTA.
 Prints a table, then one JSON object as the last line.
 """
@@ -20,12 +20,12 @@ import torch
 from PIL import Image
 
 from bench import DATA_HELP, default_data
-from core import data
-from core.evaluate import predict_logits
-from core.images import FITS, to_model_input
-from core.presets import CALIBRATION_HOLDOUT
-from core.runs import load_model, open_run
-from core.train import holdout_split
+from core.data import sources as data
+from core.data.images import FITS, to_model_input
+from core.runs.folder import load_model, open_run
+from core.training.evaluate import predict_logits
+from core.training.presets import CALIBRATION_HOLDOUT
+from core.training.train import holdout_split
 
 ASPECTS = (4 / 3, 16 / 9)
 UPSCALE = 4

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import torch
 
+from core.errors import UserError
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceError(ValueError):
+class DeviceError(UserError):
     pass
 
 

@@ -1,6 +1,6 @@
 """The training recipe's fixed numbers in one table, each with its unit. Settings a person changes per run (learning
-rate, batch size, epochs, ...) live on TrainConfig (core/train.py) with their ranges; the presets' values for them are
-in core/presets.py. What is here is the machinery those settings drive, named so it can be read and changed in one
+rate, batch size, epochs, ...) live on TrainConfig (core/training/train.py) with their ranges; the presets' values for them are
+in core/training/presets.py. What is here is the machinery those settings drive, named so it can be read and changed in one
 place (airbench keeps its recipe the same way)."""
 
 # --- learning-rate schedules: multipliers of the peak rate, as functions of progress through the run (0..1)

@@ -2,26 +2,45 @@
 improve, caption any scene or photo word by word with where each word looked, and compare it with the template."""
 import streamlit as st
 
-from core import runs
-from core.status import RunStatus
-from core.attention import word_maps
-from core.caption_eval import caption_scenes, score_captions, score_template
-from core.caption_job import CaptionJob, encoder_source, start_captioner
-from core.caption_train import CaptionConfig
-from core.history import CaptionEpochReport, adapt_event
-from core.captioner import MAX_BEAM, SCRATCH_ENCODER, beam_search, encoder_from_classifier, fit_picture, prepare
-from core.data import DataError
+from core.caption.attention import word_maps
+from core.caption.evaluate import caption_scenes, score_captions, score_template
+from core.caption.export import captioner_script
+from core.caption.job import CaptionJob, encoder_source, start_captioner
+from core.caption.model import (
+    MAX_BEAM,
+    SCRATCH_ENCODER,
+    beam_search,
+    encoder_from_classifier,
+    fit_picture,
+    prepare,
+)
+from core.caption.scenes import evaluation_scenes, render, vocabulary
+from core.caption.train import CaptionConfig
+from core.data.images import to_pil
+from core.data.sources import DataError
 from core.device import DeviceError
-from core.export import captioner_script
-from core.images import to_pil
-from core.jobs import BusyError
-from core.layers import SpecError
-from core.scenes import evaluation_scenes, render, vocabulary
-from core.train import ConfigError
+from core.jobs.registry import BusyError
+from core.models.layers import SpecError
+from core.runs import folder as runs
+from core.training.config import ConfigError
+from core.training.history import CaptionEpochReport, adapt_event
+from core.training.status import RunStatus
 from ui.caption_form import HOW_CAPTIONING_WORKS, LRS, caption_settings_ui
 from ui.entry import through_entry_ui
-from ui.figures import beams_figure, caption_comparison_figure, caption_scores_figure, loss_figure
-from ui.state import captioner_model, dataset_ui, registry, run_model, usable_captioners, usable_runs
+from ui.figures import (
+    beams_figure,
+    caption_comparison_figure,
+    caption_scores_figure,
+    loss_figure,
+)
+from ui.state import (
+    captioner_model,
+    dataset_ui,
+    registry,
+    run_model,
+    usable_captioners,
+    usable_runs,
+)
 from ui.widgets import live_controls_ui, photo_upload_ui
 
 through_entry_ui()

@@ -2,13 +2,13 @@
 import streamlit as st
 import torch
 
-from core import data
-from core.store import check_server_path
-from core.batches import Augmentation, augment, denormalize, normalize
 from core.bounds import bounds_of
-from core.presets import ROBUST_AUGMENTATION
-from core.train import TrainConfig
-from core.images import to_pil
+from core.data import sources as data
+from core.data.batches import Augmentation, augment, denormalize, normalize
+from core.data.images import to_pil
+from core.data.store import check_server_path
+from core.training.config import TrainConfig
+from core.training.presets import ROBUST_AUGMENTATION
 from ui.entry import through_entry_ui
 from ui.figures import counts_figure
 from ui.state import dataset_ui, source, store

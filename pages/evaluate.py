@@ -2,15 +2,22 @@
 import streamlit as st
 import torch
 
-from core import runs
-from core.calibrate import CalibrationReport, report as calibration_report, run_temperature
-from core.evaluate import Metrics, metrics, predict_image, predict_logits
-from core.explain import explain, overlay
-from core.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
+from core.data.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
+from core.insight.calibrate import CalibrationReport, run_temperature
+from core.insight.calibrate import report as calibration_report
+from core.insight.explain import explain, overlay
+from core.runs import folder as runs
+from core.training.evaluate import Metrics, metrics, predict_image, predict_logits
 from ui.entry import through_entry_ui
+from ui.figures import (
+    abstain_figure,
+    class_bar_figure,
+    confusion_figure,
+    precision_recall_figure,
+    reliability_figure,
+    topk_figure,
+)
 from ui.robustness import robustness_ui
-from ui.figures import (abstain_figure, class_bar_figure, confusion_figure, precision_recall_figure,
-                        reliability_figure, topk_figure)
 from ui.state import dataset_ui, run_model, run_picker_ui
 from ui.widgets import image_grid_ui
 

@@ -1,8 +1,8 @@
 """Home: what the tool is, whether the data is there, which device trains, and where to go next."""
 import streamlit as st
 
-from core import runs
 from core.device import describe_device
+from core.runs import folder as runs
 from ui.entry import through_entry_ui
 from ui.state import dataset_ui, source
 

@@ -3,11 +3,17 @@ photo with boxes, and the training images it finds hardest."""
 import streamlit as st
 from PIL import Image
 
-from core import runs
-from core.describe import describe, draw_boxes
-from core.explain import explain, feature_maps, hardest_examples, map_tiles, overlay
-from core.images import to_model_input, to_pil
-from core.neighbours import MAX_K, neighbours
+from core.data.images import to_model_input, to_pil
+from core.insight.describe import describe, draw_boxes
+from core.insight.explain import (
+    explain,
+    feature_maps,
+    hardest_examples,
+    map_tiles,
+    overlay,
+)
+from core.insight.neighbours import MAX_K, neighbours
+from core.runs import folder as runs
 from ui.entry import through_entry_ui
 from ui.state import dataset_ui, neighbour_features, run_model, run_picker_ui
 from ui.widgets import image_grid_ui, photo_upload_ui

@@ -4,10 +4,15 @@ import zlib
 
 import streamlit as st
 
-from core.export import to_python
-from core.layers import LAYER_KINDS, ModelSpec, SpecError, layer_report
-from core.spec_codec import spec_from_json, spec_from_token, spec_to_json, spec_to_token
-from core.presets import PRESETS
+from core.models.codec import (
+    spec_from_json,
+    spec_from_token,
+    spec_to_json,
+    spec_to_token,
+)
+from core.models.layers import LAYER_KINDS, ModelSpec, SpecError, layer_report
+from core.runs.export import to_python
+from core.training.presets import PRESETS
 from ui.diagram import model_dot
 from ui.entry import through_entry_ui
 from ui.layer_forms import EXPLAIN, layer_form_ui

@@ -1,21 +1,21 @@
 """Train: settings, Start/Stop, and live charts of a run that keeps going when the tab closes (its id is in the URL)."""
 import streamlit as st
 
-from core import runs
-from core.status import RunStatus
 from core.device import DeviceError
-from core.export import training_script
-from core.jobs import BusyError, TrainingJob
-from core.lr_find import LRFinderJob
-from core.layers import SpecError, layer_report
-from core.presets import PRESETS
-from core.train import ConfigError
+from core.jobs.lr_find import LRFinderJob
+from core.jobs.registry import BusyError, TrainingJob
+from core.models.layers import SpecError, layer_report
+from core.runs import folder as runs
+from core.runs.export import training_script
+from core.training.config import ConfigError
+from core.training.presets import PRESETS
+from core.training.status import RunStatus
 from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, compare_figure, loss_figure
 from ui.lr_find import lr_find_ui
+from ui.state import dataset_ui, first_filters, registry, spec
 from ui.timelapse import timelapse_ui
 from ui.train_form import HOW_TRAINING_WORKS, LRS, settings_ui
-from ui.state import dataset_ui, first_filters, registry, spec
 from ui.widgets import image_grid_ui, live_controls_ui
 
 through_entry_ui()

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench import OFFICIAL_COPY
-from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
-from core.train import TrainConfig  # CIFAR-10, official format and pixels, beside the checkout (CI has it too)
+from bench import OFFICIAL_COPY  # CIFAR-10, official format and pixels, beside the checkout (CI has it too)
+from core.models.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
+from core.training.config import TrainConfig
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -113,9 +113,9 @@ def wait_for(condition, timeout: float = 20.0, what: str = "condition", interval
 def data_root(tmp_path, monkeypatch) -> Path:
     """Every test gets its own data and runs folders, never the project's."""
     root = tmp_path / "dataroot"
-    monkeypatch.setattr("core.data.DATA_ROOT", root)
-    monkeypatch.setattr("core.runs.RUNS_ROOT", tmp_path / "runs")
-    monkeypatch.setattr("core.cli.RUNS_ROOT", tmp_path / "runs")
+    monkeypatch.setattr("core.data.sources.DATA_ROOT", root)
+    monkeypatch.setattr("core.runs.folder.RUNS_ROOT", tmp_path / "runs")
+    monkeypatch.setattr("core.cli.main.RUNS_ROOT", tmp_path / "runs")
     monkeypatch.delenv("CIFAR10_DATA", raising=False)
     return root
 
@@ -137,7 +137,7 @@ def tiny_archive(tmp_path, tiny_tree) -> Path:
 
 @pytest.fixture
 def tiny_dataset(data_root, tiny_tree):
-    from core.data import load
+    from core.data.sources import load
 
     return load(str(tiny_tree))
 
@@ -149,7 +149,7 @@ SMALL_CONFIG = TrainConfig(epochs=2, batch_size=20, lr=0.05, device="cpu")
 @pytest.fixture
 def finished_run(tiny_dataset, tmp_path) -> Path:
     """A small model trained 2 epochs on the tiny dataset, saved in a run folder."""
-    from core.jobs import TrainingJob
+    from core.jobs.registry import TrainingJob
 
     job = TrainingJob(SMALL_SPEC, tiny_dataset, SMALL_CONFIG, tmp_path / "runs" / "r1").start()
     assert job.join(60)
@@ -195,11 +195,11 @@ def plotly_figures(at) -> dict:
 def trained_run(app_env):
     """A two-epoch tutorial-net run on the tiny data (10 of its 60 training images held out for calibration), saved
     where the dashboard looks for runs."""
-    from core.data import load
-    from core.jobs import TrainingJob
-    from core.presets import PRESETS
-    from core.runs import run_path
-    from core.train import TrainConfig
+    from core.data.sources import load
+    from core.jobs.registry import TrainingJob
+    from core.runs.folder import run_path
+    from core.training.config import TrainConfig
+    from core.training.presets import PRESETS
 
     config = TrainConfig(epochs=2, batch_size=10, device="cpu", holdout=10)
     job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), config, run_path("20260101-000000-tutorial-abc123"))

@@ -1,21 +1,26 @@
-"""Adapting a classifier's conv layers to the captioning scenes (core.adapt), and the captioner's adapt mode."""
+"""Adapting a classifier's conv layers to the captioning scenes (core.caption.adapt), and the captioner's adapt mode."""
 import random
 
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import CLASSES, wait_for
-from core.adapt import adapt_encoder, classifier_head, object_cells, object_logits
-from core.batches import normalize
-from core.caption_job import CaptionJob, encoder_source
-from core.caption_train import CaptionConfig, build_captioner, fit_captioner
-from core.captioner import encoder_from_classifier
-from core.layers import build_model
-from core.presets import PRESETS
-from core.runs import read_history, run_path
-from core.scenes import Scene, SceneObject, SceneSampler, render_batch
-from core.train import Callbacks, Control
+
+from core.caption.adapt import (
+    adapt_encoder,
+    classifier_head,
+    object_cells,
+    object_logits,
+)
+from core.caption.job import CaptionJob, encoder_source
+from core.caption.model import encoder_from_classifier
+from core.caption.scenes import Scene, SceneObject, SceneSampler, render_batch
+from core.caption.train import CaptionConfig, build_captioner, fit_captioner
+from core.data.batches import normalize
+from core.models.layers import build_model
+from core.runs.folder import read_history, run_path
+from core.training.presets import PRESETS
+from core.training.train import Callbacks, Control
 
 QUICK = dict(epochs=1, scenes_per_epoch=128, batch_size=16, hidden=32, test_scenes=16, held_out_scenes=16,
              adapt_scenes=64, device="cpu")
@@ -95,7 +100,7 @@ def test_adapt_mode_adapts_first_then_keeps_the_encoder_while_the_decoder_learns
 
 
 def _reloaded(run_id):
-    from core.runs import load_model, open_run
+    from core.runs.folder import load_model, open_run
     run = open_run(run_path(run_id))
     return load_model(run), run.spec, len(encoder_from_classifier(run.spec).layers)
 
@@ -124,7 +129,7 @@ def test_an_adapt_run_records_its_adaptation_in_the_run_folder(trained_run, tiny
 def test_an_encoder_that_diverges_while_adapting_ends_the_run_with_the_reason(trained_run, tiny_dataset, monkeypatch):
     """A loss that is no longer a number while adapting (forced here by an absurd learning rate) stops the run at
     once, before any captioning on the broken weights, and says what happened and what to try."""
-    monkeypatch.setattr("core.adapt.ADAPT_LR", 1e30)
+    monkeypatch.setattr("core.caption.adapt.ADAPT_LR", 1e30)
     source = encoder_source(run_path(trained_run), CLASSES)
     config = CaptionConfig(**{**QUICK, "adapt_scenes": 640})
     events = []

@@ -1,9 +1,21 @@
 """Batches: tutorial normalization, seeded shuffling, batched augmentation that keeps pixels intact."""
 import torch
 
-from core.batches import (Augmentation, augment, color_jitter, flip, gaussian_blur, gaussian_noise, normalize,
-                          random_crop, random_erasing, random_resized_crop, shuffled_batches, steps_per_epoch,
-                          with_plain_views)
+from core.data.batches import (
+    Augmentation,
+    augment,
+    color_jitter,
+    flip,
+    gaussian_blur,
+    gaussian_noise,
+    normalize,
+    random_crop,
+    random_erasing,
+    random_resized_crop,
+    shuffled_batches,
+    steps_per_epoch,
+    with_plain_views,
+)
 
 
 def test_normalize_matches_torchvision_totensor_then_normalize():
@@ -59,7 +71,7 @@ def test_augmentation_is_seeded_and_keeps_images_in_range():
 def test_every_augmentation_setting_of_a_run_reaches_the_batches():
     from dataclasses import fields
 
-    from core.train import TrainConfig
+    from core.training.config import TrainConfig
 
     config = TrainConfig(crop_padding=3, pad_mode="reflect", flip=True, crop_scale=0.5, color_jitter=0.2, erasing=0.1,
                          noise=0.05, blur=0.7)
@@ -157,7 +169,7 @@ def test_random_erasing_greys_one_rectangle_of_2_to_33_percent_of_an_image():
 
 
 def test_denormalize_undoes_normalize_exactly():
-    from core.batches import denormalize, normalize
+    from core.data.batches import denormalize, normalize
 
     pixels = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
     assert torch.equal(denormalize(normalize(pixels)), pixels)

@@ -40,7 +40,8 @@ def test_quick_benchmark_reports_every_section(data_root, tmp_path, capsys):
 
 def test_the_chart_is_drawn_from_the_benchmarks_json(tmp_path):
     """`python -m bench.chart RESULT.json` draws one line per contender the JSON holds, and writes a PNG."""
-    from bench.chart import curves, main as chart
+    from bench.chart import curves
+    from bench.chart import main as chart
 
     point = lambda s, a: {"train_seconds": s, "test_accuracy": a}  # noqa: E731
     report = {"same_model": {"tutorial_curve": [point(0, 0.1), point(60, 0.5), point(120, 0.61)],
@@ -59,11 +60,12 @@ def test_the_chart_is_drawn_from_the_benchmarks_json(tmp_path):
 def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_path, capsys):
     """`python -m bench.captioning --quick` trains the page's captioner on generated data: one curve point per epoch,
     in rising seconds, and the template describer scored on the same scenes with the encoder's classifier."""
-    from bench.captioning import main as captioning
     from conftest import write_tree
-    from core import data
-    from core.cli import main as cli
-    from core.scenes import evaluation_scenes
+
+    from bench.captioning import main as captioning
+    from core.caption.scenes import evaluation_scenes
+    from core.cli.main import main as cli
+    from core.data import sources as data
 
     tree = write_tree(tmp_path / "tree", per_class=(12, 4))
     assert cli(["train", "--data", str(tree), "--model", "tutorial", "--epochs", "1", "--batch-size", "10",
@@ -106,9 +108,10 @@ def test_the_caption_probe_classifies_each_scene_object_three_ways(data_root, tm
     """`python -m bench.caption_probe`: a 32-pixel object is pasted into its scene unscaled, so its crop is exactly
     its original picture and the two must be classified alike, whatever the head (max-pooled or flattened), as
     trained or adapted to scenes first."""
-    from bench.caption_probe import main as probe
     from conftest import write_tree
-    from core.cli import main as cli
+
+    from bench.caption_probe import main as probe
+    from core.cli.main import main as cli
 
     tree = write_tree(tmp_path / "tree", per_class=(12, 4))
     for model in ("fast", "tutorial"):
@@ -131,8 +134,9 @@ def test_the_baseline_reads_the_official_format_through_torchvision_like_the_eng
     import tarfile
 
     from conftest import write_batches
-    from core import data
+
     from bench.tutorial import tutorial_datasets
+    from core.data import sources as data
 
     root = write_batches(tmp_path / "release")
     for k in range(2, 6):  # the release has five training batches; torchvision opens each
@@ -151,9 +155,10 @@ def test_the_baseline_reads_the_official_format_through_torchvision_like_the_eng
 
 def test_the_robustness_benchmark_trains_presets_and_scores_them_on_the_same_corrupted_sets(data_root, tmp_path,
                                                                                              capsys):
-    from bench.robustness import main as robustness
     from conftest import write_tree
-    from core.corruptions import CORRUPTIONS
+
+    from bench.robustness import main as robustness
+    from core.data.corruptions import CORRUPTIONS
 
     tree = write_tree(tmp_path / "tree", per_class=(12, 4))
     report = robustness(["--quick", "--data", str(tree), "--presets", "tutorial", "robust", "--keep",
@@ -185,7 +190,7 @@ def test_runs_with_different_holdouts_are_scored_on_the_images_all_of_them_held_
     import torch
 
     from bench.robustness import held_out
-    from core.train import holdout_split
+    from core.training.train import holdout_split
 
     def run(holdout):
         return SimpleNamespace(id=f"h{holdout}", config=SimpleNamespace(holdout=holdout, limit_train=0))
@@ -200,10 +205,11 @@ def test_runs_with_different_holdouts_are_scored_on_the_images_all_of_them_held_
 def test_robustness_variants_change_only_their_settings_and_each_seed_is_its_own_run(data_root, tmp_path):
     from dataclasses import replace
 
-    from bench.robustness import main as robustness
     from conftest import write_tree
-    from core.presets import PRESETS
-    from core.train import TrainConfig
+
+    from bench.robustness import main as robustness
+    from core.training.config import TrainConfig
+    from core.training.presets import PRESETS
 
     tree = write_tree(tmp_path / "tree", per_class=(12, 4))
     report = robustness(["--quick", "--data", str(tree), "--presets", "fast", "--seeds", "2", "--keep",
@@ -241,7 +247,7 @@ def test_a_variant_names_a_preset_and_real_settings_in_their_ranges(text, proble
 def test_the_robustness_benchmark_refuses_a_label_twice_and_a_missing_gpu_before_loading_data(monkeypatch, capsys):
     from bench.robustness import main as robustness
 
-    monkeypatch.setattr("core.data.load", lambda *a, **k: pytest.fail("no data is read for a refused command"))
+    monkeypatch.setattr("core.data.sources.load", lambda *a, **k: pytest.fail("no data is read for a refused command"))
     with pytest.raises(SystemExit):
         robustness(["--presets", "fast", "--variant", "fast:robust:noise=0.1"])
     assert "each preset and variant needs its own label: fast, fast" in capsys.readouterr().err
@@ -255,10 +261,11 @@ def test_the_robustness_benchmark_refuses_a_label_twice_and_a_missing_gpu_before
 
 
 def test_the_upload_benchmark_scores_every_fit_and_their_average_with_and_without_tta(data_root, tmp_path, capsys):
-    from bench.uploads import main as uploads
     from conftest import write_tree
-    from core.cli import main as cli
-    from core.images import FITS
+
+    from bench.uploads import main as uploads
+    from core.cli.main import main as cli
+    from core.data.images import FITS
 
     tree = write_tree(tmp_path / "tree", per_class=(12, 4))
     assert cli(["train", "--data", str(tree), "--model", "tutorial", "--epochs", "1", "--batch-size", "10",

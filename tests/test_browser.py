@@ -16,7 +16,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import png_bytes, wait_for, write_tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,8 +132,8 @@ def nav(page, title: str, heading: str | None = None) -> None:
 def test_a_shared_model_link_is_the_first_visit_after_a_start(server, page):
     """Before any session has run dashboard.py, Streamlit served deep links from pages/ directly (no navigation,
     no layout). A shared Model link must open the model in the real app even as the server's very first visit."""
-    from core.spec_codec import spec_to_token
-    from core.presets import PRESETS
+    from core.models.codec import spec_to_token
+    from core.training.presets import PRESETS
 
     base, _ = server
     with step(page, "00-shared-link-first"):

@@ -6,10 +6,17 @@ from dataclasses import replace
 import pytest
 import torch
 
-from core import calibrate
-from core.calibrate import abstain_curve, expected_calibration_error, fit_temperature, nll, reliability
-from core.runs import open_run
-from core.train import TrainConfig, holdout_split, training_subset, unseen_indices
+from core.insight import calibrate
+from core.insight.calibrate import (
+    abstain_curve,
+    expected_calibration_error,
+    fit_temperature,
+    nll,
+    reliability,
+)
+from core.runs.folder import open_run
+from core.training.config import TrainConfig
+from core.training.train import holdout_split, training_subset, unseen_indices
 
 
 def overconfident(n=4000, classes=10, sharpen=4.0, seed=0):
@@ -74,10 +81,10 @@ def test_the_held_out_slice_is_never_trained_on_is_the_same_for_every_seed_and_a
 
 
 def test_a_runs_temperature_is_fitted_on_its_held_out_images_once_and_refitted_when_tampered(trained_run, tiny_dataset):
-    from core.runs import run_path
+    from core.runs.folder import run_path
 
     run = open_run(run_path(trained_run))
-    from core.runs import load_model
+    from core.runs.folder import load_model
 
     model = load_model(run)
     t, n = calibrate.run_temperature(run, model, tiny_dataset)
@@ -93,7 +100,7 @@ def test_a_runs_temperature_is_fitted_on_its_held_out_images_once_and_refitted_w
 
 
 def test_a_run_without_held_out_images_keeps_temperature_one(trained_run, tiny_dataset):
-    from core.runs import load_model, run_path
+    from core.runs.folder import load_model, run_path
 
     run = open_run(run_path(trained_run))
     run = replace(run, config=replace(run.config, holdout=0))

@@ -4,19 +4,25 @@ from dataclasses import replace
 
 import pytest
 import torch
+from conftest import CLASSES, wait_for
 from torch import nn
 
-from conftest import CLASSES, wait_for
-from core.caption_eval import (caption_scenes, classes_named, meaning_of, named_by_size, score_captions,
-                               score_template)
-from core.caption_job import CaptionJob, encoder_source
-from core.caption_runs import load_captioner, open_captioner, save_captioner
-from core.caption_train import CaptionConfig, build_captioner, fit_captioner
-from core.captioner import SCRATCH_ENCODER, Captioner
-from core.history import HISTORY_VERSION, CaptionEpochReport, Event
-from core.runs import RunError, list_runs, open_run, read_history, run_path
-from core.scenes import Scene, SceneObject, evaluation_scenes, vocabulary
-from core.train import Callbacks, Control
+from core.caption.evaluate import (
+    caption_scenes,
+    classes_named,
+    meaning_of,
+    named_by_size,
+    score_captions,
+    score_template,
+)
+from core.caption.job import CaptionJob, encoder_source
+from core.caption.model import SCRATCH_ENCODER, Captioner
+from core.caption.runs import load_captioner, open_captioner, save_captioner
+from core.caption.scenes import Scene, SceneObject, evaluation_scenes, vocabulary
+from core.caption.train import CaptionConfig, build_captioner, fit_captioner
+from core.runs.folder import RunError, list_runs, open_run, read_history, run_path
+from core.training.history import HISTORY_VERSION, CaptionEpochReport, Event
+from core.training.train import Callbacks, Control
 
 QUICK = dict(epochs=2, scenes_per_epoch=384, batch_size=32, hidden=64, lr=3e-3, test_scenes=24, held_out_scenes=16,
              device="cpu")
@@ -37,8 +43,8 @@ def test_a_short_run_lowers_the_loss_and_speaks_the_vocabulary(tiny_dataset):
 
 
 def test_captions_are_taught_with_plain_articles(tiny_dataset, monkeypatch):
-    """Every article is taught as "a" (core.scenes.taught): the captioner never has to guess "an" a word early."""
-    import core.caption_train as caption_train
+    """Every article is taught as "a" (core.caption.scenes.taught): the captioner never has to guess "an" a word early."""
+    import core.caption.train as caption_train
     taught = []
     real = caption_train.encode_sentences
     monkeypatch.setattr(caption_train, "encode_sentences", lambda sentences, vocab: taught.extend(sentences) or
@@ -51,7 +57,7 @@ def test_captions_are_taught_with_plain_articles(tiny_dataset, monkeypatch):
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
 def test_the_label_smoothing_setting_is_the_one_training_uses(tiny_dataset, monkeypatch, smoothing):
-    import core.caption_train as caption_train
+    import core.caption.train as caption_train
     used = set()
     real = caption_train.loss_of
     monkeypatch.setattr(caption_train, "loss_of", lambda logits, tokens, s: used.add(s) or real(logits, tokens, s))

@@ -1,14 +1,27 @@
 """The captioner's pieces: encoder grid, attention decoder, teacher forcing with padding, greedy and beam search."""
 import pytest
 import torch
+from conftest import CLASSES
 from PIL import Image
 
-from conftest import CLASSES
-from core.captioner import (END, FIT_LONG, FIT_SHORT, PAD, SCRATCH_ENCODER, Captioner, DecoderSpec, beam_search,
-                            encode_sentences, encoder_from_classifier, fit_picture, greedy, loss_of)
-from core.layers import Conv2d, ModelSpec
-from core.presets import PRESETS
-from core.scenes import vocabulary
+from core.caption.model import (
+    END,
+    FIT_LONG,
+    FIT_SHORT,
+    PAD,
+    SCRATCH_ENCODER,
+    Captioner,
+    DecoderSpec,
+    beam_search,
+    encode_sentences,
+    encoder_from_classifier,
+    fit_picture,
+    greedy,
+    loss_of,
+)
+from core.caption.scenes import vocabulary
+from core.models.layers import Conv2d, ModelSpec
+from core.training.presets import PRESETS
 
 VOCAB = vocabulary(CLASSES)
 
@@ -108,7 +121,7 @@ def test_every_preset_classifier_gives_an_encoder_that_keeps_a_grid(preset):
 
 
 def test_a_classifier_without_convolutions_has_no_encoder():
-    from core.layers import Flatten, Linear
+    from core.models.layers import Flatten, Linear
 
     with pytest.raises(ValueError, match="no convolutional layers"):
         encoder_from_classifier(ModelSpec((Flatten(), Linear(10)), name="mlp"))
@@ -122,7 +135,7 @@ def test_the_exported_file_is_the_same_captioner(model, encoder, pixel_places):
     pixel places too)."""
     from dataclasses import replace
 
-    from core.export import captioner_script
+    from core.caption.export import captioner_script
 
     encoder = SCRATCH_ENCODER if encoder == "scratch" else encoder_from_classifier(PRESETS[encoder].spec)
     spec = replace(model.decoder_spec, pixel_places=pixel_places)

@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import png_bytes
-from core.cli import main
+
+from core.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def test_evaluate_reports_calibration_and_the_abstain_curve(trained, capsys):
 
 
 def test_evaluate_corruptions_adds_accuracy_per_corruption_and_severity_and_keeps_it(trained, capsys):
-    from core.corruptions import CORRUPTIONS
+    from core.data.corruptions import CORRUPTIONS
 
     code, out, _ = run_cli(capsys, "evaluate", "--run", trained["run"], "--corruptions", "--corruption-images", "20",
                            "--json")
@@ -137,9 +137,9 @@ def test_predict_json_contract(trained, capsys, tmp_path):
     # the same five classes and probabilities as the saved model gives the same picture, most likely first
     import torch
 
-    from core.evaluate import predict_probabilities
-    from core.images import FITS, decode_image, to_model_input
-    from core.runs import load_model, open_run
+    from core.data.images import FITS, decode_image, to_model_input
+    from core.runs.folder import load_model, open_run
+    from core.training.evaluate import predict_probabilities
 
     run = open_run(Path(trained["run"]))
     picture = decode_image(image.read_bytes(), "red.png")
@@ -211,8 +211,8 @@ def test_describe_json_contract(trained, capsys, tmp_path):
     # what the CLI says is what the engine finds in the same picture with the saved model
     from PIL import Image
 
-    from core.describe import describe
-    from core.runs import load_model, open_run
+    from core.insight.describe import describe
+    from core.runs.folder import load_model, open_run
 
     run = open_run(Path(trained["run"]))
     d = describe(load_model(run), run.classes, Image.open(image).convert("RGB"))
@@ -230,7 +230,7 @@ def test_resume_continues_from_a_runs_weights(trained, capsys, tmp_path, tiny_tr
                            "--out", str(tmp_path / "more"), "--json")
     result = last_json(out)
     assert code == 0 and result["run"] == str(tmp_path / "more") and result["epochs"] == 1
-    from core.runs import open_run
+    from core.runs.folder import open_run
 
     assert open_run(tmp_path / "more").spec == open_run(Path(trained["run"])).spec
 
@@ -254,9 +254,9 @@ def test_runs_lists_and_deletes(trained, capsys, data_root, tmp_path):
 
 def _train_choices():
     from core.bounds import choices_of
-    from core.cli import CHOICE_FLAGS
-    from core.presets import PRESETS
-    from core.train import TrainConfig
+    from core.cli.main import CHOICE_FLAGS
+    from core.training.config import TrainConfig
+    from core.training.presets import PRESETS
 
     return [(preset, name, value) for preset in PRESETS for name in CHOICE_FLAGS
             for value in choices_of(TrainConfig, name)]
@@ -265,7 +265,7 @@ def _train_choices():
 @pytest.mark.parametrize("preset,name,value", _train_choices())
 def test_every_choice_of_every_train_flag_reaches_the_config(preset, name, value):
     """Each choice core accepts is offered by the CLI and lands in TrainConfig, on top of every preset."""
-    from core.cli import build_parser, train_setup
+    from core.cli.main import build_parser, train_setup
 
     args = build_parser().parse_args(["train", "--model", preset, f"--{name}", value])
     _, config, _ = train_setup(args)
@@ -274,8 +274,8 @@ def test_every_choice_of_every_train_flag_reaches_the_config(preset, name, value
 
 def test_every_augmentation_flag_reaches_the_config_at_its_ranges_ends():
     from core.bounds import bounds_of
-    from core.cli import AUGMENT_FLAGS, build_parser, train_setup
-    from core.train import TrainConfig
+    from core.cli.main import AUGMENT_FLAGS, build_parser, train_setup
+    from core.training.config import TrainConfig
 
     for name in AUGMENT_FLAGS:
         for value in (bounds_of(TrainConfig, name).low, bounds_of(TrainConfig, name).high):
@@ -284,8 +284,8 @@ def test_every_augmentation_flag_reaches_the_config_at_its_ranges_ends():
 
 
 def test_photo_apart_is_switched_on_and_off_by_flag_and_kept_by_default():
-    from core.cli import build_parser, train_setup
-    from core.presets import PRESETS
+    from core.cli.main import build_parser, train_setup
+    from core.training.presets import PRESETS
 
     setting = lambda *flags: train_setup(build_parser().parse_args(["train", "--model", "robust", *flags]))[1].photo_apart
     assert setting() == PRESETS["robust"].config.photo_apart
@@ -295,7 +295,7 @@ def test_photo_apart_is_switched_on_and_off_by_flag_and_kept_by_default():
 def test_every_flag_of_every_command_has_a_help_text():
     import argparse
 
-    from core.cli import build_parser
+    from core.cli.main import build_parser
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     missing = [f"{command} {'/'.join(action.option_strings) or action.dest}"
@@ -305,8 +305,8 @@ def test_every_flag_of_every_command_has_a_help_text():
 
 
 def test_train_flags_override_the_preset_and_keep_the_rest(capsys):
-    from core.cli import build_parser, train_setup
-    from core.presets import PRESETS
+    from core.cli.main import build_parser, train_setup
+    from core.training.presets import PRESETS
 
     args = build_parser().parse_args(["train", "--model", "fast", "--epochs", "3", "--lr", "0.2", "--seed", "7"])
     spec, config, initial = train_setup(args)
@@ -391,8 +391,8 @@ def test_caption_refuses_bad_input_with_one_line(captioner, trained, capsys, tmp
 def test_every_captioner_setting_is_a_flag_with_its_range():
     from dataclasses import fields
 
-    from core.caption_train import CaptionConfig
-    from core.cli import CAPTION_FLAGS, _caption_flag, build_parser
+    from core.caption.train import CaptionConfig
+    from core.cli.main import CAPTION_FLAGS, _caption_flag, build_parser
 
     assert set(CAPTION_FLAGS) == {f.name for f in fields(CaptionConfig)}
     for f in fields(CaptionConfig):
@@ -406,8 +406,8 @@ def test_every_captioner_setting_is_a_flag_with_its_range():
 @pytest.mark.parametrize("name", ["cell", "encoder_mode", "device"])
 def test_every_caption_choice_reaches_the_config(name):
     from core.bounds import choices_of
-    from core.caption_train import CaptionConfig
-    from core.cli import build_parser
+    from core.caption.train import CaptionConfig
+    from core.cli.main import build_parser
 
     for value in choices_of(CaptionConfig, name):
         args = build_parser().parse_args(["caption-train", f"--{name.replace('_', '-')}", value])
@@ -429,7 +429,7 @@ def test_runs_lists_both_kinds_and_deletes_a_captioner(captioner, trained, capsy
 
 
 def test_an_engine_bug_is_one_line_and_debug_adds_the_traceback(capsys, monkeypatch):
-    import core.cli as cli
+    import core.cli.main as cli
 
     def broken(args):
         raise ZeroDivisionError("a bug deep in the engine")

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as nnf
 
-from core.corruptions import CORRUPTIONS, SEVERITIES, CorruptionError, corrupt
+from core.data.corruptions import CORRUPTIONS, SEVERITIES, CorruptionError, corrupt
+
 
 def photo_like(n: int) -> torch.Tensor:
     """Smooth colour blobs with a little sensor noise: what photos are made of (the generated class images are
@@ -44,7 +45,7 @@ def test_random_corruptions_draw_from_the_seed_and_each_from_its_own_stream():
 
 def test_large_sets_are_corrupted_in_chunks_with_the_same_result_as_one_by_one(monkeypatch):
     whole = corrupt(IMAGES, "jpeg", 4)
-    monkeypatch.setattr("core.corruptions.CHUNK", 7)
+    monkeypatch.setattr("core.data.corruptions.CHUNK", 7)
     assert torch.equal(corrupt(IMAGES, "jpeg", 4), whole)
     assert corrupt(IMAGES[:0], "fog", 1).shape == (0, 3, 32, 32)
 

@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from core.curve import Curve, ema
-from core.history import StepReport
+from core.runs.curve import Curve, ema
+from core.training.history import StepReport
 
 
 def report(step: int) -> StepReport:
@@ -43,7 +43,7 @@ def test_a_long_run_keeps_a_dense_sample_not_just_the_start():
 def test_a_captioners_two_losses_are_smoothed_apart_at_the_adapt_step():
     """The adapt phase's loss (objects) and the captions' loss (per word) are different quantities: the chart's moving
     average starts afresh where the "adapt" event marks the switch, instead of dragging one into the other."""
-    from core.history import Event
+    from core.training.history import Event
     from ui.figures import loss_figure
 
     steps = [StepReport(i, 0 if i <= 10 else 1, 1.0 if i <= 10 else 4.0, 0.001, smoothed=9.0) for i in range(1, 21)]

@@ -8,11 +8,12 @@ import zipfile
 
 import pytest
 import torch
-
 from conftest import CLASSES, class_images, write_tree
-from core import archives, data, decoding, official
-from core.store import DatasetStore
-from core.data import DataError, load
+
+from core.data import archives, decoding, official
+from core.data import sources as data
+from core.data.sources import DataError, load
+from core.data.store import DatasetStore
 
 
 def test_python_batches_load_as_uint8_tensors(data_root, tiny_batches):

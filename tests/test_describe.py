@@ -1,19 +1,28 @@
 """Describe: a collage of known images at known places is described with their classes and positions."""
 import pytest
+from conftest import CLASSES, class_images
 from PIL import Image
 
-from conftest import CLASSES, class_images
-from core.describe import describe, sentence, where, windows
-from core.jobs import TrainingJob
-from core.layers import BatchNorm2d, Conv2d, GlobalAvgPool, Linear, MaxPool2d, ModelSpec, ReLU
-from core.runs import load_model, open_run
-from core.train import TrainConfig
+from core.insight.describe import describe, sentence, where, windows
+from core.jobs.registry import TrainingJob
+from core.models.layers import (
+    BatchNorm2d,
+    Conv2d,
+    GlobalAvgPool,
+    Linear,
+    MaxPool2d,
+    ModelSpec,
+    ReLU,
+)
+from core.runs.folder import load_model, open_run
+from core.training.config import TrainConfig
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     from conftest import write_tree
-    from core.data import load
+
+    from core.data.sources import load
 
     tmp = tmp_path_factory.mktemp("describe")
     dataset = load(str(write_tree(tmp / "tree", per_class=(20, 5))), root=tmp / "data")

@@ -4,9 +4,9 @@ import pytest
 import torch
 from PIL import Image
 
-from core.evaluate import caption, metrics, predict_image
-from core.layers import build_model
-from core.presets import PRESETS
+from core.models.layers import build_model
+from core.training.evaluate import caption, metrics, predict_image
+from core.training.presets import PRESETS
 
 
 def test_metrics_match_numpy():

@@ -3,9 +3,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.explain import explain, feature_maps, first_layer_filters, hardest_examples
-from core.layers import build_model
-from core.presets import PRESETS
+from core.insight.explain import (
+    explain,
+    feature_maps,
+    first_layer_filters,
+    hardest_examples,
+)
+from core.models.layers import build_model
+from core.training.presets import PRESETS
 
 CLASSES = [str(i) for i in range(10)]
 
@@ -73,7 +78,7 @@ def test_hardest_examples_are_the_highest_losses():
     images = torch.randint(0, 256, (50, 3, 32, 32), dtype=torch.uint8)
     labels = torch.randint(0, 10, (50,))
     idx, losses, guesses = hardest_examples(model, images, labels, k=5)
-    from core.batches import normalize
+    from core.data.batches import normalize
 
     all_losses = nn.functional.cross_entropy(model(normalize(images)), labels, reduction="none")
     assert idx == all_losses.topk(5).indices.tolist()
@@ -108,7 +113,7 @@ def test_explaining_leaves_a_shared_model_exactly_as_it_was():
 
 
 def test_map_tiles_stretch_each_map_to_the_full_range():
-    from core.explain import map_tiles
+    from core.insight.explain import map_tiles
 
     maps = torch.stack([torch.arange(16.0).reshape(4, 4), torch.full((4, 4), 3.0)])
     tiles = map_tiles(maps)

@@ -4,10 +4,10 @@ import sys
 from dataclasses import replace
 
 import pytest
-
 from conftest import write_tree
-from core.export import to_python, training_script
-from core.presets import PRESETS
+
+from core.runs.export import to_python, training_script
+from core.training.presets import PRESETS
 
 
 def test_generated_training_script_runs_a_few_batches(tmp_path):
@@ -55,8 +55,8 @@ def test_the_exported_net_is_the_engines_model(preset):
     evaluation mode, for every preset: the exported file is generated from the engine's code, so it cannot drift."""
     import torch
 
-    from core.layers import build_model
-    from core.modules import WhiteningConv
+    from core.models.layers import build_model
+    from core.models.modules import WhiteningConv
 
     spec = PRESETS[preset].spec
     namespace = {}
@@ -87,7 +87,8 @@ def test_a_fresh_exported_net_starts_as_the_engine_does_where_the_recipe_says_so
 
 
 def test_the_exported_schedule_is_the_engines():
-    from core.train import SCHEDULES, schedule_factor
+    from core.training.config import SCHEDULES
+    from core.training.train import schedule_factor
 
     text = training_script(PRESETS["fast"].spec, PRESETS["fast"].config)
     namespace = {}
@@ -104,9 +105,9 @@ def test_the_exported_script_trains_to_the_same_losses_as_the_engine(preset):
     import torch
     from torch import nn
 
-    from core.batches import normalize
-    from core.layers import build_model
-    from core.train import make_optimizer, schedule_factor, train_step
+    from core.data.batches import normalize
+    from core.models.layers import build_model
+    from core.training.train import make_optimizer, schedule_factor, train_step
 
     spec, config = PRESETS[preset].spec, replace(PRESETS[preset].config, lr=0.01, schedule="onecycle")
     namespace = {"__name__": "train"}

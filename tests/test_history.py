@@ -1,8 +1,18 @@
 """A run's history file: typed records written with a format version, read back typed; old lines read the same."""
 import json
 
-from core.history import (HISTORY_VERSION, METRICS, CaptionEpochReport, EpochReport, Event, StepReport, epoch_line,
-                          event_line, read_history, step_line)
+from core.training.history import (
+    HISTORY_VERSION,
+    METRICS,
+    CaptionEpochReport,
+    EpochReport,
+    Event,
+    StepReport,
+    epoch_line,
+    event_line,
+    read_history,
+    step_line,
+)
 
 
 def test_records_written_are_read_back_as_the_same_records(tmp_path):

@@ -4,8 +4,8 @@ import io
 import pytest
 from PIL import Image
 
-from core import images
-from core.images import ImageError, decode_image, to_model_input
+from core.data import images
+from core.data.images import ImageError, decode_image, to_model_input
 
 
 def encode(image: Image.Image, fmt="PNG", **kw) -> bytes:

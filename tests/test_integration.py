@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import OFFICIAL_COPY
 
 pytestmark = pytest.mark.skipif(not OFFICIAL_COPY.exists(), reason=f"the official-format copy is not at {OFFICIAL_COPY}")
@@ -28,15 +27,15 @@ def data_cache() -> Path:
 
 @pytest.fixture(scope="module")
 def official():
-    from core import data
+    from core.data import sources as data
 
     return data.load(str(OFFICIAL_COPY), data_cache())
 
 
 @pytest.fixture(scope="module")
 def fast_one_epoch(official):
-    from core.presets import PRESETS
-    from core.train import fit
+    from core.training.presets import PRESETS
+    from core.training.train import fit
 
     preset = PRESETS["fast"]
     return fit(preset.spec, official, replace(preset.config, epochs=1, device="cpu"))
@@ -59,9 +58,9 @@ def test_fast_reaches_its_measured_accuracy_in_one_epoch(fast_one_epoch):
 def test_seed_preset_learns_far_above_chance_from_the_cli(capsys, tmp_path, monkeypatch):
     import json
 
-    from core.cli import main
+    from core.cli.main import main
 
-    monkeypatch.setattr("core.data.DATA_ROOT", data_cache())
+    monkeypatch.setattr("core.data.sources.DATA_ROOT", data_cache())
     code = main(["train", "--data", str(OFFICIAL_COPY), "--model", "seed", "--epochs", "1", "--limit-train", "5000",
                  "--out", str(tmp_path / "run"), "--json"])  # the tutorial's own settings: batch 4, SGD 0.001
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -72,9 +71,9 @@ def test_describe_names_two_real_test_images_and_their_places(official, fast_one
     """A collage of two CIFAR-10 test images (a ship left, a truck right) described by the one-epoch model."""
     from PIL import Image
 
-    from core.describe import describe, where
-    from core.evaluate import predict_probabilities
-    from core.images import to_pil
+    from core.data.images import to_pil
+    from core.insight.describe import describe, where
+    from core.training.evaluate import predict_probabilities
 
     model = fast_one_epoch.model.float().eval()
     probs = predict_probabilities(model, official.test_x)
@@ -103,11 +102,11 @@ CAPTIONER_BEATS_TEMPLATE_BY = 0.05
 
 
 def test_a_captioner_on_the_one_epoch_encoder_beats_the_template(official, fast_one_epoch):
-    from core.caption_eval import score_template
-    from core.caption_train import CaptionConfig, build_captioner, fit_captioner
-    from core.captioner import encoder_from_classifier
-    from core.presets import PRESETS
-    from core.scenes import evaluation_scenes
+    from core.caption.evaluate import score_template
+    from core.caption.model import encoder_from_classifier
+    from core.caption.scenes import evaluation_scenes
+    from core.caption.train import CaptionConfig, build_captioner, fit_captioner
+    from core.training.presets import PRESETS
 
     classifier = fast_one_epoch.model.float().eval()
     spec = encoder_from_classifier(PRESETS["fast"].spec)
@@ -132,11 +131,11 @@ ADAPT_GAIN_BAR = 0.05  # objects named from the grid, after adapting on 2,560 sc
 def test_adapting_the_one_epoch_encoder_to_scenes_names_more_objects_from_its_grid(official, fast_one_epoch):
     import copy
 
-    from core.adapt import adapt_encoder, classifier_head, object_logits
-    from core.batches import normalize
-    from core.captioner import encoder_from_classifier
-    from core.presets import PRESETS
-    from core.scenes import evaluation_scenes, render_batch
+    from core.caption.adapt import adapt_encoder, classifier_head, object_logits
+    from core.caption.model import encoder_from_classifier
+    from core.caption.scenes import evaluation_scenes, render_batch
+    from core.data.batches import normalize
+    from core.training.presets import PRESETS
 
     model = copy.deepcopy(fast_one_epoch.model).float().eval()
     convs = len(encoder_from_classifier(PRESETS["fast"].spec).layers)

@@ -4,12 +4,31 @@ import json
 import pytest
 import torch
 
-from core.export import to_python
-from core.layers import (LAYER_KINDS, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Linear,
-                         MaxPool2d, ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model,
-                         layer_report, summarize, validate)
-from core.spec_codec import spec_from_json, spec_to_json
-from core.presets import PRESETS
+from core.models.codec import spec_from_json, spec_to_json
+from core.models.layers import (
+    GELU,
+    LAYER_KINDS,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    Linear,
+    MaxPool2d,
+    ModelSpec,
+    PatchWhiten,
+    ReLU,
+    ResidualBlock,
+    Scale,
+    SpecError,
+    build_model,
+    layer_report,
+    summarize,
+    validate,
+)
+from core.runs.export import to_python
+from core.training.presets import PRESETS
 
 # one small model per layer kind, each ending in 10 outputs
 EXAMPLES = {
@@ -138,7 +157,7 @@ def test_exported_python_with_helpers_runs():
 
 
 def test_share_tokens_round_trip_and_refuse_damage():
-    from core.spec_codec import spec_from_token, spec_to_token
+    from core.models.codec import spec_from_token, spec_to_token
 
     for preset in PRESETS.values():
         assert spec_from_token(spec_to_token(preset.spec)) == preset.spec

@@ -5,9 +5,26 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.layers import (AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, GlobalAvgPool, Linear, MaxPool2d,
-                         ModelSpec, PatchWhiten, ReLU, ResidualBlock, Scale, SpecError, build_model, validate)
-from core.spec_codec import spec_from_json
+from core.models.codec import spec_from_json
+from core.models.layers import (
+    GELU,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    Linear,
+    MaxPool2d,
+    ModelSpec,
+    PatchWhiten,
+    ReLU,
+    ResidualBlock,
+    Scale,
+    SpecError,
+    build_model,
+    validate,
+)
 
 sizes = st.integers(min_value=-2, max_value=80)
 layers = st.one_of(

@@ -3,9 +3,11 @@ import math
 
 import pytest
 
-from core.lr_find import LRFindConfig, LRFinderJob, lr_find, suggest
-from core.presets import PRESETS
-from core.train import ConfigError, Control, TrainConfig
+from core.jobs.lr_find import LRFinderJob
+from core.training.config import ConfigError, TrainConfig
+from core.training.lr_find import LRFindConfig, lr_find, suggest
+from core.training.presets import PRESETS
+from core.training.train import Control
 
 SPEC = PRESETS["tutorial"].spec
 
@@ -54,7 +56,7 @@ def test_impossible_settings_are_refused_by_name(settings):
 
 
 def test_an_impossible_model_is_refused_before_the_thread_starts(tiny_dataset):
-    from core.layers import Linear, ModelSpec, SpecError
+    from core.models.layers import Linear, ModelSpec, SpecError
 
     with pytest.raises((SpecError, ConfigError)):
         LRFinderJob(ModelSpec((Linear(7),)), tiny_dataset, TrainConfig(batch_size=10, device="cpu"))

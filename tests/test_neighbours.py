@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from core import neighbours as nb
-from core.runs import load_model, open_run, run_path
+from core.insight import neighbours as nb
+from core.runs.folder import load_model, open_run, run_path
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_features_are_computed_once_and_recomputed_when_the_file_does_not_fit(ru
         if damage:
             path.write_bytes(damage)
         else:
-            from core.runs import save_tensors, weights_stamp
+            from core.runs.folder import save_tensors, weights_stamp
 
             save_tensors(path, {"features": torch.zeros(3, 84, dtype=torch.float16)},
                          {"weights": weights_stamp(run.path), "source": tiny_dataset.source})

@@ -5,10 +5,10 @@ import json
 from conftest import open_page, plotly_figures
 from test_page_train import poll_until
 
-from core import runs
 from core.bounds import bounds_of, choices_of
-from core.caption_train import CaptionConfig
-from core.captioner import MAX_BEAM
+from core.caption.model import MAX_BEAM
+from core.caption.train import CaptionConfig
+from core.runs import folder as runs
 
 
 def captions(at) -> list[str]:
@@ -114,9 +114,10 @@ def test_an_address_naming_no_captioner_is_explained(app_env, trained_run):
 
 
 def test_the_train_page_does_not_show_a_captioner_run(app_env, tiny_dataset):
-    from core.caption_job import CaptionJob, encoder_source
-    from core.runs import run_path
     from test_caption_train import QUICK
+
+    from core.caption.job import CaptionJob, encoder_source
+    from core.runs.folder import run_path
     from ui.state import registry
 
     job = registry().launch("captioner", lambda folder: CaptionJob(

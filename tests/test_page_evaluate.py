@@ -2,7 +2,6 @@
 import re
 
 import pytest
-
 from conftest import open_page, plotly_figures, png_bytes
 
 
@@ -97,11 +96,11 @@ def test_below_the_threshold_an_upload_is_answered_not_sure(trained_run):
 
 
 def test_a_run_without_held_out_images_says_so(app_env):
-    from core.data import load
-    from core.jobs import TrainingJob
-    from core.presets import PRESETS
-    from core.runs import run_path
-    from core.train import TrainConfig
+    from core.data.sources import load
+    from core.jobs.registry import TrainingJob
+    from core.runs.folder import run_path
+    from core.training.config import TrainConfig
+    from core.training.presets import PRESETS
 
     TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), TrainConfig(epochs=1, batch_size=10, device="cpu"),
                 run_path("20260101-000000-tutorial-all000")).start().join(60)
@@ -111,7 +110,7 @@ def test_a_run_without_held_out_images_says_so(app_env):
 
 
 def test_measuring_robustness_draws_accuracy_per_corruption_and_severity(trained_run):
-    from core.corruptions import CORRUPTIONS
+    from core.data.corruptions import CORRUPTIONS
 
     at = open_page("evaluate")
     assert any("Not measured yet" in i.value for i in at.info)

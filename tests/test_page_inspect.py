@@ -46,8 +46,8 @@ def test_the_nearest_training_images_are_shown_with_their_label_and_similarity(t
 
 
 def test_features_kept_in_the_run_folder_show_neighbours_without_asking(trained_run, tiny_dataset):
-    from core.neighbours import training_features
-    from core.runs import load_model, open_run, run_path
+    from core.insight.neighbours import training_features
+    from core.runs.folder import load_model, open_run, run_path
 
     run = open_run(run_path(trained_run))
     training_features(run, load_model(run), tiny_dataset)

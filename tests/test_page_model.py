@@ -2,11 +2,11 @@
 from dataclasses import fields
 
 import pytest
-
 from conftest import open_page
+
 from core.bounds import bounds_of
-from core.layers import LAYER_KINDS
-from core.presets import PRESETS
+from core.models.layers import LAYER_KINDS
+from core.training.presets import PRESETS
 
 
 def table(at) -> list[dict]:
@@ -64,8 +64,9 @@ def test_the_url_carries_the_model_and_a_shared_link_opens_it(app_env):
     at.button(key="preset_load").click().run()
     token = at.query_params["model"]
     token = token[0] if isinstance(token, list) else token
-    from streamlit.testing.v1 import AppTest
     from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
 
     fresh = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60)
     fresh.query_params["model"] = token

@@ -1,11 +1,11 @@
 """Train page: a run starts from the form, its charts grow while it trains, Stop stops it, and it is saved."""
 import time
 
-from conftest import open_page, plotly_figures
 import pytest
+from conftest import open_page, plotly_figures
 
-from core import runs
-from core.presets import PRESETS
+from core.runs import folder as runs
+from core.training.presets import PRESETS
 
 MODEL_KEY = "the model from the Model page"
 
@@ -64,8 +64,9 @@ def test_reopening_the_page_with_the_run_in_the_url_shows_its_history(app_env):
     at = open_page("train")
     run_id = start(at, epochs=1)
     poll_until(at, lambda a: any("Finished" in s.value for s in a.success))
-    from streamlit.testing.v1 import AppTest
     from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
 
     fresh = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60)
     fresh.query_params["run"] = run_id
@@ -117,7 +118,7 @@ def test_every_preset_opens_in_the_form_with_its_own_settings(app_env, preset):
 
 def test_the_form_offers_exactly_the_ranges_and_choices_core_accepts(app_env):
     from core.bounds import bounds_of, choices_of
-    from core.train import TrainConfig
+    from core.training.config import TrainConfig
 
     at = open_page("train")
     at.selectbox(key="train_model").set_value("seed").run()

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from core.corruptions import CORRUPTIONS, SEVERITIES
-from core.robustness import FILE, RobustnessReport, measure, run_robustness
-from core.runs import load_model, open_run
+from core.data.corruptions import CORRUPTIONS, SEVERITIES
+from core.insight.robustness import FILE, RobustnessReport, measure, run_robustness
+from core.runs.folder import load_model, open_run
 
 
 class Always(nn.Module):
@@ -63,7 +63,7 @@ def test_a_runs_scores_are_kept_and_measured_again_when_the_weights_change(finis
     def no_measuring(*args, **kwargs):
         raise AssertionError("measured again although nothing changed")
 
-    monkeypatch.setattr("core.robustness.measure", no_measuring)
+    monkeypatch.setattr("core.insight.robustness.measure", no_measuring)
     assert run_robustness(run, model, tiny_dataset, images=12) == first
     monkeypatch.undo()
     assert run_robustness(run, model, tiny_dataset, images=8).images == 8  # another size: measured again
@@ -73,6 +73,6 @@ def test_a_runs_scores_are_kept_and_measured_again_when_the_weights_change(finis
     again = run_robustness(run, model, tiny_dataset, images=8)
     assert 0 <= again.accuracy["fog"][3] <= 1
     (finished_run / "weights.safetensors").touch()  # saved again (a new stamp): the old scores no longer apply
-    monkeypatch.setattr("core.robustness.measure", no_measuring)
+    monkeypatch.setattr("core.insight.robustness.measure", no_measuring)
     with pytest.raises(AssertionError, match="measured again"):
         run_robustness(run, model, tiny_dataset, images=8)

@@ -3,14 +3,22 @@ import json
 import time
 
 import pytest
+from conftest import SMALL_CONFIG as CONFIG
+from conftest import SMALL_SPEC as SPEC
+from conftest import wait_for
 
-from conftest import SMALL_CONFIG as CONFIG, SMALL_SPEC as SPEC, wait_for
-
-from core.jobs import TrainingJob
-from core.layers import Linear, ModelSpec
-from core.runs import (RunError, list_runs, load_model, open_run, read_history, run_path)
-from core.history import Event, StepReport
-from core.train import TrainConfig
+from core.jobs.registry import TrainingJob
+from core.models.layers import Linear, ModelSpec
+from core.runs.folder import (
+    RunError,
+    list_runs,
+    load_model,
+    open_run,
+    read_history,
+    run_path,
+)
+from core.training.config import TrainConfig
+from core.training.history import Event, StepReport
 
 
 def test_a_run_folder_holds_weights_spec_config_classes_metrics_and_summary(finished_run, tiny_dataset):
@@ -25,7 +33,7 @@ def test_a_run_folder_holds_weights_spec_config_classes_metrics_and_summary(fini
 
 
 def test_saved_weights_reproduce_the_models_predictions(finished_run, tiny_dataset):
-    from core.evaluate import predict_classes, accuracy_report
+    from core.training.evaluate import accuracy_report, predict_classes
 
     model = load_model(open_run(finished_run))
     acc = accuracy_report(predict_classes(model, tiny_dataset.test_x), tiny_dataset.test_y, tiny_dataset.classes)
@@ -90,7 +98,7 @@ def test_a_stopped_job_keeps_its_weights_and_records_the_stop(tiny_dataset, tmp_
 
 
 def test_a_diverged_run_records_the_divergence_in_its_metrics(tiny_dataset, tmp_path):
-    from core.layers import Flatten
+    from core.models.layers import Flatten
 
     unstable = ModelSpec((Flatten(), Linear(256), Linear(256), Linear(10)))
     job = TrainingJob(unstable, tiny_dataset, TrainConfig(epochs=3, batch_size=10, lr=10.0, momentum=0.99,
@@ -103,10 +111,10 @@ def test_a_diverged_run_records_the_divergence_in_its_metrics(tiny_dataset, tmp_
 
 def test_the_heartbeat_beats_while_no_step_comes(tiny_dataset, tmp_path, monkeypatch):
     """A run busy with something long (a compile, an evaluation) still reads as alive: the heartbeat is a timer."""
-    from core.runs import RunRecorder
-    from core.train import FitResult
+    from core.runs.folder import RunRecorder
+    from core.training.train import FitResult
 
-    monkeypatch.setattr("core.runs.HEARTBEAT_S", 0.05)
+    monkeypatch.setattr("core.runs.folder.HEARTBEAT_S", 0.05)
     recorder = RunRecorder(tmp_path / "h", SPEC, CONFIG, tiny_dataset.classes, "tiny", "cpu")
     first = json.loads((tmp_path / "h" / "summary.json").read_text())["updated"]
     wait_for(lambda: json.loads((tmp_path / "h" / "summary.json").read_text())["updated"] > first,
@@ -120,7 +128,7 @@ def test_the_heartbeat_beats_while_no_step_comes(tiny_dataset, tmp_path, monkeyp
 
 
 def test_the_registry_forgets_old_finished_jobs_but_their_runs_stay_readable(tiny_dataset, tmp_path):
-    from core.jobs import JobRegistry
+    from core.jobs.registry import JobRegistry
 
     registry = JobRegistry(runs_root=tmp_path / "runs", max_finished=2)
     ids = []
@@ -135,7 +143,7 @@ def test_the_registry_forgets_old_finished_jobs_but_their_runs_stay_readable(tin
 
 def test_a_snapshot_of_a_long_run_stays_small(tiny_dataset, tmp_path):
     """Polling a 20,000-step run copies a bounded sample, ending with the latest step, with every step averaged."""
-    from core.curve import MAX_POINTS
+    from core.runs.curve import MAX_POINTS
 
     job = TrainingJob(SPEC, tiny_dataset, TrainConfig(epochs=1, batch_size=20, device="cpu"), tmp_path / "l")
     for step in range(1, 20_001):

@@ -6,16 +6,16 @@ import signal
 
 import pytest
 import torch
+from conftest import wait_for, write_tree
 from PIL import Image
 
-from conftest import wait_for, write_tree
-from core import runs
-from core.data import DataError, load
-from core.images import ImageError, decode_image, to_model_input
-from core.jobs import TrainingJob
-from core.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
-from core.runs import read_history, load_model, open_run, save_weights
-from core.train import TrainConfig
+from core.data.images import ImageError, decode_image, to_model_input
+from core.data.sources import DataError, load
+from core.jobs.registry import TrainingJob
+from core.models.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
+from core.runs import folder as runs
+from core.runs.folder import load_model, open_run, read_history, save_weights
+from core.training.config import TrainConfig
 
 SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
 
@@ -41,10 +41,10 @@ def _save_and_die(folder, model_state):
             f.truncate(os.path.getsize(path) // 2)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    import core.runs
+    import core.runs.folder
 
-    core.runs.save_file = half_then_kill
-    model = __import__("core.layers", fromlist=["build_model"]).build_model(SPEC)
+    core.runs.folder.save_file = half_then_kill
+    model = __import__("core.models.layers", fromlist=["build_model"]).build_model(SPEC)
     model.load_state_dict(model_state)
     with torch.no_grad():
         for p in model.parameters():
@@ -53,7 +53,7 @@ def _save_and_die(folder, model_state):
 
 
 def test_a_process_killed_while_saving_leaves_the_previous_weights_intact(tmp_path):
-    from core.layers import build_model
+    from core.models.layers import build_model
 
     model = build_model(SPEC)
     save_weights(tmp_path / "weights.safetensors", model, SPEC, [str(i) for i in range(10)])
@@ -68,10 +68,10 @@ def test_a_process_killed_while_saving_leaves_the_previous_weights_intact(tmp_pa
 
 
 def test_out_of_memory_stops_the_run_with_the_reason_and_keeps_the_last_epoch(tiny_dataset, tmp_path, monkeypatch):
-    import core.train
+    import core.training.train
 
     calls = {"n": 0}
-    real = core.train.augment
+    real = core.training.train.augment
 
     def augment_then_oom(*args, **kwargs):
         calls["n"] += 1
@@ -79,7 +79,7 @@ def test_out_of_memory_stops_the_run_with_the_reason_and_keeps_the_last_epoch(ti
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(core.train, "augment", augment_then_oom)
+    monkeypatch.setattr(core.training.train, "augment", augment_then_oom)
     job = TrainingJob(SPEC, tiny_dataset, TrainConfig(epochs=3, batch_size=10, device="cpu"), tmp_path / "oom")
     job.start().join(60)
     snap = job.snapshot()
@@ -135,7 +135,7 @@ def test_16_bit_grey_keeps_its_range():
 
 
 def test_an_oversize_upload_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr("core.images.MAX_IMAGE_BYTES", 1000)
+    monkeypatch.setattr("core.data.images.MAX_IMAGE_BYTES", 1000)
     with pytest.raises(ImageError, match=r"big.png is 0.0 MB; the limit is 0 MB"):
         decode_image(b"\x89PNG" + b"0" * 2000, "big.png")
 

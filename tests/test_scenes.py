@@ -3,12 +3,28 @@ import random
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
-
 from conftest import CLASSES
-from core.scenes import (CANVASES, FITS, LAYOUTS, MAX_WORDS, SMALL, SceneSampler, held_out, phrasings, place_of,
-                         render, render_batch, sentence_meanings, evaluation_scenes, taught, vocabulary,
-                         with_articles)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.caption.scenes import (
+    CANVASES,
+    FITS,
+    LAYOUTS,
+    MAX_WORDS,
+    SMALL,
+    SceneSampler,
+    evaluation_scenes,
+    held_out,
+    phrasings,
+    place_of,
+    render,
+    render_batch,
+    sentence_meanings,
+    taught,
+    vocabulary,
+    with_articles,
+)
 
 LABELS = torch.arange(10).repeat(5)  # 5 pictures of each class
 PICTURES = torch.randint(0, 256, (50, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))

@@ -1,8 +1,8 @@
 """Run statuses are one type, written as their plain names, read back from old run folders unchanged."""
 import json
 
-from core.runs import read_summary
-from core.status import RunStatus, status_of
+from core.runs.folder import read_summary
+from core.training.status import RunStatus, status_of
 
 
 def test_a_status_is_its_plain_name_in_json_and_in_comparisons():

@@ -6,9 +6,9 @@ from dataclasses import fields
 
 import pytest
 
-from core.runs import list_runs, read_summary
-from core.status import RunStatus
-from core.summary import STALE_S, SUMMARY_VERSION, RunSummary
+from core.runs.folder import list_runs, read_summary
+from core.runs.summary import STALE_S, SUMMARY_VERSION, RunSummary
+from core.training.status import RunStatus
 
 FINISHED = RunSummary(kind="captioner", name="captioner", model="captioner (gru)", source="official", device="cpu",
                       epochs=4, epochs_done=4, status=RunStatus.FINISHED, created=10.0, updated=20.0,

@@ -1,8 +1,8 @@
 """The time-lapse: one small frame per epoch in the run folder, read back in order, damage skipped."""
 import torch
 
-from core import timelapse
-from core.runs import run_path
+from core.insight import timelapse
+from core.runs.folder import run_path
 
 
 def test_every_epoch_leaves_a_small_frame_of_filters_and_heat_maps(trained_run, tiny_dataset):

@@ -7,10 +7,20 @@ from dataclasses import replace
 import pytest
 import torch
 
-from core.history import Event
-from core.layers import BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, ModelSpec, ReLU
-from core.presets import PRESETS
-from core.train import Callbacks, ConfigError, Control, TrainConfig, fit, schedule_factor
+from core.models.layers import (
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    Linear,
+    ModelSpec,
+    ReLU,
+)
+from core.training.config import ConfigError, TrainConfig
+from core.training.history import Event
+from core.training.presets import PRESETS
+from core.training.train import Callbacks, Control, fit, schedule_factor
 
 SMALL = ModelSpec((Conv2d(8), BatchNorm2d(), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
 QUICK = TrainConfig(epochs=3, batch_size=10, lr=0.05, schedule="constant", device="cpu")
@@ -152,9 +162,9 @@ def test_limit_train_uses_a_seeded_subset(tiny_dataset):
 
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_precision_uses_bf16_only_where_the_cpu_runs_it_natively(monkeypatch, native):
-    from core.train import autocast_dtype, fp16_weights
+    from core.training.train import autocast_dtype, fp16_weights
 
-    monkeypatch.setattr("core.train.has_fast_bf16", lambda device: native or device.type == "cuda")
+    monkeypatch.setattr("core.training.train.has_fast_bf16", lambda device: native or device.type == "cuda")
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     expected = torch.bfloat16 if native else None
     for precision in ("auto", "fp16"):  # CPUs have no fast fp16 weights: fp16 means the same as auto there
@@ -187,7 +197,8 @@ def test_small_batches_train_on_one_thread_without_touching_other_threads(tiny_d
 
 def test_a_crash_in_training_is_one_line_for_the_user_and_a_traceback_in_the_run_folder(tiny_dataset, tmp_path,
                                                                                          monkeypatch):
-    from core import jobs, runs
+    from core.jobs import registry as jobs
+    from core.runs import folder as runs
 
     def crash(*args, **kwargs):
         raise RuntimeError("simulated engine bug")
@@ -206,7 +217,7 @@ def test_robust_is_fast_with_its_augmentation_and_nothing_else():
     """The robust preset was chosen as `train --model fast` plus these flags (docs/robustness.md); it must stay that."""
     from dataclasses import replace
 
-    from core.presets import PRESETS, ROBUST_AUGMENTATION
+    from core.training.presets import PRESETS, ROBUST_AUGMENTATION
 
     fast, robust = PRESETS["fast"], PRESETS["robust"]
     assert robust.spec.layers == fast.spec.layers
@@ -215,7 +226,7 @@ def test_robust_is_fast_with_its_augmentation_and_nothing_else():
 
 
 def test_the_jensen_shannon_term_is_zero_for_agreeing_views_and_at_most_log_2():
-    from core.train import jensen_shannon
+    from core.training.train import jensen_shannon
 
     a = torch.randn(16, 10)
     assert jensen_shannon(a, a).item() == pytest.approx(0, abs=1e-6)
@@ -231,8 +242,8 @@ def test_the_jensen_shannon_term_is_zero_for_agreeing_views_and_at_most_log_2():
 def test_consistency_trains_each_photo_augmented_image_beside_its_plain_view(tiny_dataset):
     import torch.nn as nn
 
-    from core.batches import with_plain_views
-    from core.train import training_batch
+    from core.data.batches import with_plain_views
+    from core.training.train import training_batch
 
     x, y = torch.rand(64, 3, 32, 32) * 2 - 1, torch.randint(0, 10, (64,))
     ce = nn.CrossEntropyLoss()

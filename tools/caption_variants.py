@@ -24,11 +24,11 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import core.caption_train as ct  # noqa: E402
-import core.captioner as cap  # noqa: E402
+import core.caption.model as cap  # noqa: E402
+import core.caption.train as ct  # noqa: E402
 from core import data  # noqa: E402
-from core.caption_job import encoder_source  # noqa: E402
-from core.train import Callbacks, Control  # noqa: E402
+from core.caption.job import encoder_source  # noqa: E402
+from core.training.train import Callbacks, Control  # noqa: E402
 
 
 def patch(parts: set[str]) -> None:

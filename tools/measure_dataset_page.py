@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench import DATA_HELP, default_data  # noqa: E402
 from test_browser import ARGS, CHROMIUM, dashboard_server  # noqa: E402  (the browser walk's own helpers)
+
+from bench import DATA_HELP, default_data  # noqa: E402
 
 
 def visit(page, url: str) -> float:

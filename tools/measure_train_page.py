@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from test_browser import ARGS, CHROMIUM, choose, dashboard_server  # noqa: E402  (the browser walk's own helpers)
-from core.runs import read_summary  # noqa: E402
+
+from core.runs.folder import read_summary  # noqa: E402
 
 
 def page_run(data: str, preset: str, tmp: Path) -> float:

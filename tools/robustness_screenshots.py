@@ -18,14 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from conftest import wait_for  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from test_browser import ARGS, CHROMIUM, choose, dashboard_server, nav  # noqa: E402  (the browser walk's helpers)
 
 from bench import DATA_HELP, default_data  # noqa: E402
 from bench.uploads import photos  # noqa: E402
-from conftest import wait_for  # noqa: E402
 from core import data  # noqa: E402
-from core.presets import PRESETS  # noqa: E402
-from test_browser import ARGS, CHROMIUM, choose, dashboard_server, nav  # noqa: E402  (the browser walk's helpers)
+from core.training.presets import PRESETS  # noqa: E402
 
 IMG = ROOT / "docs" / "img"
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

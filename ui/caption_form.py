@@ -4,9 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.bounds import bounds_of, choices_of
-from core.runs import ListedRun
-from core.caption_train import CaptionConfig
+from core.caption.train import CaptionConfig
 from core.device import describe_device
+from core.runs.folder import ListedRun
 
 SCRATCH = "train an encoder from scratch"
 

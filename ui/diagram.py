@@ -1,7 +1,7 @@
 """The Model page's diagram: the layer stack as Graphviz DOT, each box with its output shape, the faulty one in red."""
 from __future__ import annotations
 
-from core.layers import LayerInfo, ModelSpec, SpecError
+from core.models.layers import LayerInfo, ModelSpec, SpecError
 
 
 def model_dot(spec: ModelSpec, infos: list[LayerInfo], problem: SpecError | None) -> str:

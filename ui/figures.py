@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.curve import MAX_POINTS, ema  # per-step lines are thinned to about MAX_POINTS points
-from core.history import CaptionEpochReport, EpochReport, Event, History, StepReport, adapt_event
+from core.runs.curve import (  # per-step lines are thinned to about MAX_POINTS points
+    MAX_POINTS,
+    ema,
+)
+from core.training.history import (
+    CaptionEpochReport,
+    EpochReport,
+    Event,
+    History,
+    StepReport,
+    adapt_event,
+)
 
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#4c9f70", "#d1495b", "#00798c", "#edae49"]
 

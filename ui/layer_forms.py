@@ -6,7 +6,7 @@ from dataclasses import MISSING, fields
 import streamlit as st
 
 from core.bounds import is_flag
-from core.layers import Layer
+from core.models.layers import Layer
 
 EXPLAIN = {
     "Conv2d": "slides small learned filters over the image; each output channel is one filter's response map.",

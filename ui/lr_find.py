@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.lr_find import LRFinderJob
-from core.status import RunStatus
+from core.jobs.lr_find import LRFinderJob
+from core.training.status import RunStatus
 from ui.figures import lr_find_figure
 from ui.train_form import HOW_LR_FIND_WORKS
 

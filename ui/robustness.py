@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from core.corruptions import CORRUPTIONS, SEVERITIES, corrupt
-from core.evaluate import predict_logits
-from core.robustness import run_robustness, saved_report
+from core.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
+from core.insight.robustness import run_robustness, saved_report
+from core.training.evaluate import predict_logits
 from ui.figures import robustness_figure
 from ui.widgets import image_grid_ui
 

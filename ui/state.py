@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import data
-from core.store import DatasetStore
-from core.jobs import JobRegistry
-from core.layers import ModelSpec
-from core.presets import PRESETS
-from core import runs
+from core.data import sources as data
+from core.data.store import DatasetStore
+from core.jobs.registry import JobRegistry
+from core.models.layers import ModelSpec
+from core.runs import folder as runs
+from core.training.presets import PRESETS
 
 
 @st.cache_resource(show_spinner=False)
@@ -98,7 +98,7 @@ def first_filters(run_id: str):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _filters(run_id: str, stamp: float):
-    from core.explain import first_layer_filters
+    from core.insight.explain import first_layer_filters
 
     return first_layer_filters(runs.load_model(runs.open_run(runs.run_path(run_id))))
 
@@ -110,7 +110,7 @@ def usable_captioners() -> list[runs.ListedRun]:
 
 @st.cache_resource(show_spinner="Loading the captioner…", max_entries=4)
 def _load_captioner(run_id: str, stamp: float):
-    from core.caption_runs import load_captioner, open_captioner
+    from core.caption.runs import load_captioner, open_captioner
 
     run = open_captioner(runs.run_path(run_id))
     return run, load_captioner(run)  # read-only in effect: load_captioner turns gradients off
@@ -128,9 +128,9 @@ def _feature_cache() -> dict:
 
 
 def neighbour_features(run_id: str, run, model, dataset: data.Dataset, compute: bool):
-    """The training set's features for a run (core.neighbours), kept in memory per server for the last few runs:
+    """The training set's features for a run (core.insight.neighbours), kept in memory per server for the last few runs:
     read from the run folder, or (when `compute`) computed with a progress bar; None when not there yet."""
-    from core.neighbours import saved_features, training_features
+    from core.insight.neighbours import saved_features, training_features
 
     cache = _feature_cache()
     key = (run_id, runs.weights_stamp(runs.run_path(run_id)), dataset.source)

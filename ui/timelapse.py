@@ -5,9 +5,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import timelapse
-from core.explain import overlay
-from core.images import to_pil
+from core.data.images import to_pil
+from core.insight import timelapse
+from core.insight.explain import overlay
 from ui.widgets import image_grid_ui
 
 

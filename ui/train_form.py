@@ -5,8 +5,8 @@ import streamlit as st
 
 from core.bounds import bounds_of
 from core.device import DEVICES, describe_device
-from core.lr_find import LRFindConfig
-from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
+from core.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from core.training.lr_find import LRFindConfig
 
 
 def _limits(name: str) -> tuple:

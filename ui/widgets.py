@@ -1,12 +1,12 @@
 """Small drawing helpers the pages share (names end in _ui: they draw)."""
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 import torch
 
-import math
-
-from core.images import ImageError, decode_image, to_pil
+from core.data.images import ImageError, decode_image, to_pil
 
 PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 

@@ -1,0 +1,138 @@
+"""Captioner run folders: the same layout as a classifier's (summary.json, metrics.jsonl, safetensors weights), with
+captioner.json (encoder spec and decoder settings), vocab.json and config.json; each file checked when read back."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
+from torch import nn
+
+from core.bounds import settings_problem
+from core.caption.model import Captioner, DecoderSpec
+from core.caption.train import CaptionConfig
+from core.models.codec import spec_from_json, spec_to_json
+from core.models.layers import ModelSpec, SpecError
+from core.runs.folder import (
+    Recorder,
+    RunError,
+    read_json,
+    read_summary,
+    save_state,
+    write_json,
+)
+from core.runs.summary import RunSummary
+from core.training.config import ConfigError
+from core.training.history import CaptionEpochReport
+
+SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
+
+
+@dataclass
+class CaptionerRun:
+    id: str
+    path: Path
+    encoder: ModelSpec
+    decoder: DecoderSpec
+    vocab: list[str]
+    classes: tuple[str, ...]
+    config: CaptionConfig
+    summary: RunSummary
+
+
+def describe_captioner(model: Captioner) -> dict:
+    return {"encoder": spec_to_json(model.encoder_spec), "decoder": asdict(model.decoder_spec)}
+
+
+def save_captioner(path: Path, model: Captioner, classes) -> None:
+    """Weights with the vocabulary and classes in the file's metadata, written atomically."""
+    save_state(path, model, {"vocab": json.dumps(model.vocab), "classes": json.dumps(list(classes)),
+                             "captioner": json.dumps(describe_captioner(model))})
+
+
+class CaptionRecorder(Recorder):
+    def __init__(self, folder: Path, model: Captioner, config: CaptionConfig, classes, source: str, device: str,
+                 encoder_from: str):
+        self.model_classes = tuple(classes)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "captioner.json", describe_captioner(model))
+        write_json(folder / "config.json", config.to_json())
+        write_json(folder / "vocab.json", model.vocab)
+        write_json(folder / "classes.json", list(classes))
+        super().__init__(folder, RunSummary(kind="captioner", name="captioner", model=f"captioner ({config.cell})",
+                                            source=source, device=device, epochs=config.epochs,
+                                            encoder_from=encoder_from))
+
+    def save(self, model: nn.Module) -> None:
+        save_captioner(self.folder / "weights.safetensors", model, self.model_classes)
+
+    def epoch_summary(self, report: CaptionEpochReport) -> dict:
+        return {"epochs_done": report.epoch, "test_accuracy": report.exact, "bleu": report.bleu,
+                "object_recall": report.recall, "held_out_exact": report.held_out_exact}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# reading back
+
+
+def open_captioner(folder: Path) -> CaptionerRun:
+    """Every JSON file of a captioner run, checked; the weights are loaded by load_captioner."""
+    if (folder / "spec.json").is_file() and not (folder / "captioner.json").is_file():
+        raise RunError(f"{folder.name} is a classifier run; a captioner run is needed (train one on the Caption page "
+                       f"or with `python -m core caption-train`)")
+    described = read_json(folder / "captioner.json")
+    try:
+        encoder = spec_from_json(described["encoder"])
+        decoder = DecoderSpec(**{"pixel_places": False, **described["decoder"]})  # saved before it existed: without
+        problem = settings_problem(decoder)
+        if problem:
+            raise RunError(f"{folder.name}: captioner.json: {problem}")
+        config = CaptionConfig.from_json(read_json(folder / "config.json"))
+    except (SpecError, ConfigError, KeyError, TypeError) as exc:
+        raise RunError(f"{folder.name}: captioner.json or config.json is damaged ({exc})") from None
+    vocab = read_json(folder / "vocab.json")
+    if (not isinstance(vocab, list) or not all(isinstance(w, str) and w for w in vocab)
+            or len(set(vocab)) != len(vocab) or vocab[:4] != SPECIALS):
+        raise RunError(f"{folder.name}: vocab.json is damaged: it must be a list of distinct words starting with "
+                       f"{', '.join(SPECIALS)}")
+    classes = read_json(folder / "classes.json")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
+        raise RunError(f"{folder.name}: classes.json must be a list of distinct class names")
+    return CaptionerRun(folder.name, folder, encoder, decoder, vocab, tuple(classes), config, read_summary(folder))
+
+
+def load_captioner(run: CaptionerRun) -> Captioner:
+    """The trained captioner, read-only in effect (shared between sessions); a vocabulary or weights file changed
+    after training is refused with the reason."""
+    path = run.path / "weights.safetensors"
+    if not path.exists():
+        raise RunError(f"{run.id} has no saved weights yet (it saves them after each epoch)")
+    try:
+        tensors = load_file(path)
+        with safe_open(path, "pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RunError(f"{path.name} is not a readable safetensors weights file ({str(exc)[:120]})") from None
+    if "vocab" in meta and json.loads(meta["vocab"]) != run.vocab:
+        raise RunError(f"{run.id}: vocab.json differs from the vocabulary the weights were trained with; it was "
+                       "changed after training (restore it, or train again)")
+    model = Captioner(run.encoder, run.decoder, run.vocab)
+    expected = model.state_dict()
+    for key, value in expected.items():
+        if key not in tensors:
+            raise RunError(f"{path.name} does not fit captioner.json: tensor {key!r} is missing")
+        if tuple(tensors[key].shape) != tuple(value.shape):
+            raise RunError(f"{path.name} does not fit captioner.json and vocab.json: {key} has shape "
+                           f"{tuple(tensors[key].shape)}, they need {tuple(value.shape)}")
+        if not torch.isfinite(tensors[key].float()).all():
+            raise RunError(f"{path.name}: {key} holds NaN or infinite values")
+    extra = sorted(set(tensors) - set(expected))
+    if extra:
+        raise RunError(f"{path.name} does not fit captioner.json: tensor {extra[0]!r} is unexpected")
+    model.load_state_dict(tensors)
+    model.eval().requires_grad_(False)
+    return model
+

@@ -1,0 +1,265 @@
+"""Training a captioner: CaptionConfig, and fit_captioner(), which draws fresh scenes from the training pictures every
+step, trains with teacher forcing, and after every epoch captions the fixed test scenes and scores them. It reports
+through the same callbacks and obeys the same Control (stop, learning rate) as the classifier's fit()."""
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from core.bounds import choice, ranged, settings_from_json, settings_problem
+from core.caption.adapt import AdaptStep, ClassifierHead, adapt_encoder
+from core.caption.evaluate import CaptionScores, caption_scenes, score_captions
+from core.caption.model import CELLS, Captioner, DecoderSpec, encode_sentences, loss_of
+from core.caption.scenes import (
+    CANVASES,
+    SceneSampler,
+    evaluation_scenes,
+    render_batch,
+    taught,
+    vocabulary,
+)
+from core.data.batches import normalize
+from core.data.sources import Dataset
+from core.device import DEVICES, resolve_device
+from core.models.layers import ModelSpec
+from core.training.config import ConfigError
+from core.training.history import CaptionEpochReport, Event, StepReport
+from core.training.status import RunStatus
+from core.training.train import Callbacks, Control, Diverged, FitResult, schedule_factor
+
+ENCODER_MODES = ("frozen", "adapt", "finetune")
+SAMPLES = 8  # test scenes captioned in every epoch's report, so a person sees the sentences improve
+
+
+@dataclass(frozen=True)
+class CaptionConfig:
+    """Every setting of a captioner run; allowed values sit on each field, as for TrainConfig."""
+
+    epochs: int = ranged(6, low=1, high=200)
+    scenes_per_epoch: int = ranged(6400, low=64, high=1_000_000)  # freshly drawn training scenes per epoch
+    batch_size: int = ranged(64, low=2, high=1024)  # scenes per step (all of one canvas shape)
+    lr: float = ranged(3e-3, low=1e-6, high=1.0, whole=False)  # Adam's peak learning rate (one-cycle schedule)
+    cell: str = choice("lstm", CELLS)  # the decoder's recurrent cell
+    hidden: int = ranged(256, low=16, high=1024)  # its state size
+    # Each target word keeps 1 - this of its weight, the rest spread over the vocabulary. Off by default: 0.1 named
+    # more test objects with a weaker encoder on the JPEG copy (+0.9 points, four seeds) but fewer at the defaults on
+    # the official pixels (-0.4, two seeds); docs/captioning.md, "Training variants screened on a GPU".
+    label_smoothing: float = ranged(0.0, low=0.0, high=0.5, whole=False)
+    encoder_mode: str = choice("adapt", ENCODER_MODES)  # with an encoder from a classifier run: keep it as it is;
+    #                                 adapt it to scenes first (core.caption.adapt), then keep it; or train it with the decoder
+    adapt_scenes: int = ranged(12_800, low=64, high=1_000_000)  # adapt only: training scenes the encoder adapts on
+    encoder_lr: float = ranged(0.1, low=0.0, high=1.0, whole=False)  # finetune only: the encoder's learning rate as a
+    #                                         share of the decoder's (pretrained weights need gentler steps)
+    reuse: int = ranged(3, low=1, high=10)  # frozen or adapted pretrained encoder only: uses of each drawn scene
+    #                                         (its features are computed once, its caption drawn anew each time)
+    test_scenes: int = ranged(600, low=16, high=10_000)  # fixed held-back scenes scored after every epoch
+    held_out_scenes: int = ranged(200, low=16, high=10_000)  # scenes of class pairs never seen in training
+    seed: int = ranged(0, low=0, high=2**31 - 1)
+    device: str = choice("auto", DEVICES)
+
+    def check(self) -> "CaptionConfig":
+        problem = settings_problem(self)
+        if problem:
+            raise ConfigError(problem)
+        return self
+
+    def decoder(self) -> DecoderSpec:
+        return DecoderSpec(cell=self.cell, hidden=self.hidden)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CaptionConfig":
+        return settings_from_json(cls, data, "captioner", ConfigError)
+
+
+def build_captioner(config: CaptionConfig, classes, encoder_spec: ModelSpec,
+                    encoder_state: dict | None = None) -> Captioner:
+    model = Captioner(encoder_spec, config.decoder(), vocabulary(classes), seed=config.seed)
+    if encoder_state is not None:
+        model.encoder.convs.load_state_dict(encoder_state)
+    return model
+
+
+def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, callbacks: Callbacks | None = None,
+                  control: Control | None = None, pretrained: bool = False,
+                  head: ClassifierHead | None = None) -> FitResult:
+    """Train `model` on scenes drawn from the training pictures; `pretrained` with encoder_mode "frozen" keeps the
+    encoder's weights (and its BatchNorm statistics) as they are; "adapt" first trains them with the classifier's
+    `head` on the scenes' objects (core.caption.adapt), then keeps them."""
+    config.check()
+    callbacks, control = callbacks or Callbacks(), control or Control()
+    device = resolve_device(config.device)
+    model.to(device)
+    frozen = pretrained and config.encoder_mode in ("frozen", "adapt")
+    per_epoch = max(1, config.scenes_per_epoch // config.batch_size)
+    uses = config.reuse if frozen else 1
+    total = per_epoch * uses * config.epochs
+    offset, adapt_seconds = 0, 0.0  # the adapt phase's steps (captioning steps count on after them) and time
+    if pretrained and config.encoder_mode == "adapt":
+        if head is None:
+            raise ConfigError("encoder mode adapt needs the classifier's head (give the encoder run's)")
+        try:
+            offset, adapt_seconds = _adapt(model, head, dataset, config, device, callbacks, control, total)
+        except Diverged as exc:  # the encoder's weights are broken: no captioning on them
+            callbacks.on_event(Event("diverged", exc.step, reason=str(exc)))
+            return FitResult(model.eval(), RunStatus.DIVERGED, str(exc))
+        if control.stopped:
+            callbacks.on_event(Event("stop", offset))
+            return FitResult(model.eval(), RunStatus.STOPPED)
+    model.encoder.requires_grad_(not frozen)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(_param_groups(model, config, pretrained and not frozen), lr=config.lr)
+    classes = list(dataset.classes)
+    sampler = SceneSampler(dataset.train_y, len(classes))
+    fixed = evaluation_scenes(dataset.test_y, len(classes), config.test_scenes)
+    held = evaluation_scenes(dataset.test_y, len(classes), config.held_out_scenes, held="only")
+    rng = random.Random(config.seed)
+    # the adapt phase counts in the run's time: an epoch's seconds and the training time include it
+    base_lr, step, started, train_time = config.lr, 0, time.perf_counter() - adapt_seconds, adapt_seconds
+    seen = offset * config.batch_size
+    result = FitResult(model, RunStatus.FINISHED)
+    try:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            if frozen:
+                model.encoder.eval()
+            epoch_start, loss_sum, epoch_steps = time.perf_counter(), 0.0, 0
+            for inputs, scenes in _epoch_batches(model, sampler, rng, dataset.train_x, config, per_epoch, uses,
+                                                 device):
+                if control.stopped:  # pressed while a chunk was being encoded: no step after Stop
+                    break
+                new_lr = control.take_lr()
+                if new_lr is not None:
+                    callbacks.on_event(Event("lr", offset + step, lr_from=base_lr, lr_to=new_lr))
+                    base_lr = new_lr
+                lr = base_lr * schedule_factor("onecycle", step / total)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * group["share"]
+                captions = [taught(rng.choice(s.training_captions(classes))) for s in scenes]
+                loss = _train_step(model, optimizer, trainable, inputs, captions, device, config.label_smoothing)
+                step += 1
+                epoch_steps += 1
+                seen += len(scenes)
+                loss_sum += loss
+                if not math.isfinite(loss):
+                    raise Diverged(f"the loss became {loss} at step {offset + step} (epoch {epoch}) with learning "
+                                   f"rate {lr:.3g}; the weights from the last finished epoch are kept. Try a "
+                                   f"learning rate about 10x lower ({lr / 10:.2g})", step=offset + step)
+                now = time.perf_counter()
+                elapsed_train = train_time + now - epoch_start
+                callbacks.on_step(StepReport(offset + step, epoch, loss, lr, seen / elapsed_train, now - started,
+                                             (now - started - adapt_seconds) / step * (total - step), offset + total))
+                if control.stopped:
+                    break
+            train_time += time.perf_counter() - epoch_start
+            if control.stopped:
+                result.status = RunStatus.STOPPED
+                callbacks.on_event(Event("stop", offset + step))
+                break
+            report = _epoch_report(model, dataset, fixed, held, device, epoch, loss_sum / max(1, epoch_steps), started)
+            result.epochs.append(report)
+            callbacks.on_epoch(report, model)
+    except Diverged as exc:
+        result.status, result.reason = RunStatus.DIVERGED, str(exc)
+        callbacks.on_event(Event("diverged", exc.step, reason=str(exc)))
+    model.eval()
+    result.train_seconds = train_time
+    result.images_per_second = seen / max(train_time, 1e-9)
+    return result
+
+
+def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: CaptionConfig, device,
+           callbacks: Callbacks, control: Control, caption_steps: int) -> tuple[int, float]:
+    """The adapt phase, reported as steps of epoch 0 (its loss is the objects' classification loss) and closed by an
+    "adapt" event saying how often the grid named the objects before it and at its end; returns its steps and seconds."""
+    started = time.perf_counter()
+    head = ClassifierHead(copy.deepcopy(head.tail).to(device), head.size, head.mean)  # the source's head stays as it was
+
+    def on_step(r: AdaptStep) -> bool:
+        if not math.isfinite(r.loss):
+            raise Diverged(f"the encoder's loss became {r.loss} at step {r.step} while adapting to the scenes; "
+                           "nothing was captioned or saved. Try encoder mode frozen, or another classifier run",
+                           step=r.step)
+        elapsed = time.perf_counter() - started
+        callbacks.on_step(StepReport(r.step, 0, r.loss, r.lr, r.step * config.batch_size / elapsed, elapsed,
+                                     elapsed / r.step * (r.steps - r.step), r.steps + caption_steps))
+        return not control.stopped
+
+    done = adapt_encoder(model.encoder.convs, head, dataset.train_x, dataset.train_y, len(dataset.classes),
+                         config.adapt_scenes, config.batch_size, config.seed, device, on_step)
+    tenth = done[-max(1, len(done) // 10):]  # the last tenth, averaged: one batch is ~100 objects, noisy
+    first, last = done[0].objects_right, sum(r.objects_right for r in tenth) / len(tenth)  # first: before any step
+    said = (f"encoder adapted on {len(done) * config.batch_size:,} training scenes: objects named from its grid "
+            f"{first:.0%} -> {last:.0%} (of pictures the classifier trained on)")
+    callbacks.on_event(Event("adapt", len(done), reason=said))
+    return len(done), time.perf_counter() - started
+
+
+def _param_groups(model: Captioner, config: CaptionConfig, finetuning: bool) -> list[dict]:
+    """The decoder at the full learning rate; the encoder at `encoder_lr` of it when it is a pretrained one being
+    fine-tuned, else at the full rate too (from scratch it learns as fast as the decoder)."""
+    share = config.encoder_lr if finetuning else 1.0
+    groups = [{"params": list(model.decoder.parameters()), "share": 1.0}]
+    if any(p.requires_grad for p in model.encoder.parameters()):
+        groups.append({"params": [p for p in model.encoder.parameters() if p.requires_grad], "share": share})
+    return groups
+
+
+CHUNK = 16  # batches drawn and encoded together when a frozen encoder's features are reused
+
+
+def draw_scenes(sampler: SceneSampler, rng: random.Random, pictures: torch.Tensor, batch_size: int):
+    """One batch of fresh scenes of one random canvas shape: (uint8 pixels, scenes)."""
+    canvas = rng.choice(tuple(CANVASES))
+    scenes = [sampler.scene(rng, canvas) for _ in range(batch_size)]
+    return render_batch(scenes, pictures), scenes
+
+
+def _epoch_batches(model, sampler, rng, pictures, config, batches: int, uses: int, device):
+    """An epoch's (inputs, scenes): normalized pixels, or, with a frozen encoder (uses > 1), its features, computed
+    once per chunk of fresh scenes and then used `uses` times in a shuffled order. The frozen encoder costs most of a
+    step, so each scene's features serve several captions of it: about 3x the decoder steps per second here."""
+    left = batches
+    while left:
+        drawn = [draw_scenes(sampler, rng, pictures, config.batch_size) for _ in range(min(CHUNK, left))]
+        left -= len(drawn)
+        if uses == 1:
+            yield from ((normalize(px.to(device)), scenes) for px, scenes in drawn)
+            continue
+        with torch.no_grad():
+            encoded = [(model.encoder(normalize(px.to(device)))[0], scenes) for px, scenes in drawn]
+        for _ in range(uses):
+            yield from (encoded[i] for i in rng.sample(range(len(encoded)), len(encoded)))
+
+
+def _train_step(model, optimizer, trainable, inputs, captions, device, smoothing: float) -> float:
+    """Teacher forcing on one batch; `inputs` are pictures (B, 3, H, W) or an encoder's grid (B, cells, features)."""
+    tokens = encode_sentences(captions, model.vocab).to(device)
+    logits, _ = model.decoder(inputs, tokens) if inputs.dim() == 3 else model(inputs, tokens)
+    loss = loss_of(logits, tokens, smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(trainable, 5.0)  # recurrent nets spike now and then; a clipped step stays a step
+    optimizer.step()
+    return float(loss.detach())
+
+
+def _epoch_report(model, dataset, fixed, held, device, epoch, train_loss, started) -> CaptionEpochReport:
+    classes = list(dataset.classes)
+    said = caption_scenes(model, fixed, dataset.test_x, device)
+    scores: CaptionScores = score_captions(said, fixed, classes)
+    held_scores = score_captions(caption_scenes(model, held, dataset.test_x, device), held, classes)
+    return CaptionEpochReport(
+        epoch=epoch, train_loss=train_loss, exact=scores.exact, precision=scores.precision, recall=scores.recall,
+        bleu=scores.bleu, held_out_exact=held_scores.exact, held_out_recall=held_scores.recall,
+        samples=[{"scene": i, "sentence": said[i]} for i in range(min(SAMPLES, len(fixed)))],
+        seconds=time.perf_counter() - started,
+    )

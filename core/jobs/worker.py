@@ -1,0 +1,34 @@
+"""A unit of work in a daemon thread that watchers can stop: what every background job shares."""
+from __future__ import annotations
+
+import threading
+
+from core.training.train import Control
+
+
+class Worker:
+    """Work in a daemon thread that watchers can Stop through `control` (the loop checks it between steps); `_run`
+    does the work and `_lock` guards whatever it shares with watchers."""
+
+    def __init__(self, name: str):
+        self.control = Control()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.control.stop()  # the loop reports the stop at the step where it takes effect
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        raise NotImplementedError

@@ -1,0 +1,362 @@
+"""Run folders: safetensors weights, JSON spec/config/summary, a JSON-lines metrics log; atomic writes, no pickle."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from core.errors import UserError
+from core.models.codec import spec_from_json, spec_to_json
+from core.models.layers import ModelSpec, SpecError, build_model, summarize
+from core.runs.summary import RunSummary
+from core.storage import write_atomic, write_bytes_atomic
+from core.training import history
+from core.training.config import ConfigError, TrainConfig
+from core.training.history import EpochReport, Event, History, StepReport
+from core.training.status import RunStatus
+from core.training.train import FitResult
+
+RUNS_ROOT = Path(os.environ.get("CIFAR10_RUNS", "runs"))
+HEARTBEAT_S = 2.0  # a running run rewrites its summary this often, on a timer
+SUMMARY = "summary.json"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+
+
+class RunError(UserError):
+    """A run folder that cannot be used; the message names the file and the problem."""
+
+
+ERROR_LOG = "error.log"
+
+
+def log_traceback(folder: Path, what: str) -> None:
+    """Append the exception being handled, with its traceback, to the run folder's error.log: users get one line,
+    a maintainer gets the cause. Never raises (it runs while handling another failure)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ERROR_LOG, "a") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n{traceback.format_exc()}\n")
+    except OSError:
+        pass
+
+
+def write_json(path: Path, data) -> None:
+    write_bytes_atomic(path, json.dumps(data, indent=2).encode())
+
+
+def new_run_id(name: str = "run") -> str:
+    slug = re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-")[:40] or "run"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(3)}"
+
+
+def run_path(run: str | Path, root: Path | None = None) -> Path:
+    """A run id (inside the runs folder) or an explicit folder path given on the command line."""
+    root = Path(root or RUNS_ROOT)
+    text = str(run)
+    if _ID.match(text) and ".." not in text:
+        return root / text
+    raise RunError(f"{text[:60]!r} is not a run id (letters, digits, '.', '_' and '-', no '..')")
+
+
+MODEL_FILES = {"classifier": "spec.json", "captioner": "captioner.json"}  # the file that makes a folder a run
+
+
+def run_kind(folder: Path) -> str | None:
+    return next((kind for kind, name in MODEL_FILES.items() if (folder / name).is_file()), None)
+
+
+def resolve_cli_run(path: str, kind: str | None = "classifier") -> Path:
+    """The CLI accepts a folder path: it is the person's own disk, but it must be a run folder of the right kind
+    (None: any kind)."""
+    folder = Path(path).expanduser()
+    found = run_kind(folder)
+    if found is None:
+        wanted = MODEL_FILES.get(kind, " or ".join(MODEL_FILES.values()))
+        raise RunError(f"{path} is not a run folder (no {wanted}); train one with "
+                       f"`python -m core {'caption-train' if kind == 'captioner' else 'train'}`")
+    if kind is not None and found != kind:
+        how = "train" if kind == "classifier" else "caption-train"
+        raise RunError(f"{path} is a {found} run, and this needs a {kind} run (train one with `python -m core {how}`)")
+    return folder
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# weights
+
+
+def save_weights(path: Path, model: nn.Module, spec: ModelSpec, classes) -> None:
+    save_state(path, model, {"spec": json.dumps(spec_to_json(spec)), "classes": json.dumps(list(classes))})
+
+
+def save_state(path: Path, model: nn.Module, meta: dict[str, str]) -> None:
+    """A model's tensors as safetensors with string metadata, written atomically."""
+    save_tensors(path, model.state_dict(), meta)
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
+    """Tensors as safetensors with string metadata, written atomically."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+
+
+def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]] | None:
+    """A safetensors file's tensors and metadata (no pickle, so safe on any file); None if missing or damaged."""
+    try:
+        with safe_open(path, "pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+    except (OSError, SafetensorError, ValueError):
+        return None
+
+
+def weights_stamp(folder: Path) -> str:
+    """Changes whenever the run's weights are saved again: caches derived from the weights keep it to stay fresh."""
+    stat = (folder / "weights.safetensors").stat()
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def load_weights(path: Path, spec: ModelSpec) -> nn.Module:
+    """Build the spec's model and fill it; weights that do not fit the spec give a RunError naming the tensor."""
+    try:
+        tensors = load_file(path)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RunError(f"{path.name} is not a readable safetensors weights file ({str(exc)[:120]})") from None
+    model = build_model(spec)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        name = (missing or extra)[0]
+        raise RunError(
+            f"{path.name} does not fit the model spec: tensor {name!r} is {'missing' if missing else 'unexpected'}"
+        )
+    for key, value in expected.items():
+        if tuple(tensors[key].shape) != tuple(value.shape):
+            raise RunError(
+                f"{path.name} does not fit the model spec: {key} has shape {tuple(tensors[key].shape)}, "
+                f"the spec needs {tuple(value.shape)}"
+            )
+        if not torch.isfinite(tensors[key].float()).all():
+            raise RunError(f"{path.name}: {key} holds NaN or infinite values")
+    model.load_state_dict(tensors)
+    return model
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# reading runs
+
+
+@dataclass
+class Run:
+    id: str
+    path: Path
+    spec: ModelSpec
+    config: TrainConfig
+    classes: tuple[str, ...]
+    summary: RunSummary
+
+
+@dataclass(frozen=True)
+class ListedRun:
+    """One line of a listing of run folders: its summary, or a damaged one saying what is wrong with the folder."""
+    id: str
+    path: Path
+    kind: str  # from the folder's files, which a damaged summary cannot hide
+    summary: RunSummary
+
+
+def read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path.parent.name}: {path.name} is missing") from None
+    except (ValueError, UnicodeDecodeError):
+        raise RunError(f"{path.parent.name}: {path.name} is damaged (not valid JSON)") from None
+
+
+def read_summary(folder: Path) -> RunSummary:
+    data = read_json(folder / SUMMARY)
+    if not isinstance(data, dict):
+        raise RunError(f"{folder.name}: {SUMMARY} is not a JSON object")
+    return RunSummary.from_json(data)
+
+
+def open_run(folder: Path) -> Run:
+    """Spec, config, classes and summary of a run, each checked; weights are loaded separately by load_model."""
+    if run_kind(folder) == "captioner":
+        raise RunError(f"{folder.name} is a captioner run; open it on the Caption page or with `python -m core caption`")
+    try:
+        spec = spec_from_json(read_json(folder / "spec.json"))
+        config = TrainConfig.from_json(read_json(folder / "config.json"))
+    except (SpecError, ConfigError) as exc:
+        raise RunError(f"{folder.name}: {exc}") from None
+    classes = read_json(folder / "classes.json")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
+        raise RunError(f"{folder.name}: classes.json must be a list of distinct class names")
+    return Run(folder.name, folder, spec, config, tuple(classes), read_summary(folder))
+
+
+def load_model(run: Run) -> nn.Module:
+    path = run.path / "weights.safetensors"
+    if not path.exists():
+        raise RunError(f"{run.id} has no saved weights yet (it saves them after each epoch)")
+    model = load_weights(path, run.spec)
+    outputs = summarize(run.spec).output_shape[0]
+    if outputs != len(run.classes):
+        raise RunError(f"{run.id}: the model has {outputs} outputs but classes.json names {len(run.classes)} classes")
+    meta_classes = _weights_classes(path)
+    if meta_classes is not None and tuple(meta_classes) != run.classes:
+        raise RunError(f"{run.id}: the weights were trained on other classes than classes.json names")
+    model.eval()
+    return model
+
+
+def _weights_classes(path: Path):
+    with safe_open(path, "pt") as f:
+        meta = f.metadata() or {}
+    try:
+        return json.loads(meta["classes"]) if "classes" in meta else None
+    except ValueError:
+        raise RunError(f"{path.name}: its class list metadata is damaged") from None
+
+
+def read_history(folder: Path) -> History:
+    """A run's typed history (steps, epochs of its kind, events) from its metrics file."""
+    kind = history.CaptionEpochReport if run_kind(folder) == "captioner" else EpochReport
+    return history.read_history(folder, kind)
+
+
+def list_runs(root: Path | None = None, kind: str | None = None) -> list[ListedRun]:
+    """Summaries of every readable run (of one kind: classifier or captioner, if given), newest first; unreadable
+    folders are listed with their problem."""
+    root = Path(root or RUNS_ROOT)
+    out = []
+    for folder in sorted(root.glob("*"), reverse=True) if root.exists() else []:
+        if not folder.is_dir() or not _ID.match(folder.name):
+            continue
+        try:
+            summary = read_summary(folder)
+        except RunError as exc:
+            summary = RunSummary(status=RunStatus.DAMAGED, reason=str(exc))
+        entry = ListedRun(folder.name, folder, run_kind(folder) or "classifier", summary)
+        if kind is None or entry.kind == kind:
+            out.append(entry)
+    return out
+
+
+def delete_run(folder: Path) -> None:
+    if run_kind(folder) is None:
+        raise RunError(f"{folder} is not a run folder")
+    shutil.rmtree(folder)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# writing a run while it trains
+
+
+class Recorder:
+    """Connects a training loop's callbacks to a run folder: metrics appended as they come, and a heartbeat on a timer,
+    so a run busy compiling or evaluating still reads as alive to every other session. Subclasses write their own
+    files (the model's description, its weights) and say what an epoch changes in the summary."""
+
+    def __init__(self, folder: Path, summary: RunSummary):
+        self.folder = folder
+        self._lock = threading.Lock()  # the metrics buffer
+        self._summary_lock = threading.Lock()  # the summary and its file: the heartbeat writes it from its own thread
+        self._buffer: list[str] = []
+        self._last_flush = 0.0
+        folder.mkdir(parents=True, exist_ok=True)
+        self.summary = replace(summary, status=RunStatus.RUNNING, created=time.time())
+        self._update()
+        self._done = threading.Event()
+        threading.Thread(target=self._heartbeat, name=f"heartbeat-{folder.name}", daemon=True).start()
+
+    def save(self, model: nn.Module) -> None:
+        raise NotImplementedError
+
+    def epoch_summary(self, report) -> dict:
+        return {"epochs_done": report.epoch}
+
+    def on_step(self, report: StepReport) -> None:
+        self._append(history.step_line(report))
+
+    def on_event(self, event: Event) -> None:
+        self._append(history.event_line(event), force=True)
+
+    def on_epoch(self, report, model: nn.Module) -> None:
+        self.save(model)
+        self._append(history.epoch_line(report), force=True)
+        self._update(**self.epoch_summary(report))
+
+    def finish(self, result: FitResult, model: nn.Module | None = None) -> None:
+        if result.status == RunStatus.STOPPED and model is not None:
+            self.save(model)  # keep what was learned
+        self._flush()
+        self._end(status=result.status, reason=result.reason, train_seconds=result.train_seconds,
+                  images_per_second=result.images_per_second)
+
+    def fail(self, reason: str) -> None:
+        self._flush()
+        self._end(status=RunStatus.FAILED, reason=reason)
+
+    def _end(self, **changes) -> None:
+        self._done.set()
+        self._update(**changes)
+
+    def _heartbeat(self) -> None:
+        while not self._done.wait(HEARTBEAT_S):
+            with self._summary_lock:
+                if self.summary.status != RunStatus.RUNNING:
+                    return
+            self._update()
+
+    def _append(self, line: str, force: bool = False) -> None:
+        with self._lock:
+            self._buffer.append(line)
+        # one write a second keeps small-batch runs fast; events and epochs are written at once
+        if force or time.monotonic() - self._last_flush > 1.0:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            lines, self._buffer = self._buffer, []
+            self._last_flush = time.monotonic()
+            if lines:  # under the lock: two flushes never interleave their lines
+                with open(self.folder / history.METRICS, "a") as f:
+                    f.write("\n".join(lines) + "\n")
+
+    def _update(self, **changes) -> None:
+        with self._summary_lock:
+            self.summary = self.summary.changed(**changes)
+            write_json(self.folder / SUMMARY, self.summary.to_json())
+
+
+class RunRecorder(Recorder):
+    """A classifier run: spec, config and classes as JSON, safetensors weights after every epoch."""
+
+    def __init__(self, folder: Path, spec: ModelSpec, config: TrainConfig, classes, source: str, device: str):
+        self.spec, self.classes = spec, tuple(classes)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "spec.json", spec_to_json(spec))
+        write_json(folder / "config.json", config.to_json())
+        write_json(folder / "classes.json", list(self.classes))
+        super().__init__(folder, RunSummary(kind="classifier", name=spec.name, model=spec.name, source=source,
+                                            device=device, epochs=config.epochs))
+
+    def save(self, model: nn.Module) -> None:
+        save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)
+
+    def epoch_summary(self, report: EpochReport) -> dict:
+        return {"epochs_done": report.epoch, "test_accuracy": report.test_accuracy,
+                "per_class_accuracy": report.per_class_accuracy}

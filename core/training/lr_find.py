@@ -1,0 +1,123 @@
+"""The learning-rate range test (Leslie Smith, 2015; fastai's lr_find): train a fresh copy of the model for a few
+hundred steps while the learning rate grows exponentially, and read a good peak rate off where the loss falls fastest.
+Runs in a thread like training, with Stop."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.bounds import bounds_of, ranged, settings_problem
+from core.data.batches import augment, normalize, shuffled_batches
+from core.data.sources import Dataset
+from core.device import resolve_device
+from core.models.layers import ModelSpec, build_model
+from core.training.config import ConfigError, TrainConfig
+from core.training.status import RunStatus
+from core.training.train import (
+    Control,
+    autocast_dtype,
+    init_from_data,
+    input_dtype,
+    make_optimizer,
+    train_step,
+    training_subset,
+)
+
+SMOOTHING = 0.98  # exponential moving average of the loss (debiased), as fastai plots it
+DIVERGE_FACTOR = 4.0  # stop once the smoothed loss is this many times its best: the rates beyond explode
+
+
+@dataclass(frozen=True)
+class LRFindConfig:
+    steps: int = ranged(100, low=10, high=1000)  # training steps, one batch each
+    start_lr: float = ranged(1e-6, low=1e-7, high=1.0, whole=False)
+    end_lr: float = ranged(10.0, low=1e-3, high=100.0, whole=False)
+
+    def check(self) -> "LRFindConfig":
+        problem = settings_problem(self)
+        if problem is None and self.end_lr <= self.start_lr:
+            problem = "end_lr must be above start_lr"
+        if problem:
+            raise ConfigError(problem)
+        return self
+
+
+@dataclass
+class LRFindResult:
+    lrs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # smoothed: the curve that is plotted and read
+    raw_losses: list[float] = field(default_factory=list)
+    suggested: float | None = None
+    status: RunStatus = RunStatus.RUNNING  # then FINISHED (the sweep ended, or the loss exploded), STOPPED or FAILED
+    reason: str = ""
+
+    def to_json(self) -> dict:
+        return {"lrs": self.lrs, "losses": self.losses, "raw_losses": self.raw_losses, "suggested": self.suggested,
+                "status": self.status, "reason": self.reason}
+
+
+def suggest(lrs: list[float], losses: list[float]) -> float | None:
+    """The rate where the smoothed loss falls fastest against log(lr), looked for before its lowest point: a peak
+    rate that still learns quickly, short of where it blows up. Clamped to what TrainConfig accepts."""
+    if len(lrs) < 5:
+        return None
+    lowest = int(np.argmin(losses))
+    skip = max(1, len(lrs) // 20)  # the first steps are noise from the fresh weights
+    if lowest - skip < 2:
+        return None  # the loss never fell
+    slopes = np.gradient(np.asarray(losses[skip:lowest + 1]), np.log(np.asarray(lrs[skip:lowest + 1])))
+    best = lrs[skip + int(np.argmin(slopes))]
+    b = bounds_of(TrainConfig, "lr")
+    return float(min(max(best, b.low), b.high))
+
+
+def lr_find(spec: ModelSpec, dataset: Dataset, config: TrainConfig, settings: LRFindConfig | None = None,
+            control: Control | None = None, on_step: Callable[[LRFindResult], None] | None = None) -> LRFindResult:
+    """Sweep the learning rate from start_lr to end_lr over `steps` batches of a fresh model built with `config`'s
+    seed, optimizer, batch size and augmentation. The model is thrown away; only the curve is kept."""
+    settings, control, result = (settings or LRFindConfig()).check(), control or Control(), LRFindResult()
+    config.check()
+    device = resolve_device(config.device)
+    model = build_model(spec, seed=config.seed).to(device)
+    x_all, y_all = (t.to(device) for t in training_subset(dataset, config))
+    init_from_data(model, x_all)
+    optimizer, loss_fn = make_optimizer(model, config), nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    generator = torch.Generator().manual_seed(config.seed)
+    aug_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    amp, average = autocast_dtype(config, device), 0.0
+    ratio = settings.end_lr / settings.start_lr
+    model.train()
+    for step, idx in enumerate(_endless_batches(len(x_all), config.batch_size, generator, device)):
+        if step >= settings.steps or control.stopped:
+            break
+        lr = settings.start_lr * ratio ** (step / max(1, settings.steps - 1))
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group["lr_scale"]
+        x = augment(normalize(x_all[idx]), config.augmentation, aug_gen)
+        _, loss = train_step(model, optimizer, loss_fn, x.to(input_dtype(model)), y_all[idx], device, amp)
+        raw = float(loss.detach())
+        if not math.isfinite(raw):
+            break  # the rates from here on explode: the curve so far is the answer
+        average = SMOOTHING * average + (1 - SMOOTHING) * raw
+        smoothed = average / (1 - SMOOTHING ** (step + 1))
+        result.lrs.append(lr)
+        result.raw_losses.append(raw)
+        result.losses.append(smoothed)
+        if on_step:
+            on_step(result)
+        if step > settings.steps // 10 and smoothed > DIVERGE_FACTOR * min(result.losses):
+            break
+    result.suggested = suggest(result.lrs, result.losses)
+    result.status = RunStatus.STOPPED if control.stopped else RunStatus.FINISHED
+    return result
+
+
+def _endless_batches(n: int, batch_size: int, generator: torch.Generator, device):
+    """Batches over fresh permutations for as long as asked: a sweep may be longer than one epoch of a small set."""
+    while True:
+        yield from shuffled_batches(n, batch_size, generator, device)
