@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.bounds import bounds_of, choices_of
-from core.caption.train import CaptionConfig
+from core.caption.config import CaptionConfig
 from core.device import describe_device
 from core.runs.folder import ListedRun
 
