@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import DATA_HELP, default_data
+from core.caption.config import ENCODER_MODES, CaptionConfig
 from core.caption.evaluate import (
     caption_scenes,
     classes_named,
@@ -26,7 +27,6 @@ from core.caption.evaluate import (
 from core.caption.job import encoder_source, train_captioner_blocking
 from core.caption.runs import load_captioner, open_captioner
 from core.caption.scenes import evaluation_scenes
-from core.caption.train import ENCODER_MODES, CaptionConfig
 from core.data import sources as data
 from core.runs.folder import load_model, open_run, read_summary
 from core.training.evaluate import predict_classes

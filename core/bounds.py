@@ -1,8 +1,42 @@
-"""Allowed values of a setting, declared once on the dataclass field: validation, widgets and the CLI all read them."""
+"""Each setting declared once, on its dataclass field: its allowed values (a range or choices), its default, and what a
+person is told about it (label, unit, one help sentence, group). Validation, the CLI flags and the forms all read it."""
 from __future__ import annotations
 
 import math
 from dataclasses import MISSING, Field, dataclass, field, fields
+
+# Where a setting belongs, in the order a form shows the groups (a later form draws each as a collapsible section).
+GROUPS = {
+    "essentials": "how long, how big a step, and which optimizer",
+    "optimizer": "what each step does beyond the learning rate",
+    "schedule": "how the learning rate moves through the run",
+    "regularisation": "what keeps the network from memorising its training images",
+    "augmentation": "how each training image is changed before the network sees it",
+    "data": "which training images take part",
+    "encoder": "how a captioner's encoder is trained",
+    "decoder": "the captioner's sentence writer",
+    "evaluation": "what is measured, and how",
+    "sweep": "the learning-rate range test's sweep",
+    "device": "where and in which number format the work runs",
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a person is told about one setting; the CLI flag's help and the form widget's label and help read it."""
+
+    label: str  # the widget's label, a few words
+    help: str  # ONE sentence: what it does, and which value turns it off
+    group: str  # a key of GROUPS
+    unit: str = ""  # what one of it is ("images", "pixels"), said after the range
+    step: float | None = None  # the widget's step (None: the widget's own)
+    form: bool = True  # False: a recipe setting the presets and the CLI set, not offered on the form
+
+    def __post_init__(self):
+        if self.group not in GROUPS:
+            raise ValueError(f"setting group {self.group!r} is not one of {', '.join(GROUPS)}")
+        if self.help.count(". ") or not self.help.endswith("."):
+            raise ValueError(f"a setting's help is one sentence ending in a full stop: {self.help!r}")
 
 
 @dataclass(frozen=True)
@@ -28,14 +62,23 @@ class Bounds:
         return (int(self.low), int(self.high)) if self.whole else (float(self.low), float(self.high))
 
 
-def ranged(default=MISSING, *, low: float, high: float, whole: bool = True, suggest: float | None = None):
-    """A dataclass field whose value must lie in [low, high]."""
-    return field(default=default, metadata={"bounds": Bounds(low, high, whole, suggest)})
+def ranged(default=MISSING, *, low: float, high: float, whole: bool = True, suggest: float | None = None, **about):
+    """A dataclass field whose value must lie in [low, high]; `about` (Setting's fields) says what it is to a person."""
+    return field(default=default, metadata={"bounds": Bounds(low, high, whole, suggest), **_about(about)})
 
 
-def choice(default, options: tuple[str, ...]):
+def choice(default, options: tuple[str, ...], **about):
     """A dataclass field whose value must be one of `options`."""
-    return field(default=default, metadata={"choices": tuple(options)})
+    return field(default=default, metadata={"choices": tuple(options), **_about(about)})
+
+
+def switch(default: bool, **about):
+    """A dataclass field that is on or off."""
+    return field(default=default, metadata=_about(about))
+
+
+def _about(about: dict) -> dict:
+    return {"setting": Setting(**about)} if about else {}
 
 
 def bounds_of(cls, name: str) -> Bounds:
@@ -44,6 +87,27 @@ def bounds_of(cls, name: str) -> Bounds:
 
 def choices_of(cls, name: str) -> tuple[str, ...]:
     return _field(cls, name).metadata["choices"]
+
+
+def setting_of(cls, name: str) -> Setting:
+    return _field(cls, name).metadata["setting"]
+
+
+def declared(cls) -> list[Field]:
+    """The fields of a settings dataclass that say what they are to a person, in declaration order."""
+    return [f for f in fields(cls) if "setting" in f.metadata]
+
+
+def range_text(f: Field) -> str:
+    """The allowed values in words, as the CLI's help says them ("1 to 500 passes", "sgd, adam or adamw")."""
+    unit = f.metadata["setting"].unit
+    if "bounds" in f.metadata:
+        b = f.metadata["bounds"]
+        return f"{b.low:g} to {b.high:g}" + (f" {unit}" if unit else "")
+    if "choices" in f.metadata:
+        *most, last = f.metadata["choices"]
+        return f"{', '.join(most)} or {last}" if most else last
+    return "on or off"
 
 
 def is_flag(f: Field) -> bool:

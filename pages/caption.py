@@ -3,6 +3,7 @@ improve, caption any scene or photo word by word with where each word looked, an
 import streamlit as st
 
 from core.caption.attention import word_maps
+from core.caption.config import CaptionConfig
 from core.caption.evaluate import caption_scenes, score_captions, score_template
 from core.caption.export import captioner_script
 from core.caption.job import CaptionJob, encoder_source, start_captioner
@@ -15,7 +16,6 @@ from core.caption.model import (
     prepare,
 )
 from core.caption.scenes import evaluation_scenes, render, vocabulary
-from core.caption.train import CaptionConfig
 from core.data.images import to_pil
 from core.data.sources import DataError
 from core.device import DeviceError

@@ -115,7 +115,6 @@ def data_root(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "dataroot"
     monkeypatch.setattr("core.data.sources.DATA_ROOT", root)
     monkeypatch.setattr("core.runs.folder.RUNS_ROOT", tmp_path / "runs")
-    monkeypatch.setattr("core.cli.main.RUNS_ROOT", tmp_path / "runs")
     monkeypatch.delenv("CIFAR10_DATA", raising=False)
     return root
 

@@ -253,38 +253,44 @@ def test_runs_lists_and_deletes(trained, capsys, data_root, tmp_path):
 
 
 def _train_choices():
-    from core.bounds import choices_of
-    from core.cli.main import CHOICE_FLAGS
+    from dataclasses import fields
+
     from core.training.config import TrainConfig
     from core.training.presets import PRESETS
 
-    return [(preset, name, value) for preset in PRESETS for name in CHOICE_FLAGS
-            for value in choices_of(TrainConfig, name)]
+    return [(preset, f.name, value) for preset in PRESETS for f in fields(TrainConfig) if "choices" in f.metadata
+            for value in f.metadata["choices"]]
 
 
 @pytest.mark.parametrize("preset,name,value", _train_choices())
 def test_every_choice_of_every_train_flag_reaches_the_config(preset, name, value):
     """Each choice core accepts is offered by the CLI and lands in TrainConfig, on top of every preset."""
-    from core.cli.main import build_parser, train_setup
+    from core.cli.main import build_parser
+    from core.cli.train import train_setup
 
-    args = build_parser().parse_args(["train", "--model", preset, f"--{name}", value])
+    args = build_parser().parse_args(["train", "--model", preset, f"--{name.replace('_', '-')}", value])
     _, config, _ = train_setup(args)
     assert getattr(config, name) == value
 
 
-def test_every_augmentation_flag_reaches_the_config_at_its_ranges_ends():
+def test_every_ranged_train_flag_reaches_the_config_at_its_ranges_ends():
+    """Augmentation included: every setting with a range is a flag, and both ends of the range land in TrainConfig."""
+    from dataclasses import fields
+
     from core.bounds import bounds_of
-    from core.cli.main import AUGMENT_FLAGS, build_parser, train_setup
+    from core.cli.main import build_parser
+    from core.cli.train import train_setup
     from core.training.config import TrainConfig
 
-    for name in AUGMENT_FLAGS:
+    for name in (f.name for f in fields(TrainConfig) if "bounds" in f.metadata):
         for value in (bounds_of(TrainConfig, name).low, bounds_of(TrainConfig, name).high):
             args = build_parser().parse_args(["train", "--model", "robust", f"--{name.replace('_', '-')}", str(value)])
             assert getattr(train_setup(args)[1], name) == value, name
 
 
 def test_photo_apart_is_switched_on_and_off_by_flag_and_kept_by_default():
-    from core.cli.main import build_parser, train_setup
+    from core.cli.main import build_parser
+    from core.cli.train import train_setup
     from core.training.presets import PRESETS
 
     setting = lambda *flags: train_setup(build_parser().parse_args(["train", "--model", "robust", *flags]))[1].photo_apart
@@ -297,15 +303,23 @@ def test_every_flag_of_every_command_has_a_help_text():
 
     from core.cli.main import build_parser
 
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    sub = _subparsers(build_parser())
     missing = [f"{command} {'/'.join(action.option_strings) or action.dest}"
-               for command, parser in sub.choices.items() for action in parser._actions
+               for command, parser in sub.items() for action in parser._actions
                if not action.help or action.help == argparse.SUPPRESS]
-    assert sub.choices and not missing, missing
+    assert sub and not missing, missing
+
+
+def _subparsers(parser) -> dict:
+    """Each command's own parser, by command name."""
+    import argparse
+
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
 def test_train_flags_override_the_preset_and_keep_the_rest(capsys):
-    from core.cli.main import build_parser, train_setup
+    from core.cli.main import build_parser
+    from core.cli.train import train_setup
     from core.training.presets import PRESETS
 
     args = build_parser().parse_args(["train", "--model", "fast", "--epochs", "3", "--lr", "0.2", "--seed", "7"])
@@ -391,22 +405,24 @@ def test_caption_refuses_bad_input_with_one_line(captioner, trained, capsys, tmp
 def test_every_captioner_setting_is_a_flag_with_its_range():
     from dataclasses import fields
 
-    from core.caption.train import CaptionConfig
-    from core.cli.main import CAPTION_FLAGS, _caption_flag, build_parser
+    from core.caption.config import CaptionConfig
+    from core.cli.main import build_parser
 
-    assert set(CAPTION_FLAGS) == {f.name for f in fields(CaptionConfig)}
+    command = _subparsers(build_parser())["caption-train"]
+    helps = {a.dest: a.help for a in command._actions}
+    assert {f.name for f in fields(CaptionConfig)} <= set(helps)
     for f in fields(CaptionConfig):
         value = "0.25" if f.type in ("float", float) else "3" if f.type in ("int", int) else f.metadata["choices"][-1]
         args = build_parser().parse_args(["caption-train", f"--{f.name.replace('_', '-')}", value])
         assert str(getattr(args, f.name)) == value
         if "bounds" in f.metadata:
-            assert f"{f.metadata['bounds'].low:g} to {f.metadata['bounds'].high:g}" in _caption_flag(f.name, "")["help"]
+            assert f"{f.metadata['bounds'].low:g} to {f.metadata['bounds'].high:g}" in helps[f.name]
 
 
 @pytest.mark.parametrize("name", ["cell", "encoder_mode", "device"])
 def test_every_caption_choice_reaches_the_config(name):
     from core.bounds import choices_of
-    from core.caption.train import CaptionConfig
+    from core.caption.config import CaptionConfig
     from core.cli.main import build_parser
 
     for value in choices_of(CaptionConfig, name):
@@ -429,12 +445,10 @@ def test_runs_lists_both_kinds_and_deletes_a_captioner(captioner, trained, capsy
 
 
 def test_an_engine_bug_is_one_line_and_debug_adds_the_traceback(capsys, monkeypatch):
-    import core.cli.main as cli
-
     def broken(args):
         raise ZeroDivisionError("a bug deep in the engine")
 
-    monkeypatch.setitem(cli.COMMANDS, "models", broken)
+    monkeypatch.setattr("core.cli.models.cmd_models", broken)  # the handler the models command is built with
     code, _, err = run_cli(capsys, "models")
     assert code == 2 and err.strip() == ("error: unexpected ZeroDivisionError: a bug deep in the engine "
                                          "(run again with --debug for the traceback)")

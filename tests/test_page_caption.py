@@ -6,8 +6,8 @@ from conftest import open_page, plotly_figures
 from test_page_train import poll_until
 
 from core.bounds import bounds_of, choices_of
+from core.caption.config import CaptionConfig
 from core.caption.model import MAX_BEAM
-from core.caption.train import CaptionConfig
 from core.runs import folder as runs
 
 

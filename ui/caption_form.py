@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.bounds import bounds_of, choices_of
-from core.caption.train import CaptionConfig
+from core.bounds import bounds_of
+from core.caption.config import CaptionConfig
 from core.device import describe_device
 from core.runs.folder import ListedRun
+from ui.setting_widgets import setting_ui, typed_settings
 
 SCRATCH = "train an encoder from scratch"
 
@@ -19,6 +20,19 @@ _LR_LOW, _LR_HIGH = _limits("lr")
 LRS = sorted(v for v in {float(f"{10 ** (k / 4):.2g}") for k in range(-24, 4)} if _LR_LOW <= v <= _LR_HIGH)
 _SHARE_LOW, _SHARE_HIGH = _limits("encoder_lr")
 ENCODER_SHARES = [v for v in (0.0, 0.01, 0.03, 0.1, 0.3, 1.0) if _SHARE_LOW <= v <= _SHARE_HIGH]
+
+# Each setting the form offers: its widget's key (tests and the browser walk find widgets by it) and kind. Label, help,
+# range and step come from the setting's declaration on CaptionConfig.
+WIDGETS = {
+    "encoder_mode": ("cap_mode", "segmented"), "cell": ("cap_cell", "segmented"), "epochs": ("cap_epochs", "number"),
+    "scenes_per_epoch": ("cap_scenes", "number"), "batch_size": ("cap_batch", "number"),
+    "lr": ("cap_lr", "select_slider"), "hidden": ("cap_hidden", "number"), "seed": ("cap_seed", "number"),
+    "reuse": ("cap_reuse", "slider"), "encoder_lr": ("cap_encoder_lr", "select_slider"),
+    "adapt_scenes": ("cap_adapt_scenes", "number"), "label_smoothing": ("cap_smoothing", "slider"),
+}
+ROWS = (("encoder_mode", "cell", "epochs", "scenes_per_epoch"), ("batch_size", "lr", "hidden", "seed"),
+        ("reuse", "encoder_lr", "adapt_scenes", "label_smoothing"))
+NARROWED = {"lr": {"options": sorted({*LRS, CaptionConfig().lr})}, "encoder_lr": {"options": ENCODER_SHARES}}
 
 
 def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig, str | None, bool]:
@@ -33,51 +47,16 @@ def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig
                                format_func=lambda k: labels.get(k, k),
                                help="A trained classifier already knows what the ten classes look like: its conv "
                                     "layers make a ready encoder (transfer learning), so only the decoder must learn.")
-        c1, c2, c3, c4 = st.columns(4)
-        mode = c1.segmented_control("Pretrained encoder", choices_of(CaptionConfig, "encoder_mode"),
-                                    default=base.encoder_mode, key="cap_mode",
-                                    help="frozen: keep the classifier's weights (fast); adapt: first teach them the "
-                                         "scenes (each object named from the grid cells over it, with the "
-                                         "classifier's own head), then keep them; finetune: train them with the "
-                                         "decoder.")
-        cell = c2.segmented_control("Recurrent cell", choices_of(CaptionConfig, "cell"), default=base.cell,
-                                    key="cap_cell", help="LSTM keeps a separate memory cell; GRU is a lighter cousin.")
-        epochs = c3.number_input("Epochs", *_limits("epochs"), base.epochs, key="cap_epochs",
-                                 help="Each epoch draws fresh scenes, then captions the fixed test scenes.")
-        scenes = c4.number_input("Scenes per epoch", *_limits("scenes_per_epoch"), base.scenes_per_epoch, 640,
-                                 key="cap_scenes")
-        d1, d2, d3, d4 = st.columns(4)
-        batch = d1.number_input("Batch size", *_limits("batch_size"), base.batch_size, key="cap_batch")
-        lr = d2.select_slider("Learning rate", sorted({*LRS, base.lr}), base.lr, key="cap_lr",
-                              help="Adam's peak step size; it warms up, then falls to zero (one-cycle).")
-        hidden = d3.number_input("Decoder state size", *_limits("hidden"), base.hidden, 32, key="cap_hidden")
-        seed = d4.number_input("Seed", *_limits("seed"), base.seed, key="cap_seed")
-        r1, r2, r3, r4 = st.columns(4)
-        reuse = r1.slider("Uses of each scene (pretrained encoder, frozen or adapted)", *_limits("reuse"), base.reuse,
-                          key="cap_reuse", help="A frozen encoder's features are computed once per scene and serve "
-                                                "this many captions of it: more decoder steps per second. Ignored "
-                                                "otherwise.")
-        share = r2.select_slider("Encoder learning rate, share of the decoder's (finetune)", ENCODER_SHARES,
-                                 base.encoder_lr, key="cap_encoder_lr",
-                                 help="Fine-tuning a pretrained encoder with the decoder's full step tends to wreck "
-                                      "what it learned; a tenth is gentler. Ignored otherwise.")
-        adapt = r3.number_input("Scenes to adapt the encoder on (adapt)", *_limits("adapt_scenes"), base.adapt_scenes,
-                                640, key="cap_adapt_scenes",
-                                help="Before the decoder trains, the classifier learns to name the objects of this "
-                                     "many training scenes from its grid. Ignored otherwise.")
-        smoothing = r4.slider("Label smoothing", *_limits("label_smoothing"), float(base.label_smoothing), 0.05,
-                              key="cap_smoothing",
-                              help="This share of each target word's weight is spread over the whole vocabulary, "
-                                   "so the decoder is never taught to be certain of a word (the loss then reads "
-                                   "higher). 0 is plain cross-entropy, the default: 0.1 named no more test objects "
-                                   "at the other defaults here.")
+        values = {}
+        for row in ROWS:
+            for column, name in zip(st.columns(len(row)), row):
+                key, widget = WIDGETS[name]
+                given = {"value": getattr(base, name), **NARROWED.get(name, {})}
+                values[name] = setting_ui(column, CaptionConfig, name, key, widget, **given)
         st.caption(f"Trains on {describe_device(base.device)}.")
         start = st.form_submit_button("Start training the captioner", type="primary")
-    config = CaptionConfig(**{**base.to_json(), "epochs": int(epochs), "scenes_per_epoch": int(scenes),
-                              "batch_size": int(batch), "lr": float(lr), "cell": cell or base.cell,
-                              "hidden": int(hidden), "encoder_mode": mode or base.encoder_mode, "seed": int(seed),
-                              "reuse": int(reuse), "encoder_lr": float(share), "adapt_scenes": int(adapt),
-                              "label_smoothing": float(smoothing)})
+    chosen = {name: getattr(base, name) if v is None else v for name, v in values.items()}  # a segment unpicked
+    config = CaptionConfig(**{**base.to_json(), **typed_settings(CaptionConfig, chosen)})
     return config, None if encoder == SCRATCH else encoder, start
 
 

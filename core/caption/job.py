@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.caption.adapt import ClassifierHead, classifier_head
+from core.caption.config import CaptionConfig
 from core.caption.model import SCRATCH_ENCODER, Captioner, encoder_from_classifier
 from core.caption.runs import CaptionRecorder
-from core.caption.train import CaptionConfig, build_captioner, fit_captioner
+from core.caption.train import build_captioner, fit_captioner
 from core.data.sources import DataError, Dataset
 from core.device import describe_device, resolve_device
 from core.jobs.registry import BackgroundJob, JobRegistry, JobSnapshot, watch

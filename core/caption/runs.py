@@ -12,8 +12,8 @@ from safetensors.torch import load_file
 from torch import nn
 
 from core.bounds import settings_problem
+from core.caption.config import CaptionConfig
 from core.caption.model import Captioner, DecoderSpec
-from core.caption.train import CaptionConfig
 from core.models.codec import spec_from_json, spec_to_json
 from core.models.layers import ModelSpec, SpecError
 from core.runs.folder import (

@@ -7,15 +7,14 @@ import copy
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
-from core.bounds import choice, ranged, settings_from_json, settings_problem
 from core.caption.adapt import AdaptStep, ClassifierHead, adapt_encoder
+from core.caption.config import CaptionConfig
 from core.caption.evaluate import CaptionScores, caption_scenes, score_captions
-from core.caption.model import CELLS, Captioner, DecoderSpec, encode_sentences, loss_of
+from core.caption.model import Captioner, encode_sentences, loss_of
 from core.caption.scenes import (
     CANVASES,
     SceneSampler,
@@ -26,58 +25,14 @@ from core.caption.scenes import (
 )
 from core.data.batches import normalize
 from core.data.sources import Dataset
-from core.device import DEVICES, resolve_device
+from core.device import resolve_device
 from core.models.layers import ModelSpec
 from core.training.config import ConfigError
 from core.training.history import CaptionEpochReport, Event, StepReport
 from core.training.status import RunStatus
 from core.training.train import Callbacks, Control, Diverged, FitResult, schedule_factor
 
-ENCODER_MODES = ("frozen", "adapt", "finetune")
 SAMPLES = 8  # test scenes captioned in every epoch's report, so a person sees the sentences improve
-
-
-@dataclass(frozen=True)
-class CaptionConfig:
-    """Every setting of a captioner run; allowed values sit on each field, as for TrainConfig."""
-
-    epochs: int = ranged(6, low=1, high=200)
-    scenes_per_epoch: int = ranged(6400, low=64, high=1_000_000)  # freshly drawn training scenes per epoch
-    batch_size: int = ranged(64, low=2, high=1024)  # scenes per step (all of one canvas shape)
-    lr: float = ranged(3e-3, low=1e-6, high=1.0, whole=False)  # Adam's peak learning rate (one-cycle schedule)
-    cell: str = choice("lstm", CELLS)  # the decoder's recurrent cell
-    hidden: int = ranged(256, low=16, high=1024)  # its state size
-    # Each target word keeps 1 - this of its weight, the rest spread over the vocabulary. Off by default: 0.1 named
-    # more test objects with a weaker encoder on the JPEG copy (+0.9 points, four seeds) but fewer at the defaults on
-    # the official pixels (-0.4, two seeds); docs/captioning.md, "Training variants screened on a GPU".
-    label_smoothing: float = ranged(0.0, low=0.0, high=0.5, whole=False)
-    encoder_mode: str = choice("adapt", ENCODER_MODES)  # with an encoder from a classifier run: keep it as it is;
-    #                                 adapt it to scenes first (core.caption.adapt), then keep it; or train it with the decoder
-    adapt_scenes: int = ranged(12_800, low=64, high=1_000_000)  # adapt only: training scenes the encoder adapts on
-    encoder_lr: float = ranged(0.1, low=0.0, high=1.0, whole=False)  # finetune only: the encoder's learning rate as a
-    #                                         share of the decoder's (pretrained weights need gentler steps)
-    reuse: int = ranged(3, low=1, high=10)  # frozen or adapted pretrained encoder only: uses of each drawn scene
-    #                                         (its features are computed once, its caption drawn anew each time)
-    test_scenes: int = ranged(600, low=16, high=10_000)  # fixed held-back scenes scored after every epoch
-    held_out_scenes: int = ranged(200, low=16, high=10_000)  # scenes of class pairs never seen in training
-    seed: int = ranged(0, low=0, high=2**31 - 1)
-    device: str = choice("auto", DEVICES)
-
-    def check(self) -> "CaptionConfig":
-        problem = settings_problem(self)
-        if problem:
-            raise ConfigError(problem)
-        return self
-
-    def decoder(self) -> DecoderSpec:
-        return DecoderSpec(cell=self.cell, hidden=self.hidden)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "CaptionConfig":
-        return settings_from_json(cls, data, "captioner", ConfigError)
 
 
 def build_captioner(config: CaptionConfig, classes, encoder_spec: ModelSpec,

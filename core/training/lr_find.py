@@ -34,9 +34,12 @@ DIVERGE_FACTOR = 4.0  # stop once the smoothed loss is this many times its best:
 
 @dataclass(frozen=True)
 class LRFindConfig:
-    steps: int = ranged(100, low=10, high=1000)  # training steps, one batch each
-    start_lr: float = ranged(1e-6, low=1e-7, high=1.0, whole=False)
-    end_lr: float = ranged(10.0, low=1e-3, high=100.0, whole=False)
+    steps: int = ranged(100, low=10, high=1000, label="Steps", unit="steps", group="sweep",
+                        help="Training steps, one batch each.")
+    start_lr: float = ranged(1e-6, low=1e-7, high=1.0, whole=False, label="First learning rate", group="sweep",
+                             help="The learning rate of the first step.")
+    end_lr: float = ranged(10.0, low=1e-3, high=100.0, whole=False, label="Last learning rate", group="sweep",
+                           help="The learning rate of the last step (the sweep stops early once the loss explodes).")
 
     def check(self) -> "LRFindConfig":
         problem = settings_problem(self)

@@ -1,0 +1,22 @@
+"""`models`: the presets, with their parameters and multiply-accumulates."""
+from __future__ import annotations
+
+from core.cli._common import add_json
+from core.models.layers import summarize
+from core.training.presets import PRESETS
+
+
+def add_parser(subparsers) -> None:
+    models = subparsers.add_parser("models", help="the presets with parameters and multiply-accumulates")
+    add_json(models)
+    models.set_defaults(handler=cmd_models)
+
+
+def cmd_models(args) -> dict:
+    rows = []
+    for preset in PRESETS.values():
+        s = summarize(preset.spec)
+        rows.append({"name": preset.name, "parameters": s.parameters, "macs": s.macs, "description": preset.description})
+        if not args.json:
+            print(f"{preset.name:<14} {s.parameters:>10,} params {s.macs:>14,} MACs  {preset.description}")
+    return {"models": rows}
