@@ -19,7 +19,6 @@ from core.jobs.worker import Worker
 from core.models.layers import ModelSpec, SpecError, build_model
 from core.runs.curve import Curve
 from core.runs.folder import (
-    ERROR_LOG,
     RUNS_ROOT,
     Recorder,
     RunRecorder,
@@ -27,6 +26,7 @@ from core.runs.folder import (
     new_run_id,
     run_path,
 )
+from core.runs.layout import RunFolder
 from core.training.config import ConfigError, TrainConfig, check_trainable
 from core.training.history import EpochReport, Event, History, StepReport
 from core.training.status import RunStatus
@@ -118,9 +118,10 @@ class BackgroundJob(Worker):
         except (SpecError, ConfigError, ValueError) as exc:
             log_traceback(self.folder, "refused")
             self._fail(recorder, str(exc))
-        except Exception as exc:  # recorded as the run's status, never lost in a thread; the traceback in error.log
+        except Exception as exc:  # recorded as the run's status, never lost in a thread; the traceback in its log
             log_traceback(self.folder, "training failed")
-            self._fail(recorder, f"training failed: {type(exc).__name__}: {exc} (traceback in {ERROR_LOG})")
+            log = RunFolder(self.folder).error_log.name
+            self._fail(recorder, f"training failed: {type(exc).__name__}: {exc} (traceback in {log})")
 
     def _fail(self, recorder, reason: str) -> None:
         if recorder is not None:
