@@ -9,7 +9,6 @@ import traceback
 from dataclasses import fields, replace
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from core.bounds import bounds_of, choices_of
@@ -24,9 +23,8 @@ from core.data.images import ImageError, decode_image, to_model_input
 from core.data.sources import DataError
 from core.device import DeviceError, resolve_device
 from core.errors import UserError
-from core.insight.calibrate import report as calibration_report
-from core.insight.calibrate import run_temperature
 from core.insight.describe import describe, draw_boxes
+from core.insight.evaluation import evaluate_run
 from core.insight.explain import explain_picture, overlay
 from core.insight.neighbours import MAX_K, neighbours, training_features
 from core.insight.robustness import run_robustness
@@ -45,7 +43,7 @@ from core.runs.folder import (
     resolve_cli_run,
 )
 from core.training.config import ConfigError, TrainConfig, with_overrides
-from core.training.evaluate import metrics, predict_image, predict_logits
+from core.training.evaluate import predict_image
 from core.training.history import adapt_event
 from core.training.lr_find import LRFindConfig
 from core.training.presets import PRESETS, get_preset
@@ -360,11 +358,8 @@ def cmd_evaluate(args) -> dict:
     run = open_run(resolve_cli_run(args.run))
     model = load_model(run)
     dataset = datasets.load(args.data or run.summary.source or None)
-    if tuple(dataset.classes) != run.classes:
-        raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
-    logits = predict_logits(model, dataset.test_x, tta=run.config.tta)
-    m = metrics(torch.softmax(logits, 1), dataset.test_y, run.classes)
-    calibration = calibration_report(logits, dataset.test_y, *run_temperature(run, model, dataset))
+    evaluation = evaluate_run(run, model, dataset)
+    m, calibration = evaluation.metrics, evaluation.calibration
     if not args.json:
         print(f"test accuracy {m.accuracy:.1%} on {len(dataset.test_y):,} images")
         for c in run.classes:

@@ -27,6 +27,8 @@ from core.runs.folder import (
     run_path,
 )
 from core.runs.layout import RunFolder
+from core.runs.summary import RunKind
+from core.runs.view import RunView
 from core.training.config import ConfigError, TrainConfig, check_trainable
 from core.training.history import EpochReport, Event, History, StepReport
 from core.training.status import RunStatus
@@ -61,10 +63,16 @@ class JobSnapshot:
     def progress(self) -> float:
         return self.steps[-1].step / self.total_steps if self.steps and self.total_steps else 0.0
 
+    def view(self) -> RunView:
+        """What a page draws of it: the same type as a run read back from its folder (RunView.from_folder)."""
+        return RunView(self.id, self.status, self.reason, self.history(), self.total_steps, self.lr, live=True)
+
 
 class BackgroundJob(Worker):
     """Trains in a thread and records it; subclasses say how to start the run folder and what to train. Watchers read
     snapshots and send stop or a new learning rate through `control`."""
+
+    kind: RunKind = "classifier"  # the kind of run folder it writes
 
     def __init__(self, folder: Path, lr: float):
         self.folder, self.id = folder, folder.name
