@@ -6,7 +6,7 @@ from core.caption.attention import word_maps
 from core.caption.config import CaptionConfig
 from core.caption.evaluate import caption_scenes, score_captions, score_template
 from core.caption.export import captioner_script
-from core.caption.job import CaptionJob, encoder_source, start_captioner
+from core.caption.job import encoder_source, start_captioner
 from core.caption.model import (
     MAX_BEAM,
     SCRATCH_ENCODER,
@@ -17,12 +17,10 @@ from core.caption.model import (
 )
 from core.caption.scenes import evaluation_scenes, render, vocabulary
 from core.data.images import to_pil
-from core.data.sources import DataError
-from core.device import DeviceError
-from core.jobs.registry import BusyError
-from core.models.layers import SpecError
+from core.errors import UserError
+from core.jobs.watched import find_run
 from core.runs import folder as runs
-from core.training.config import ConfigError
+from core.runs.classes import check_same_classes
 from core.training.history import CaptionEpochReport, adapt_event
 from core.training.status import RunStatus
 from ui.caption_form import HOW_CAPTIONING_WORKS, LRS, caption_settings_ui
@@ -64,7 +62,7 @@ if start:
         job = start_captioner(registry(), dataset, config, encoder)
         st.session_state.caption_job = job.id
         st.query_params["caption"] = job.id
-    except (ConfigError, SpecError, DeviceError, BusyError, DataError, runs.RunError) as exc:
+    except UserError as exc:
         st.error(f"**Training did not start.** {exc}")
 with st.expander("Show the code: the captioner as a plain PyTorch file"):
     try:
@@ -72,7 +70,7 @@ with st.expander("Show the code: the captioner as a plain PyTorch file"):
         script = captioner_script(spec, config.decoder(), vocabulary(classes))
         st.download_button("Download captioner.py", script, "captioner.py", "text/x-python", key="dl_captioner")
         st.code(script, language="python")
-    except (ValueError, runs.RunError) as exc:
+    except ValueError as exc:  # a run that cannot be read too: every UserError is a ValueError
         st.error(f"**No code for this encoder.** {exc}")
 
 fixed = evaluation_scenes(dataset.test_y, len(classes), CaptionConfig().test_scenes)
@@ -81,32 +79,32 @@ fixed = evaluation_scenes(dataset.test_y, len(classes), CaptionConfig().test_sce
 run_id = st.query_params.get("caption") or st.session_state.get("caption_job")
 if run_id:
     st.session_state.caption_job = run_id
-job = registry().get(run_id) if run_id else None
+watched = None
+if run_id:
+    try:
+        watched = find_run(registry(), run_id, "captioner")  # a typed or stale address may name none
+    except runs.RunError as exc:
+        st.warning(str(exc))
 
 
-@st.fragment(run_every=2.0 if job is not None and job.alive else None)
+@st.fragment(run_every=2.0 if watched is not None and watched.alive else None)
 def live_ui() -> None:
-    if job is not None:
-        snap = job.snapshot()
-        history, status, reason, total, lr = snap.history(), snap.status, snap.reason, snap.total_steps, snap.lr
-    else:
-        folder = runs.run_path(run_id)
-        history, summary = runs.read_history(folder), runs.read_summary(folder)
-        status, reason, total, lr = summary.status, summary.reason, 0, 0.0
-    st.subheader(f"Captioner run `{run_id}` · {status}")
-    if job is not None and not snap.done:
-        last = snap.steps[-1] if snap.steps else None
-        phase = f"epoch {last.epoch}" if last and last.epoch else "adapting the encoder"  # the adapt phase is epoch 0
-        text = (f"{phase} · step {last.step:,}/{total:,} · {last.images_per_second:,.0f} scenes/s · "
-                f"ETA {int(last.eta // 60)}:{int(last.eta % 60):02d} · loss {last.loss:.3f}") if last else "starting…"
-        st.progress(snap.progress, text=text)
-        live_controls_ui(job, lr, LRS, prefix="cap_")
+    try:
+        view = watched.view()
+    except runs.RunError as exc:  # its summary damaged since the page found it
+        st.warning(str(exc))
+        return
+    history, status = view.history, view.status
+    st.subheader(f"Captioner run `{view.id}` · {status}")
+    if view.training:
+        st.progress(view.progress, text=view.progress_line("scenes", with_lr=False))
+        live_controls_ui(watched.job, view.lr, LRS, prefix="cap_")
     elif status == RunStatus.FINISHED:
         last = history.epochs[-1] if history.epochs else None
         st.success(f"Finished: {last.exact:.1%} of the test scenes captioned with exactly the right meaning."
                    if last else "Finished.")
     elif status.went_wrong:
-        st.error(f"**The run {status}.** {reason}")
+        st.error(f"**The run {status}.** {view.reason}")
     elif status == RunStatus.STOPPED:
         st.info("Stopped. What it learned so far is saved and can caption below.")
     left, right = st.columns(2)
@@ -119,12 +117,12 @@ def live_ui() -> None:
     if history.epochs:
         right.plotly_chart(caption_scores_figure(history.epochs), width="stretch", key="cap_scores")
         samples_ui(history.epochs)
-    if job is not None and snap.done and st.session_state.get("cap_was_running") == job.id:
+    if view.live and view.done and st.session_state.get("cap_was_running") == view.id:
         st.session_state.cap_was_running = None
-        st.session_state.cap_pick_next = job.id  # the captioner just trained is the one to try below
+        st.session_state.cap_pick_next = view.id  # the captioner just trained is the one to try below
         st.rerun()  # full rerun: stops the timer and lists the new captioner below
-    if job is not None and not snap.done:
-        st.session_state.cap_was_running = job.id
+    if view.training:
+        st.session_state.cap_was_running = view.id
 
 
 def samples_ui(epochs: list[CaptionEpochReport]) -> None:
@@ -142,21 +140,8 @@ def samples_ui(epochs: list[CaptionEpochReport]) -> None:
                           output_format="PNG")
 
 
-def watched_exists() -> bool:
-    """Whether the run in the address is a captioner run this page can show (a typed or stale address may not be)."""
-    if job is not None:
-        return isinstance(job, CaptionJob)
-    try:
-        folder = runs.run_path(run_id)
-    except runs.RunError:
-        return False
-    return runs.run_kind(folder) == "captioner" and (folder / "summary.json").exists()
-
-
-if run_id and watched_exists():
+if watched is not None:
     live_ui()
-elif run_id:
-    st.warning(f"No captioner run called `{run_id[:80]}` was found.")
 
 # --- caption a picture ---
 st.header("Caption a picture")
@@ -172,11 +157,9 @@ if fresh in labels:  # set before the picker exists in this run, so it takes the
 pick = st.selectbox("Captioner", list(labels), format_func=labels.get, key="cap_run")
 try:
     cap_run, model = captioner_model(pick)
-except runs.RunError as exc:
+    check_same_classes(cap_run.id, cap_run.classes, classes, "captioner")
+except UserError as exc:
     st.error(f"**This captioner cannot be used.** {exc}")
-    st.stop()
-if tuple(cap_run.classes) != tuple(classes):
-    st.error(f"**This captioner was trained on other classes** ({', '.join(cap_run.classes)}).")
     st.stop()
 
 def caption_picture_ui() -> None:

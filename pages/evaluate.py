@@ -3,11 +3,16 @@ import streamlit as st
 import torch
 
 from core.data.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
-from core.insight.calibrate import CalibrationReport, run_temperature
-from core.insight.calibrate import report as calibration_report
+from core.errors import UserError
+from core.insight.evaluation import (
+    CELL_IMAGES,
+    Evaluation,
+    confusion_cell,
+    evaluate_run,
+)
 from core.insight.explain import explain, overlay
-from core.runs import folder as runs
-from core.training.evaluate import Metrics, metrics, predict_image, predict_logits
+from core.runs.layout import RunFolder
+from core.training.evaluate import predict_image
 from ui.entry import through_entry_ui
 from ui.figures import (
     abstain_figure,
@@ -33,24 +38,17 @@ if run_id is None:
 
 
 @st.cache_data(show_spinner="Classifying the test set…", max_entries=8)
-def test_metrics(run_id: str, stamp: float, source: str) -> tuple[Metrics, CalibrationReport]:
-    run, model = run_model(run_id)
-    logits = predict_logits(model, dataset.test_x, tta=run.config.tta)
-    temperature, fitted_on = run_temperature(run, model, dataset)  # on held-out training images, never the test set
-    return (metrics(torch.softmax(logits, 1), dataset.test_y, run.classes),
-            calibration_report(logits, dataset.test_y, temperature, fitted_on))
+def test_evaluation(run_id: str, stamp: float, source: str) -> Evaluation:
+    return evaluate_run(*run_model(run_id), dataset)
 
 
 try:
     run, model = run_model(run_id)
-    if run.classes != dataset.classes:
-        st.error(f"**This run was trained on other classes** ({', '.join(run.classes)}) than the current dataset has.")
-        st.stop()
-    weights = runs.run_path(run_id) / "weights.safetensors"
-    m, cal = test_metrics(run_id, weights.stat().st_mtime, dataset.source)
-except runs.RunError as exc:
+    evaluation = test_evaluation(run_id, RunFolder(run.path).weights_mtime(), dataset.source)
+except UserError as exc:  # a damaged run, or data with other classes than the run's
     st.error(f"**This run cannot be evaluated.** {exc}")
     st.stop()
+m, cal = evaluation.metrics, evaluation.calibration
 
 classes = list(dataset.classes)
 st.metric("Test accuracy", f"{m.accuracy:.1%}", help=f"on {len(dataset.test_y):,} test images")
@@ -81,12 +79,10 @@ for key, default in (("cm_true", classes[0]), ("cm_pred", classes[1])):
         st.session_state[key] = default
 true_c = t1.selectbox("True class", classes, key="cm_true")
 pred_c = t2.selectbox("Predicted class", classes, key="cm_pred")
-preds, conf = torch.tensor(m.predictions), torch.tensor(m.confidences)
-cell = ((dataset.test_y == classes.index(true_c)) & (preds == classes.index(pred_c))).nonzero().flatten()
-cell = cell[conf[cell].argsort(descending=True)][:30]
+cell = confusion_cell(m, dataset.test_y, classes.index(true_c), classes.index(pred_c))
 st.caption(f"{int(m.confusion[classes.index(true_c)][classes.index(pred_c)])} test images are {true_c} and were "
-           f"predicted {pred_c}" + (" (showing 30)" if len(cell) == 30 else ""))
-image_grid_ui(dataset.test_x[cell], [f"{pred_c} {conf[i]:.0%}" for i in cell], 10)
+           f"predicted {pred_c}" + (f" (showing {CELL_IMAGES})" if len(cell) == CELL_IMAGES else ""))
+image_grid_ui(dataset.test_x[cell], [f"{pred_c} {m.confidences[i]:.0%}" for i in cell], 10)
 
 st.subheader("Most confidently wrong")
 wrong = m.misclassified[:20]

@@ -14,6 +14,7 @@ from core.insight.explain import (
 )
 from core.insight.neighbours import MAX_K, neighbours
 from core.runs import folder as runs
+from core.runs.classes import ClassesError, check_same_classes
 from ui.entry import through_entry_ui
 from ui.state import dataset_ui, neighbour_features, run_model, run_picker_ui
 from ui.widgets import image_grid_ui, photo_upload_ui
@@ -59,8 +60,10 @@ with c3.expander("What is Grad-CAM?", expanded=True):
 st.subheader("The training images most like this one")
 st.caption("Not pixels: the network's own description of each picture, the features its last layer reads. "
            "Similar features mean the network sees them as alike, which explains a guess by example.")
-if tuple(dataset.classes) != tuple(classes):
-    st.info("The current dataset has other classes than this run; choose its data on the Dataset page.")
+try:
+    check_same_classes(run_id, classes, dataset.classes)
+except ClassesError as exc:
+    st.info(f"The current dataset does not fit this run: {exc}. Choose its data on the Dataset page.")
 else:
     k = st.slider("How many", 1, MAX_K, 8, key="neighbours_k")
     asked = st.session_state.get("neighbours_for") == run_id

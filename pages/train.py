@@ -1,13 +1,12 @@
 """Train: settings, Start/Stop, and live charts of a run that keeps going when the tab closes (its id is in the URL)."""
 import streamlit as st
 
-from core.device import DeviceError
+from core.errors import UserError
 from core.jobs.lr_find import LRFinderJob
-from core.jobs.registry import BusyError, TrainingJob
-from core.models.layers import SpecError, layer_report
+from core.jobs.watched import find_run
+from core.models.layers import layer_report
 from core.runs import folder as runs
 from core.runs.export import training_script
-from core.training.config import ConfigError
 from core.training.presets import PRESETS
 from core.training.status import RunStatus
 from ui.entry import through_entry_ui
@@ -50,7 +49,7 @@ else:
                 old.stop()  # one range test per session: a new one replaces the last
             st.session_state.lr_job = LRFinderJob(model_spec, dataset, config.check()).start()
             st.session_state.lr_job_form = choice
-        except (ConfigError, SpecError, DeviceError) as exc:
+        except UserError as exc:
             st.error(f"**The learning-rate finder did not start.** {exc}")
     if st.session_state.get("lr_job") is not None and st.session_state.get("lr_job_form") == choice:
         lr_find_ui(st.session_state.lr_job, f"{choice}_lr")
@@ -59,7 +58,7 @@ else:
             job = registry().start(model_spec, dataset, config.check())
             st.session_state.job_id = job.id
             st.query_params["run"] = job.id
-        except (ConfigError, SpecError, DeviceError, BusyError) as exc:
+        except UserError as exc:
             st.error(f"**Training did not start.** {exc}")
 
 # --- the run being watched: from this session, or from the URL after a refresh ---
@@ -67,16 +66,10 @@ run_id = st.query_params.get("run") or st.session_state.get("job_id")
 if run_id:  # remembered both ways: a reloaded tab finds it in the URL, a page switch in the session
     st.session_state.job_id = run_id
     st.query_params["run"] = run_id
-job = registry().get(run_id) if run_id else None
-if job is not None and not isinstance(job, TrainingJob):
-    job = None  # a captioner's job: the Caption page shows those
-folder = None
-if run_id and job is None:
+watched = None
+if run_id:
     try:
-        folder = runs.run_path(run_id)
-        if runs.run_kind(folder) != "classifier" or not (folder / "summary.json").exists():
-            st.warning(f"No classifier run called `{run_id[:80]}` was found.")
-            folder = None
+        watched = find_run(registry(), run_id, "classifier")  # a captioner's run: the Caption page shows those
     except runs.RunError as exc:
         st.warning(str(exc))
 
@@ -86,36 +79,30 @@ if run_id and job is None:
 LIVE_PERIOD_S = 2.0
 
 
-@st.fragment(run_every=LIVE_PERIOD_S if job is not None and job.alive else None)
+@st.fragment(run_every=LIVE_PERIOD_S if watched is not None and watched.alive else None)
 def live_ui() -> None:
-    if job is not None:
-        snap = job.snapshot()
-        history, status, reason, steps = snap.history(), snap.status, snap.reason, snap.steps
-        total, lr = snap.total_steps, snap.lr
-    else:
-        history, summary = runs.read_history(folder), runs.read_summary(folder)
-        status, reason, total = summary.status, summary.reason, 0
-        steps, lr = history.steps, history.steps[-1].lr if history.steps else 0.0
-    st.subheader(f"Run `{run_id}` · {status}")
-    if job is not None and not snap.done:
-        last = steps[-1] if steps else None
-        eta = f"{int(last.eta // 60)}:{int(last.eta % 60):02d}" if last else "…"
-        text = (f"epoch {last.epoch} · step {last.step:,}/{total:,} · {last.images_per_second:,.0f} images/s · "
-                f"ETA {eta} · loss {last.loss:.3f} · lr {lr:.3g}") if last else "starting…"
-        st.progress(snap.progress, text=text)
-        live_controls_ui(job, lr, LRS)
+    try:
+        view = watched.view()
+    except runs.RunError as exc:  # its summary damaged since the page found it
+        st.warning(str(exc))
+        return
+    history, status = view.history, view.status
+    st.subheader(f"Run `{view.id}` · {status}")
+    if view.training:
+        st.progress(view.progress, text=view.progress_line())
+        live_controls_ui(watched.job, view.lr, LRS)
     elif status == RunStatus.FINISHED:
         acc = history.epochs[-1].test_accuracy if history.epochs else None
         st.success(f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")
         st.page_link("pages/evaluate.py", label="Evaluate this run class by class", icon=":material/target:")
     elif status.went_wrong:
-        st.error(f"**The run {status}.** {reason}")
+        st.error(f"**The run {status}.** {view.reason}")
     elif status == RunStatus.STOPPED:
         st.info("Stopped. What it learned so far is saved; the Evaluate page can use it.")
     if history.steps:
         st.plotly_chart(loss_figure(history.steps, history.events), width="stretch", key="loss_chart")
-    if not timelapse_ui(runs.run_path(run_id)):  # runs saved before the time-lapse
-        tiles = first_filters(run_id)
+    if not timelapse_ui(watched.folder):  # runs saved before the time-lapse
+        tiles = first_filters(view.id)
         if tiles is not None:
             st.caption(f"First-layer filters after epoch {len(history.epochs)} (each stretched to full contrast)")
             image_grid_ui(tiles[:32], [""] * min(32, len(tiles)), 16, scale=max(1, 48 // tiles.shape[-1]))
@@ -124,14 +111,14 @@ def live_ui() -> None:
                               help="Shows which classes the network learns late.")
         st.plotly_chart(accuracy_figure(history.epochs, list(dataset.classes), per_class), width="stretch",
                         key="acc_chart")
-    if job is not None and snap.done and st.session_state.get("was_running") == job.id:
+    if view.live and view.done and st.session_state.get("was_running") == view.id:
         st.session_state.was_running = None
         st.rerun()  # full rerun: stops the timer and refreshes the run list
-    if job is not None and not snap.done:
-        st.session_state.was_running = job.id
+    if view.training:
+        st.session_state.was_running = view.id
 
 
-if job is not None or folder is not None:
+if watched is not None:
     live_ui()
 
 st.subheader("Compare runs")

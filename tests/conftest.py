@@ -4,14 +4,16 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bench import OFFICIAL_COPY  # CIFAR-10, official format and pixels, beside the checkout (CI has it too)
+from bench import (
+    OFFICIAL_COPY,  # CIFAR-10, official format and pixels, beside the checkout (CI has it too)
+)
+from bench.browser import wait_for  # noqa: F401 (tests import it from here)
 from core.models.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
 from core.training.config import TrainConfig
 
@@ -99,14 +101,6 @@ def png_bytes(pixels: np.ndarray | None = None, mode="RGB", size=(32, 32)) -> by
     buf = io.BytesIO()
     image.save(buf, "PNG")
     return buf.getvalue()
-
-
-def wait_for(condition, timeout: float = 20.0, what: str = "condition", interval: float = 0.05):
-    """Poll `condition` until it is true; fail naming `what` after `timeout` seconds (no test waits forever)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(interval)
 
 
 @pytest.fixture

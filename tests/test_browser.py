@@ -5,12 +5,8 @@ Screenshots of every step land in screenshots/e2e/; a failing step names its scr
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -18,53 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import png_bytes, wait_for, write_tree
 
+from bench.browser import ARGS, CHROMIUM, ServerFailed, choose, dashboard_server, nav
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "screenshots" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-dev-shm-usage"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerFailed(RuntimeError):
-    pass
-
-
-@contextlib.contextmanager
-def dashboard_server(env: dict, log: Path | None = None, start_s: float = 60):
-    """`streamlit run dashboard.py` on a free local port with `env` (added to os.environ), yielding its base URL once
-    /_stcore/health answers; stopped on exit. Output goes to `log` (else discarded)."""
-    port = free_port()
-    out = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-                             "--server.port", str(port), "--server.headless", "true"],
-                            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_s
-        while True:
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise ServerFailed(f"streamlit did not become healthy{f'; see {log}' if log else ''}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log:
-            out.close()
 
 
 @pytest.fixture(scope="module")
@@ -113,20 +66,6 @@ def plot_points(page, key: str, trace: int = 0) -> int:
         """([key, trace]) => { const d = document.querySelector(`.st-key-${key} .js-plotly-plot`);
                                return d && d.data && d.data[trace] ? (d.data[trace].x || d.data[trace].y).length : 0 }""",
         [key, trace])
-
-
-def choose(page, key: str, option: str) -> None:
-    """Pick a selectbox option by typing it, as a keyboard user would."""
-    box = page.locator(f".st-key-{key} input").first
-    box.click()
-    box.fill(option)
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def nav(page, title: str, heading: str | None = None) -> None:
-    """Follow the sidebar link, which keeps the browser session (a typed URL starts a new one)."""
-    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
-    page.get_by_role("heading", name=heading or title, exact=True).first.wait_for()
 
 
 def test_a_shared_model_link_is_the_first_visit_after_a_start(server, page):

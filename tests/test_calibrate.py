@@ -89,7 +89,7 @@ def test_a_runs_temperature_is_fitted_on_its_held_out_images_once_and_refitted_w
     model = load_model(run)
     t, n = calibrate.run_temperature(run, model, tiny_dataset)
     assert n == 10 and calibrate.TEMPERATURE_RANGE[0] <= t <= calibrate.TEMPERATURE_RANGE[1]
-    saved = run.path / calibrate.FILE
+    saved = run.files.calibration
     stamp = saved.stat().st_mtime_ns
     assert calibrate.run_temperature(run, model, tiny_dataset) == (t, n) and saved.stat().st_mtime_ns == stamp
     other = {**json.loads(saved.read_text()), "source": "another dataset", "temperature": 3.0}
@@ -104,5 +104,5 @@ def test_a_run_without_held_out_images_keeps_temperature_one(trained_run, tiny_d
 
     run = open_run(run_path(trained_run))
     run = replace(run, config=replace(run.config, holdout=0))
-    (run.path / calibrate.FILE).unlink(missing_ok=True)
+    run.files.calibration.unlink(missing_ok=True)
     assert calibrate.run_temperature(run, load_model(run), tiny_dataset) == (1.0, 0)

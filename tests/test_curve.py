@@ -50,3 +50,18 @@ def test_a_captioners_two_losses_are_smoothed_apart_at_the_adapt_step():
     smoothed = loss_figure(steps, [Event("adapt", 10)]).data[1].y
     assert list(smoothed) == pytest.approx([1.0] * 10 + [4.0] * 10)
     assert list(loss_figure(steps).data[1].y) == [9.0] * 20  # without the event: the live job's own average
+
+
+def test_smoothing_has_one_owner_for_live_and_saved_steps():
+    """A live job's own average is kept (it saw every step, not only the sampled ones); a saved history is averaged
+    when drawn; a captioner's two losses are averaged apart from its "adapt" step."""
+    from core.runs.curve import smoothed_losses
+    from core.training.history import Event
+
+    saved = [report(s) for s in range(1, 30)]
+    assert smoothed_losses(saved) == pytest.approx(ema([s.loss for s in saved]))
+    live = [StepReport(s, 1, 1.0, 0.1, smoothed=7.0) for s in range(1, 5)]
+    assert smoothed_losses(live) == [7.0] * 4
+    two = [StepReport(s, 0 if s <= 3 else 1, 1.0 if s <= 3 else 5.0, 0.1) for s in range(1, 7)]
+    assert smoothed_losses(two, [Event("adapt", 3)]) == pytest.approx([1.0] * 3 + [5.0] * 3)
+    assert smoothed_losses([]) == []

@@ -3,7 +3,6 @@ import json
 
 from core.training.history import (
     HISTORY_VERSION,
-    METRICS,
     CaptionEpochReport,
     EpochReport,
     Event,
@@ -14,6 +13,8 @@ from core.training.history import (
     step_line,
 )
 
+METRICS = "metrics.jsonl"  # the file's name on disk, as runs have always written it
+
 
 def test_records_written_are_read_back_as_the_same_records(tmp_path):
     step = StepReport(7, 1, 2.25, 0.05, 900.0, 3.5)
@@ -22,7 +23,7 @@ def test_records_written_are_read_back_as_the_same_records(tmp_path):
     lines = [step_line(step), epoch_line(epoch), *map(event_line, events)]
     assert all(json.loads(line)["v"] == HISTORY_VERSION for line in lines)
     (tmp_path / METRICS).write_text("\n".join(lines) + "\n")
-    history = read_history(tmp_path)
+    history = read_history(tmp_path / METRICS)
     assert history.steps == [step] and history.epochs == [epoch] and history.events == events
 
 
@@ -35,7 +36,7 @@ def test_lines_from_before_the_version_read_the_same_and_damaged_lines_are_skipp
     ]
     text = "\n".join(map(json.dumps, old)) + '\n{"type": "step", "step": 2, "ep' + "\n" + '{"type": "weather"}\n'
     (tmp_path / METRICS).write_text(text)
-    history = read_history(tmp_path)
+    history = read_history(tmp_path / METRICS)
     assert [s.step for s in history.steps] == [1] and history.epochs[0].train_seconds == 0.0
     assert history.events == [Event("lr", 1, lr_from=0.1, lr_to=0.01)]
 
@@ -43,5 +44,5 @@ def test_lines_from_before_the_version_read_the_same_and_damaged_lines_are_skipp
 def test_a_captioners_epochs_read_as_caption_reports(tmp_path):
     report = CaptionEpochReport(1, 3.0, 0.4, 0.8, 0.7, 0.6, 0.3, 0.5, [{"scene": 0, "sentence": "a cat"}], 9.0)
     (tmp_path / METRICS).write_text(epoch_line(report) + "\n")
-    assert read_history(tmp_path, CaptionEpochReport).epochs == [report]
-    assert read_history(tmp_path).epochs == []  # not a classifier's epoch: skipped, not mistaken for one
+    assert read_history(tmp_path / METRICS, CaptionEpochReport).epochs == [report]
+    assert read_history(tmp_path / METRICS).epochs == []  # not a classifier's epoch: skipped, not mistaken for one

@@ -27,7 +27,7 @@ def test_the_nearest_training_image_of_a_training_image_is_itself(run_and_model,
 def test_features_are_computed_once_and_recomputed_when_the_file_does_not_fit(run_and_model, tiny_dataset):
     run, model = run_and_model
     first = nb.training_features(run, model, tiny_dataset)
-    path = run.path / nb.FILE
+    path = run.files.neighbours
     stamp = path.stat().st_mtime_ns
     assert torch.equal(nb.training_features(run, model, tiny_dataset), first) and path.stat().st_mtime_ns == stamp
     for damage in (b"garbage", None):

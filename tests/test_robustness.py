@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from core.data.corruptions import CORRUPTIONS, SEVERITIES
-from core.insight.robustness import FILE, RobustnessReport, measure, run_robustness
+from core.insight.robustness import RobustnessReport, measure, run_robustness
 from core.runs.folder import load_model, open_run
+from core.runs.layout import RunFolder
 
 
 class Always(nn.Module):
@@ -58,7 +59,7 @@ def test_a_runs_scores_are_kept_and_measured_again_when_the_weights_change(finis
     run = open_run(finished_run)
     model = load_model(run)
     first = run_robustness(run, model, tiny_dataset, images=12)
-    assert first.images == 12 and (finished_run / FILE).exists()
+    assert first.images == 12 and RunFolder(finished_run).robustness.exists()
 
     def no_measuring(*args, **kwargs):
         raise AssertionError("measured again although nothing changed")
@@ -67,9 +68,9 @@ def test_a_runs_scores_are_kept_and_measured_again_when_the_weights_change(finis
     assert run_robustness(run, model, tiny_dataset, images=12) == first
     monkeypatch.undo()
     assert run_robustness(run, model, tiny_dataset, images=8).images == 8  # another size: measured again
-    saved = json.loads((finished_run / FILE).read_text())
+    saved = json.loads(RunFolder(finished_run).robustness.read_text())
     saved["accuracy"]["fog"]["3"] = 7.0  # tampered: not an accuracy
-    (finished_run / FILE).write_text(json.dumps(saved))
+    RunFolder(finished_run).robustness.write_text(json.dumps(saved))
     again = run_robustness(run, model, tiny_dataset, images=8)
     assert 0 <= again.accuracy["fog"][3] <= 1
     (finished_run / "weights.safetensors").touch()  # saved again (a new stamp): the old scores no longer apply

@@ -3,6 +3,7 @@ import torch
 
 from core.insight import timelapse
 from core.runs.folder import run_path
+from core.runs.layout import RunFolder
 
 
 def test_every_epoch_leaves_a_small_frame_of_filters_and_heat_maps(trained_run, tiny_dataset):
@@ -16,7 +17,7 @@ def test_every_epoch_leaves_a_small_frame_of_filters_and_heat_maps(trained_run, 
         assert set(f.predicted) <= set(tiny_dataset.classes) and all(0 <= p <= 1 for p in f.confidence)
         assert f.filters.shape == (6, 3, 5, 5)  # the tutorial net's first conv
     assert not torch.equal(frames[0].filters, frames[1].filters)  # the filters moved between epochs
-    per_epoch = [p.stat().st_size for p in (run_path(trained_run) / timelapse.FOLDER).glob("epoch-*")]
+    per_epoch = [p.stat().st_size for p in RunFolder(run_path(trained_run)).timelapse.glob("epoch-*")]
     assert len(per_epoch) == 2 and max(per_epoch) < 8_000  # the pictures are kept once; 500 epochs stay under 4 MB
 
 
@@ -28,8 +29,8 @@ def test_sample_indices_take_the_first_test_image_of_each_class():
 
 def test_a_damaged_frame_is_skipped_and_the_rest_still_plays(trained_run):
     folder = run_path(trained_run)
-    (folder / timelapse.FOLDER / "epoch-0001.safetensors").write_bytes(b"not a safetensors file")
-    (folder / timelapse.FOLDER / "epoch-0003.safetensors").write_bytes(b"")
+    RunFolder(folder).timelapse_frame(1).write_bytes(b"not a safetensors file")
+    RunFolder(folder).timelapse_frame(3).write_bytes(b"")
     assert [f.epoch for f in timelapse.read(folder)] == [2]
-    (folder / timelapse.FOLDER / timelapse.PICTURES_FILE).unlink()
+    RunFolder(folder).timelapse_pictures.unlink()
     assert timelapse.read(folder) == []

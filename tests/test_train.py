@@ -199,6 +199,7 @@ def test_a_crash_in_training_is_one_line_for_the_user_and_a_traceback_in_the_run
                                                                                          monkeypatch):
     from core.jobs import registry as jobs
     from core.runs import folder as runs
+    from core.runs.layout import RunFolder
 
     def crash(*args, **kwargs):
         raise RuntimeError("simulated engine bug")
@@ -208,7 +209,7 @@ def test_a_crash_in_training_is_one_line_for_the_user_and_a_traceback_in_the_run
                              tmp_path / "run")
     assert snap.status == "failed" and "\n" not in snap.reason
     assert snap.reason == "training failed: RuntimeError: simulated engine bug (traceback in error.log)"
-    log = (tmp_path / "run" / runs.ERROR_LOG).read_text()
+    log = RunFolder(tmp_path / "run").error_log.read_text()
     assert "Traceback" in log and "in crash" in log and "simulated engine bug" in log
     assert runs.read_summary(tmp_path / "run").reason == snap.reason
 

@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from conftest import wait_for  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from test_browser import ARGS, CHROMIUM, choose, dashboard_server, nav  # noqa: E402  (the browser walk's helpers)
 
 from bench import DATA_HELP, default_data  # noqa: E402
+from bench.browser import ARGS, CHROMIUM, choose, dashboard_server, nav, wait_for  # noqa: E402
 from core import data  # noqa: E402
 from core.data.images import to_pil  # noqa: E402
 

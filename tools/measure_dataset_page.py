@@ -19,11 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from test_browser import ARGS, CHROMIUM, dashboard_server  # noqa: E402  (the browser walk's own helpers)
 
 from bench import DATA_HELP, default_data  # noqa: E402
+from bench.browser import ARGS, CHROMIUM, dashboard_server  # noqa: E402  (the browser walk's own helpers)
 
 
 def visit(page, url: str) -> float:

@@ -17,10 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from test_browser import ARGS, CHROMIUM, choose, dashboard_server  # noqa: E402  (the browser walk's own helpers)
-
+from bench.browser import ARGS, CHROMIUM, choose, dashboard_server  # noqa: E402  (the browser walk's own helpers)
 from core.runs.folder import read_summary  # noqa: E402
 
 

@@ -20,6 +20,10 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
+sys.path.insert(0, str(ROOT))
+
+from core.runs.layout import RunFolder  # noqa: E402
+
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--disable-dev-shm-usage"]
 
@@ -43,7 +47,7 @@ def main() -> None:
     runs = Path(os.environ.get("SCREENSHOT_RUNS") or tempfile.mkdtemp()) / "runs"
     env = {**os.environ, "CIFAR10_RUNS": str(runs)}
     caption_only = "--caption-only" in sys.argv[1:]
-    if not caption_only and not (runs / "20260101-000000-fast-readme" / "weights.safetensors").exists():
+    if not caption_only and not RunFolder(runs / "20260101-000000-fast-readme").weights.exists():
         subprocess.run([sys.executable, "-m", "core", "train", "--model", "fast", "--epochs", "3",
                         "--out", str(runs / "20260101-000000-fast-readme")], cwd=ROOT, env=env, check=True)
     with socket.socket() as s:

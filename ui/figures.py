@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from core.runs.curve import (  # per-step lines are thinned to about MAX_POINTS points
     MAX_POINTS,
-    ema,
+    smoothed_losses,
 )
 from core.training.history import (
     CaptionEpochReport,
@@ -14,7 +14,6 @@ from core.training.history import (
     Event,
     History,
     StepReport,
-    adapt_event,
 )
 
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#4c9f70", "#d1495b", "#00798c", "#edae49"]
@@ -34,15 +33,10 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320) -> go
 
 
 def loss_figure(steps: list[StepReport], events: list[Event] | None = None, title: str = "Training loss") -> go.Figure:
-    """Per-step loss and its moving average (a live job already averaged every step; a saved history is averaged
-    here). At most about MAX_POINTS points are drawn, whatever the run's length."""
+    """Per-step loss and its moving average (core.runs.curve.smoothed_losses). At most about MAX_POINTS points are
+    drawn, whatever the run's length."""
     fig = go.Figure()
-    xs, ys = [s.step for s in steps], [s.loss for s in steps]
-    smooth = [s.smoothed for s in steps] if steps and steps[0].smoothed is not None else ema(ys)
-    adapted = adapt_event(events or [])
-    if adapted is not None:  # two losses, the encoder's then the captions': each smoothed on its own
-        cut = sum(x <= adapted.step for x in xs)
-        smooth = ema(ys[:cut]) + ema(ys[cut:])
+    xs, ys, smooth = [s.step for s in steps], [s.loss for s in steps], smoothed_losses(steps, events)
     stride = max(1, len(xs) // MAX_POINTS)
     fig.add_scatter(x=xs[::stride], y=ys[::stride], mode="lines", name="per step", line=dict(color="#c8c8d0", width=1))
     fig.add_scatter(x=xs[::stride], y=smooth[::stride], mode="lines", name="smoothed", line=dict(color=PALETTE[0], width=3))
@@ -145,7 +139,7 @@ def compare_figure(histories: dict[str, History], metric: str) -> go.Figure:
         color = PALETTE[i % len(PALETTE)]
         if metric == "loss":
             stride = max(1, len(h.steps) // MAX_POINTS)
-            fig.add_scatter(x=[s.step for s in h.steps][::stride], y=ema([s.loss for s in h.steps])[::stride],
+            fig.add_scatter(x=[s.step for s in h.steps][::stride], y=smoothed_losses(h.steps, h.events)[::stride],
                             mode="lines", name=name, line=dict(color=color))
         else:
             fig.add_scatter(x=[e.epoch for e in h.epochs], y=[e.test_accuracy * 100 for e in h.epochs],

@@ -8,6 +8,7 @@ from core.data.store import DatasetStore
 from core.jobs.registry import JobRegistry
 from core.models.layers import ModelSpec
 from core.runs import folder as runs
+from core.runs.layout import RunFolder
 from core.training.presets import PRESETS
 
 
@@ -69,8 +70,7 @@ def _load_run(run_id: str, stamp: float):
 
 def run_model(run_id: str):
     """(Run, model in eval mode) for a saved run, reloaded when its weights change; raises RunError."""
-    weights = runs.run_path(run_id) / "weights.safetensors"
-    return _load_run(run_id, weights.stat().st_mtime if weights.exists() else 0.0)
+    return _load_run(run_id, RunFolder(runs.run_path(run_id)).weights_mtime())
 
 
 def usable_runs() -> list[runs.ListedRun]:
@@ -91,7 +91,7 @@ def run_picker_ui(key: str) -> str | None:
 def first_filters(run_id: str):
     """The first conv layer's filters from the run's latest saved weights (refreshed as each epoch saves)."""
     try:
-        return _filters(run_id, (runs.run_path(run_id) / "weights.safetensors").stat().st_mtime)
+        return _filters(run_id, RunFolder(runs.run_path(run_id)).weights.stat().st_mtime)
     except (OSError, runs.RunError):
         return None
 
@@ -118,8 +118,7 @@ def _load_captioner(run_id: str, stamp: float):
 
 def captioner_model(run_id: str):
     """(CaptionerRun, Captioner) for a saved run, reloaded when its weights change; raises RunError."""
-    weights = runs.run_path(run_id) / "weights.safetensors"
-    return _load_captioner(run_id, weights.stat().st_mtime if weights.exists() else 0.0)
+    return _load_captioner(run_id, RunFolder(runs.run_path(run_id)).weights_mtime())
 
 
 @st.cache_resource(show_spinner=False)
@@ -133,7 +132,7 @@ def neighbour_features(run_id: str, run, model, dataset: data.Dataset, compute: 
     from core.insight.neighbours import saved_features, training_features
 
     cache = _feature_cache()
-    key = (run_id, runs.weights_stamp(runs.run_path(run_id)), dataset.source)
+    key = (run_id, RunFolder(runs.run_path(run_id)).weights_stamp(), dataset.source)
     if key not in cache:
         features = saved_features(run, dataset)
         if features is None and compute:

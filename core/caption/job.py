@@ -10,10 +10,11 @@ from core.caption.config import CaptionConfig
 from core.caption.model import SCRATCH_ENCODER, Captioner, encoder_from_classifier
 from core.caption.runs import CaptionRecorder
 from core.caption.train import build_captioner, fit_captioner
-from core.data.sources import DataError, Dataset
+from core.data.sources import Dataset
 from core.device import describe_device, resolve_device
 from core.jobs.registry import BackgroundJob, JobRegistry, JobSnapshot, watch
 from core.models.layers import ModelSpec
+from core.runs.classes import check_same_classes
 from core.runs.folder import RunError, load_model, open_run
 from core.training.train import Callbacks, FitResult
 
@@ -31,8 +32,7 @@ def encoder_source(classifier_run: Path | None, classes) -> EncoderSource:
     if classifier_run is None:
         return EncoderSource(SCRATCH_ENCODER, None, "scratch")
     run = open_run(classifier_run)  # a captioner run given here is refused with its own message
-    if tuple(run.classes) != tuple(classes):
-        raise DataError(f"the encoder run {run.id} was trained on other classes ({', '.join(run.classes)})")
+    check_same_classes(run.id, run.classes, classes, "encoder run")
     try:
         spec = encoder_from_classifier(run.spec)
     except ValueError as exc:
@@ -44,6 +44,8 @@ def encoder_source(classifier_run: Path | None, classes) -> EncoderSource:
 
 
 class CaptionJob(BackgroundJob):
+    kind = "captioner"
+
     def __init__(self, dataset: Dataset, config: CaptionConfig, encoder: EncoderSource, folder: Path):
         config.check()
         resolve_device(config.device)

@@ -1,5 +1,6 @@
-"""Captioner run folders: the same layout as a classifier's (summary.json, metrics.jsonl, safetensors weights), with
-captioner.json (encoder spec and decoder settings), vocab.json and config.json; each file checked when read back."""
+"""Captioner run folders: the same layout as a classifier's (summary, metrics, classes, safetensors weights), with
+the captioner's description (encoder spec and decoder settings), its vocabulary and its config; each file checked when
+read back. The files' names are in core.runs.layout."""
 from __future__ import annotations
 
 import json
@@ -16,14 +17,8 @@ from core.caption.config import CaptionConfig
 from core.caption.model import Captioner, DecoderSpec
 from core.models.codec import spec_from_json, spec_to_json
 from core.models.layers import ModelSpec, SpecError
-from core.runs.folder import (
-    Recorder,
-    RunError,
-    read_json,
-    read_summary,
-    save_state,
-    write_json,
-)
+from core.runs.folder import Recorder, read_classes, save_state
+from core.runs.layout import RunError, RunFolder, read_json, write_json
 from core.runs.summary import RunSummary
 from core.training.config import ConfigError
 from core.training.history import CaptionEpochReport
@@ -42,6 +37,10 @@ class CaptionerRun:
     config: CaptionConfig
     summary: RunSummary
 
+    @property
+    def files(self) -> RunFolder:
+        return RunFolder(self.path)
+
 
 def describe_captioner(model: Captioner) -> dict:
     return {"encoder": spec_to_json(model.encoder_spec), "decoder": asdict(model.decoder_spec)}
@@ -58,16 +57,17 @@ class CaptionRecorder(Recorder):
                  encoder_from: str):
         self.model_classes = tuple(classes)
         folder.mkdir(parents=True, exist_ok=True)
-        write_json(folder / "captioner.json", describe_captioner(model))
-        write_json(folder / "config.json", config.to_json())
-        write_json(folder / "vocab.json", model.vocab)
-        write_json(folder / "classes.json", list(classes))
+        files = RunFolder(folder)
+        write_json(files.captioner, describe_captioner(model))
+        write_json(files.config, config.to_json())
+        write_json(files.vocab, model.vocab)
+        write_json(files.classes, list(classes))
         super().__init__(folder, RunSummary(kind="captioner", name="captioner", model=f"captioner ({config.cell})",
                                             source=source, device=device, epochs=config.epochs,
                                             encoder_from=encoder_from))
 
     def save(self, model: nn.Module) -> None:
-        save_captioner(self.folder / "weights.safetensors", model, self.model_classes)
+        save_captioner(RunFolder(self.folder).weights, model, self.model_classes)
 
     def epoch_summary(self, report: CaptionEpochReport) -> dict:
         return {"epochs_done": report.epoch, "test_accuracy": report.exact, "bleu": report.bleu,
@@ -80,34 +80,32 @@ class CaptionRecorder(Recorder):
 
 def open_captioner(folder: Path) -> CaptionerRun:
     """Every JSON file of a captioner run, checked; the weights are loaded by load_captioner."""
-    if (folder / "spec.json").is_file() and not (folder / "captioner.json").is_file():
+    files = RunFolder(folder)
+    if files.spec.is_file() and not files.captioner.is_file():
         raise RunError(f"{folder.name} is a classifier run; a captioner run is needed (train one on the Caption page "
                        f"or with `python -m core caption-train`)")
-    described = read_json(folder / "captioner.json")
+    described, named = read_json(files.captioner), files.captioner.name
     try:
         encoder = spec_from_json(described["encoder"])
         decoder = DecoderSpec(**{"pixel_places": False, **described["decoder"]})  # saved before it existed: without
         problem = settings_problem(decoder)
         if problem:
-            raise RunError(f"{folder.name}: captioner.json: {problem}")
-        config = CaptionConfig.from_json(read_json(folder / "config.json"))
+            raise RunError(f"{folder.name}: {named}: {problem}")
+        config = CaptionConfig.from_json(read_json(files.config))
     except (SpecError, ConfigError, KeyError, TypeError) as exc:
-        raise RunError(f"{folder.name}: captioner.json or config.json is damaged ({exc})") from None
-    vocab = read_json(folder / "vocab.json")
+        raise RunError(f"{folder.name}: {named} or {files.config.name} is damaged ({exc})") from None
+    vocab = read_json(files.vocab)
     if (not isinstance(vocab, list) or not all(isinstance(w, str) and w for w in vocab)
             or len(set(vocab)) != len(vocab) or vocab[:4] != SPECIALS):
-        raise RunError(f"{folder.name}: vocab.json is damaged: it must be a list of distinct words starting with "
-                       f"{', '.join(SPECIALS)}")
-    classes = read_json(folder / "classes.json")
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
-        raise RunError(f"{folder.name}: classes.json must be a list of distinct class names")
-    return CaptionerRun(folder.name, folder, encoder, decoder, vocab, tuple(classes), config, read_summary(folder))
+        raise RunError(f"{folder.name}: {files.vocab.name} is damaged: it must be a list of distinct words starting "
+                       f"with {', '.join(SPECIALS)}")
+    return CaptionerRun(folder.name, folder, encoder, decoder, vocab, read_classes(files), config, files.read_summary())
 
 
 def load_captioner(run: CaptionerRun) -> Captioner:
     """The trained captioner, read-only in effect (shared between sessions); a vocabulary or weights file changed
     after training is refused with the reason."""
-    path = run.path / "weights.safetensors"
+    path, described, vocab = run.files.weights, run.files.captioner.name, run.files.vocab.name
     if not path.exists():
         raise RunError(f"{run.id} has no saved weights yet (it saves them after each epoch)")
     try:
@@ -117,21 +115,21 @@ def load_captioner(run: CaptionerRun) -> Captioner:
     except (SafetensorError, OSError, ValueError) as exc:
         raise RunError(f"{path.name} is not a readable safetensors weights file ({str(exc)[:120]})") from None
     if "vocab" in meta and json.loads(meta["vocab"]) != run.vocab:
-        raise RunError(f"{run.id}: vocab.json differs from the vocabulary the weights were trained with; it was "
+        raise RunError(f"{run.id}: {vocab} differs from the vocabulary the weights were trained with; it was "
                        "changed after training (restore it, or train again)")
     model = Captioner(run.encoder, run.decoder, run.vocab)
     expected = model.state_dict()
     for key, value in expected.items():
         if key not in tensors:
-            raise RunError(f"{path.name} does not fit captioner.json: tensor {key!r} is missing")
+            raise RunError(f"{path.name} does not fit {described}: tensor {key!r} is missing")
         if tuple(tensors[key].shape) != tuple(value.shape):
-            raise RunError(f"{path.name} does not fit captioner.json and vocab.json: {key} has shape "
+            raise RunError(f"{path.name} does not fit {described} and {vocab}: {key} has shape "
                            f"{tuple(tensors[key].shape)}, they need {tuple(value.shape)}")
         if not torch.isfinite(tensors[key].float()).all():
             raise RunError(f"{path.name}: {key} holds NaN or infinite values")
     extra = sorted(set(tensors) - set(expected))
     if extra:
-        raise RunError(f"{path.name} does not fit captioner.json: tensor {extra[0]!r} is unexpected")
+        raise RunError(f"{path.name} does not fit {described}: tensor {extra[0]!r} is unexpected")
     model.load_state_dict(tensors)
     model.eval().requires_grad_(False)
     return model

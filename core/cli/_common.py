@@ -13,6 +13,7 @@ from core.models.codec import spec_from_json
 from core.models.layers import ModelSpec, SpecError
 from core.runs import folder as run_folders
 from core.runs.folder import RunError, new_run_id
+from core.runs.view import format_eta
 from core.training.config import TrainConfig
 from core.training.presets import PRESETS, get_preset
 
@@ -50,7 +51,7 @@ def progress_line(snap: JobSnapshot) -> str:
     s = snap.steps[-1]
     width = 24
     filled = int(width * snap.progress)
-    eta = f"{int(s.eta // 60)}:{int(s.eta % 60):02d}"
+    eta = format_eta(s.eta)
     phase = f"epoch {s.epoch}" if s.epoch else "adapting the encoder"  # a captioner's adapt phase is epoch 0
     return (f"[{'#' * filled}{'.' * (width - filled)}] {phase} step {s.step}/{s.total_steps} "
             f"loss {s.loss:.3f} | {s.images_per_second:,.0f} img/s | ETA {eta}")

@@ -2,17 +2,13 @@
 image files."""
 from __future__ import annotations
 
-import torch
-
 from core.cli._common import IMAGES_HELP, CliError, add_json, picture, say
 from core.data import sources as datasets
 from core.data.corruptions import CORRUPTIONS, SEVERITIES
-from core.data.sources import DataError
-from core.insight.calibrate import report as calibration_report
-from core.insight.calibrate import run_temperature
+from core.insight.evaluation import evaluate_run
 from core.insight.robustness import run_robustness
 from core.runs.folder import load_model, open_run, resolve_cli_run
-from core.training.evaluate import metrics, predict_image, predict_logits
+from core.training.evaluate import predict_image
 
 
 def add_parser(subparsers) -> None:
@@ -38,11 +34,8 @@ def cmd_evaluate(args) -> dict:
     run = open_run(resolve_cli_run(args.run))
     model = load_model(run)
     dataset = datasets.load(args.data or run.summary.source or None)
-    if tuple(dataset.classes) != run.classes:
-        raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
-    logits = predict_logits(model, dataset.test_x, tta=run.config.tta)
-    m = metrics(torch.softmax(logits, 1), dataset.test_y, run.classes)
-    calibration = calibration_report(logits, dataset.test_y, *run_temperature(run, model, dataset))
+    evaluation = evaluate_run(run, model, dataset)
+    m, calibration = evaluation.metrics, evaluation.calibration
     if not args.json:
         print(f"test accuracy {m.accuracy:.1%} on {len(dataset.test_y):,} images")
         for c in run.classes:

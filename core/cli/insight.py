@@ -7,10 +7,10 @@ import time
 from core.cli._common import CliError, add_json, out_path, picture, say
 from core.data import sources as datasets
 from core.data.images import to_model_input
-from core.data.sources import DataError
 from core.insight.describe import describe, draw_boxes
 from core.insight.explain import explain_picture, overlay
 from core.insight.neighbours import MAX_K, neighbours, training_features
+from core.runs.classes import check_same_classes
 from core.runs.folder import load_model, open_run, resolve_cli_run
 
 
@@ -71,8 +71,7 @@ def cmd_neighbours(args) -> dict:
     run = open_run(resolve_cli_run(args.run))
     model, image = load_model(run), picture(args.image)
     dataset = datasets.load(args.data or run.summary.source or None)
-    if tuple(dataset.classes) != run.classes:
-        raise DataError(f"the data's classes ({', '.join(dataset.classes)}) differ from the run's ({', '.join(run.classes)})")
+    check_same_classes(run.id, run.classes, dataset.classes)
     features = training_features(run, model, dataset,
                                  progress=lambda done, total: say(args, f"\rtraining features: {done}/{total}", end=""))
     started = time.perf_counter()

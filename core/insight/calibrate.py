@@ -12,7 +12,7 @@ from torch import nn
 from torchmetrics.functional.classification import multiclass_calibration_error
 
 from core.data.sources import Dataset
-from core.runs.folder import Run, weights_stamp, write_json
+from core.runs.folder import Run, write_json
 from core.training.evaluate import predict_logits
 from core.training.train import unseen_indices
 
@@ -20,7 +20,6 @@ BINS = 15  # confidence bins of the reliability diagram and of the expected cali
 MAX_FIT_IMAGES = 5000  # held-out images the temperature is fitted on (more changes it by little)
 TEMPERATURE_RANGE = (0.05, 20.0)
 THRESHOLDS = tuple(round(k / 100, 2) for k in range(0, 100))  # points of the abstain curve
-FILE = "calibration.json"
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -136,7 +135,7 @@ def held_out(run: Run, dataset: Dataset) -> torch.Tensor:
 def run_temperature(run: Run, model: nn.Module, dataset: Dataset) -> tuple[float, int]:
     """(temperature, images fitted on) for the run's current weights and this data: read from its folder when both
     match, else fitted on its held-out images and saved. A damaged or edited file is simply fitted again."""
-    stamp, path = weights_stamp(run.path), run.path / FILE
+    stamp, path = run.files.weights_stamp(), run.files.calibration
     saved = _read(path)
     if saved and saved.get("weights") == stamp and saved.get("source") == dataset.source:
         return saved["temperature"], saved["fitted_on"]

@@ -11,9 +11,8 @@ from torch import nn
 from core.data.batches import normalize
 from core.data.sources import Dataset
 from core.recipe import EVAL_BATCH
-from core.runs.folder import Run, read_tensors, save_tensors, weights_stamp
+from core.runs.folder import Run, read_tensors, save_tensors
 
-FILE = "neighbours.safetensors"  # the training set's features, float16, one row per image (50,000 x D: a few MB)
 MAX_K = 64  # neighbours one query may ask for
 
 
@@ -42,7 +41,7 @@ def embed(model: nn.Sequential, images: torch.Tensor, progress: Callable[[int, i
 
 def saved_features(run: Run, dataset: Dataset) -> torch.Tensor | None:
     """The training set's features kept in the run folder, if they belong to its current weights and this data."""
-    saved = read_tensors(run.path / FILE)
+    saved = read_tensors(run.files.neighbours)  # float16, one row per training image (50,000 x D: a few MB)
     if saved is None:
         return None
     tensors, meta = saved
@@ -59,12 +58,12 @@ def training_features(run: Run, model: nn.Sequential, dataset: Dataset,
     features = saved_features(run, dataset)
     if features is None:
         features = embed(model, dataset.train_x, progress).half()
-        save_tensors(run.path / FILE, {"features": features}, _meta(run, dataset))
+        save_tensors(run.files.neighbours, {"features": features}, _meta(run, dataset))
     return features
 
 
 def _meta(run: Run, dataset: Dataset) -> dict[str, str]:
-    return {"weights": weights_stamp(run.path), "source": dataset.source}
+    return {"weights": run.files.weights_stamp(), "source": dataset.source}
 
 
 @dataclass(frozen=True)

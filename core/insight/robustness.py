@@ -13,10 +13,9 @@ from torch import nn
 
 from core.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 from core.data.sources import Dataset
-from core.runs.folder import Run, weights_stamp, write_json
+from core.runs.folder import Run, write_json
 from core.training.evaluate import predict_logits
 
-FILE = "robustness.json"
 Progress = Callable[[int, int, str], None]  # (sets done, sets in all, what is being scored)
 
 
@@ -80,16 +79,16 @@ def run_robustness(run: Run, model: nn.Module, dataset: Dataset, images: int,
     saved = saved_report(run, dataset)
     if saved and saved.images == images:
         return saved
-    stamp = weights_stamp(run.path)  # taken before measuring: weights saved meanwhile leave this report stale
+    stamp = run.files.weights_stamp()  # taken before measuring: weights saved meanwhile leave this report stale
     [report] = measure({"run": model}, dataset.test_x[:images], dataset.test_y[:images], progress=progress).values()
-    write_json(run.path / FILE, {"weights": stamp, "source": dataset.source, **report.to_json()})
+    write_json(run.files.robustness, {"weights": stamp, "source": dataset.source, **report.to_json()})
     return report
 
 
 def saved_report(run: Run, dataset: Dataset) -> RobustnessReport | None:
     """The run's kept report for its current weights and this data, whatever its size; None if there is none."""
-    saved = _read(run.path / FILE)
-    if saved and (saved["weights"], saved["source"]) == (weights_stamp(run.path), dataset.source):
+    saved = _read(run.files.robustness)
+    if saved and (saved["weights"], saved["source"]) == (run.files.weights_stamp(), dataset.source):
         return saved["report"]
     return None
 

@@ -3,7 +3,6 @@ where the network looks (Grad-CAM) in a few fixed test images, so a person can s
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,11 +11,9 @@ from torch import nn
 
 from core.insight.explain import explain, first_layer_filters
 from core.runs.folder import read_tensors, save_tensors
+from core.runs.layout import RunFolder
 
-FOLDER = "timelapse"
-PICTURES_FILE = "pictures.safetensors"
 PICTURES = 6  # fixed test images followed through the run: the first test image of each of the first six classes
-_FRAME = re.compile(r"epoch-(\d{4})\.safetensors")
 
 
 def sample_indices(labels: torch.Tensor, n: int = PICTURES) -> list[int]:
@@ -54,25 +51,27 @@ def record(folder: Path, epoch: int, model: nn.Sequential, classes, images: torc
     filters = first_layer_filters(model)
     if filters is not None:
         tensors["filters"] = filters
-    (folder / FOLDER).mkdir(exist_ok=True)
-    if not (folder / FOLDER / PICTURES_FILE).exists():  # the same pictures every epoch: kept once
-        save_tensors(folder / FOLDER / PICTURES_FILE, {"images": images}, {"truth": json.dumps(truth)})
+    files = RunFolder(folder)
+    files.timelapse.mkdir(exist_ok=True)
+    if not files.timelapse_pictures.exists():  # the same pictures every epoch: kept once
+        save_tensors(files.timelapse_pictures, {"images": images}, {"truth": json.dumps(truth)})
     meta = {"epoch": str(epoch), "predicted": json.dumps(predicted),
             "confidence": json.dumps(confidence)}
-    save_tensors(folder / FOLDER / f"epoch-{epoch:04d}.safetensors", tensors, meta)
+    save_tensors(files.timelapse_frame(epoch), tensors, meta)
 
 
 def read(folder: Path) -> list[Frame]:
     """Every readable frame of a run, in epoch order; damaged ones are skipped (the rest still plays)."""
-    pictures = read_tensors(folder / FOLDER / PICTURES_FILE)
+    files = RunFolder(folder)
+    pictures = read_tensors(files.timelapse_pictures)
     if pictures is None:
         return []
     frames = []
-    for path in sorted((folder / FOLDER).glob("epoch-*.safetensors")):
-        match, loaded = _FRAME.fullmatch(path.name), read_tensors(path)
-        if match is None or loaded is None:
+    for epoch, path in files.timelapse_frames():
+        loaded = read_tensors(path)
+        if loaded is None:
             continue
-        frame = _frame(int(match.group(1)), pictures, *loaded)
+        frame = _frame(epoch, pictures, *loaded)
         if frame is not None:
             frames.append(frame)
     return frames

@@ -19,7 +19,6 @@ from core.jobs.worker import Worker
 from core.models.layers import ModelSpec, SpecError, build_model
 from core.runs.curve import Curve
 from core.runs.folder import (
-    ERROR_LOG,
     RUNS_ROOT,
     Recorder,
     RunRecorder,
@@ -27,6 +26,9 @@ from core.runs.folder import (
     new_run_id,
     run_path,
 )
+from core.runs.layout import RunFolder
+from core.runs.summary import RunKind
+from core.runs.view import RunView
 from core.training.config import ConfigError, TrainConfig, check_trainable
 from core.training.history import EpochReport, Event, History, StepReport
 from core.training.status import RunStatus
@@ -61,10 +63,16 @@ class JobSnapshot:
     def progress(self) -> float:
         return self.steps[-1].step / self.total_steps if self.steps and self.total_steps else 0.0
 
+    def view(self) -> RunView:
+        """What a page draws of it: the same type as a run read back from its folder (RunView.from_folder)."""
+        return RunView(self.id, self.status, self.reason, self.history(), self.total_steps, self.lr, live=True)
+
 
 class BackgroundJob(Worker):
     """Trains in a thread and records it; subclasses say how to start the run folder and what to train. Watchers read
     snapshots and send stop or a new learning rate through `control`."""
+
+    kind: RunKind = "classifier"  # the kind of run folder it writes
 
     def __init__(self, folder: Path, lr: float):
         self.folder, self.id = folder, folder.name
@@ -118,9 +126,10 @@ class BackgroundJob(Worker):
         except (SpecError, ConfigError, ValueError) as exc:
             log_traceback(self.folder, "refused")
             self._fail(recorder, str(exc))
-        except Exception as exc:  # recorded as the run's status, never lost in a thread; the traceback in error.log
+        except Exception as exc:  # recorded as the run's status, never lost in a thread; the traceback in its log
             log_traceback(self.folder, "training failed")
-            self._fail(recorder, f"training failed: {type(exc).__name__}: {exc} (traceback in {ERROR_LOG})")
+            log = RunFolder(self.folder).error_log.name
+            self._fail(recorder, f"training failed: {type(exc).__name__}: {exc} (traceback in {log})")
 
     def _fail(self, recorder, reason: str) -> None:
         if recorder is not None:

@@ -1,9 +1,10 @@
-"""The live loss curve: every step folded into a smoothed average as it comes, a bounded sample of steps kept."""
+"""The loss curve's smoothing, in one place: a live job folds every step into a moving average as it comes (Curve,
+a bounded sample of steps kept), and a saved history is averaged when drawn (smoothed_losses)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.training.history import StepReport
+from core.training.history import Event, StepReport, adapt_event
 
 SMOOTHING = 0.95  # weight of the past in the moving average, as TensorBoard's smoothing slider
 MAX_POINTS = 600  # a curve keeps between this many and twice this many steps (a chart is ~1,000 px wide)
@@ -16,6 +17,20 @@ def ema(values: list[float], beta: float = SMOOTHING) -> list[float]:
         avg = beta * avg + (1 - beta) * v
         out.append(avg / (1 - beta**i))
     return out
+
+
+def smoothed_losses(steps: list[StepReport], events: list[Event] | None = None) -> list[float]:
+    """The moving average to draw under these steps: a live job's own (it averaged every step, not only the kept
+    ones), else computed here. A captioner's two losses, the encoder's adapting then the captions', are different
+    quantities: each is averaged on its own, from the step its "adapt" event marks."""
+    losses = [s.loss for s in steps]
+    adapted = adapt_event(events or [])
+    if adapted is not None:
+        cut = sum(s.step <= adapted.step for s in steps)
+        return ema(losses[:cut]) + ema(losses[cut:])
+    if steps and steps[0].smoothed is not None:
+        return [s.smoothed for s in steps]
+    return ema(losses)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Run folders: safetensors weights, JSON spec/config/summary, a JSON-lines metrics log; atomic writes, no pickle."""
+"""Run folders: safetensors weights, JSON spec/config/summary, a JSON-lines metrics log; atomic writes, no pickle.
+The files' names are in core.runs.layout (RunFolder); this module opens, lists and writes runs."""
 from __future__ import annotations
 
 import json
@@ -17,11 +18,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from core.errors import UserError
 from core.models.codec import spec_from_json, spec_to_json
 from core.models.layers import ModelSpec, SpecError, build_model, summarize
-from core.runs.summary import RunSummary
-from core.storage import write_atomic, write_bytes_atomic
+from core.runs.layout import RunError, RunFolder, read_json, write_json
+from core.runs.summary import RunKind, RunSummary
+from core.storage import write_atomic
 from core.training import history
 from core.training.config import ConfigError, TrainConfig
 from core.training.history import EpochReport, Event, History, StepReport
@@ -30,30 +31,18 @@ from core.training.train import FitResult
 
 RUNS_ROOT = Path(os.environ.get("CIFAR10_RUNS", "runs"))
 HEARTBEAT_S = 2.0  # a running run rewrites its summary this often, on a timer
-SUMMARY = "summary.json"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
 
-class RunError(UserError):
-    """A run folder that cannot be used; the message names the file and the problem."""
-
-
-ERROR_LOG = "error.log"
-
-
 def log_traceback(folder: Path, what: str) -> None:
-    """Append the exception being handled, with its traceback, to the run folder's error.log: users get one line,
+    """Append the exception being handled, with its traceback, to the run folder's error log: users get one line,
     a maintainer gets the cause. Never raises (it runs while handling another failure)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / ERROR_LOG, "a") as f:
+        with open(RunFolder(folder).error_log, "a") as f:
             f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n{traceback.format_exc()}\n")
     except OSError:
         pass
-
-
-def write_json(path: Path, data) -> None:
-    write_bytes_atomic(path, json.dumps(data, indent=2).encode())
 
 
 def new_run_id(name: str = "run") -> str:
@@ -70,20 +59,18 @@ def run_path(run: str | Path, root: Path | None = None) -> Path:
     raise RunError(f"{text[:60]!r} is not a run id (letters, digits, '.', '_' and '-', no '..')")
 
 
-MODEL_FILES = {"classifier": "spec.json", "captioner": "captioner.json"}  # the file that makes a folder a run
-
-
-def run_kind(folder: Path) -> str | None:
-    return next((kind for kind, name in MODEL_FILES.items() if (folder / name).is_file()), None)
+def run_kind(folder: Path) -> RunKind | None:
+    return RunFolder(folder).kind
 
 
 def resolve_cli_run(path: str, kind: str | None = "classifier") -> Path:
     """The CLI accepts a folder path: it is the person's own disk, but it must be a run folder of the right kind
     (None: any kind)."""
     folder = Path(path).expanduser()
-    found = run_kind(folder)
+    files = RunFolder(folder)
+    found = files.kind
     if found is None:
-        wanted = MODEL_FILES.get(kind, " or ".join(MODEL_FILES.values()))
+        wanted = files.model_file(kind).name if kind else f"{files.spec.name} or {files.captioner.name}"
         raise RunError(f"{path} is not a run folder (no {wanted}); train one with "
                        f"`python -m core {'caption-train' if kind == 'captioner' else 'train'}`")
     if kind is not None and found != kind:
@@ -122,8 +109,7 @@ def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]] |
 
 def weights_stamp(folder: Path) -> str:
     """Changes whenever the run's weights are saved again: caches derived from the weights keep it to stay fresh."""
-    stat = (folder / "weights.safetensors").stat()
-    return f"{stat.st_size}-{stat.st_mtime_ns}"
+    return RunFolder(folder).weights_stamp()
 
 
 def load_weights(path: Path, spec: ModelSpec) -> nn.Module:
@@ -166,6 +152,10 @@ class Run:
     classes: tuple[str, ...]
     summary: RunSummary
 
+    @property
+    def files(self) -> RunFolder:
+        return RunFolder(self.path)
+
 
 @dataclass(frozen=True)
 class ListedRun:
@@ -176,48 +166,42 @@ class ListedRun:
     summary: RunSummary
 
 
-def read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise RunError(f"{path.parent.name}: {path.name} is missing") from None
-    except (ValueError, UnicodeDecodeError):
-        raise RunError(f"{path.parent.name}: {path.name} is damaged (not valid JSON)") from None
-
-
 def read_summary(folder: Path) -> RunSummary:
-    data = read_json(folder / SUMMARY)
-    if not isinstance(data, dict):
-        raise RunError(f"{folder.name}: {SUMMARY} is not a JSON object")
-    return RunSummary.from_json(data)
+    return RunFolder(folder).read_summary()
+
+
+def read_classes(files: RunFolder) -> tuple[str, ...]:
+    classes = read_json(files.classes)
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
+        raise RunError(f"{files.id}: {files.classes.name} must be a list of distinct class names")
+    return tuple(classes)
 
 
 def open_run(folder: Path) -> Run:
     """Spec, config, classes and summary of a run, each checked; weights are loaded separately by load_model."""
-    if run_kind(folder) == "captioner":
+    files = RunFolder(folder)
+    if files.kind == "captioner":
         raise RunError(f"{folder.name} is a captioner run; open it on the Caption page or with `python -m core caption`")
     try:
-        spec = spec_from_json(read_json(folder / "spec.json"))
-        config = TrainConfig.from_json(read_json(folder / "config.json"))
+        spec = spec_from_json(read_json(files.spec))
+        config = TrainConfig.from_json(read_json(files.config))
     except (SpecError, ConfigError) as exc:
         raise RunError(f"{folder.name}: {exc}") from None
-    classes = read_json(folder / "classes.json")
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
-        raise RunError(f"{folder.name}: classes.json must be a list of distinct class names")
-    return Run(folder.name, folder, spec, config, tuple(classes), read_summary(folder))
+    return Run(folder.name, folder, spec, config, read_classes(files), files.read_summary())
 
 
 def load_model(run: Run) -> nn.Module:
-    path = run.path / "weights.safetensors"
+    path = run.files.weights
     if not path.exists():
         raise RunError(f"{run.id} has no saved weights yet (it saves them after each epoch)")
     model = load_weights(path, run.spec)
     outputs = summarize(run.spec).output_shape[0]
     if outputs != len(run.classes):
-        raise RunError(f"{run.id}: the model has {outputs} outputs but classes.json names {len(run.classes)} classes")
+        raise RunError(f"{run.id}: the model has {outputs} outputs but {run.files.classes.name} names "
+                       f"{len(run.classes)} classes")
     meta_classes = _weights_classes(path)
     if meta_classes is not None and tuple(meta_classes) != run.classes:
-        raise RunError(f"{run.id}: the weights were trained on other classes than classes.json names")
+        raise RunError(f"{run.id}: the weights were trained on other classes than {run.files.classes.name} names")
     model.eval()
     return model
 
@@ -233,8 +217,7 @@ def _weights_classes(path: Path):
 
 def read_history(folder: Path) -> History:
     """A run's typed history (steps, epochs of its kind, events) from its metrics file."""
-    kind = history.CaptionEpochReport if run_kind(folder) == "captioner" else EpochReport
-    return history.read_history(folder, kind)
+    return RunFolder(folder).read_history()
 
 
 def list_runs(root: Path | None = None, kind: str | None = None) -> list[ListedRun]:
@@ -333,13 +316,13 @@ class Recorder:
             lines, self._buffer = self._buffer, []
             self._last_flush = time.monotonic()
             if lines:  # under the lock: two flushes never interleave their lines
-                with open(self.folder / history.METRICS, "a") as f:
+                with open(RunFolder(self.folder).metrics, "a") as f:
                     f.write("\n".join(lines) + "\n")
 
     def _update(self, **changes) -> None:
         with self._summary_lock:
             self.summary = self.summary.changed(**changes)
-            write_json(self.folder / SUMMARY, self.summary.to_json())
+            write_json(RunFolder(self.folder).summary, self.summary.to_json())
 
 
 class RunRecorder(Recorder):
@@ -348,14 +331,15 @@ class RunRecorder(Recorder):
     def __init__(self, folder: Path, spec: ModelSpec, config: TrainConfig, classes, source: str, device: str):
         self.spec, self.classes = spec, tuple(classes)
         folder.mkdir(parents=True, exist_ok=True)
-        write_json(folder / "spec.json", spec_to_json(spec))
-        write_json(folder / "config.json", config.to_json())
-        write_json(folder / "classes.json", list(self.classes))
+        files = RunFolder(folder)
+        write_json(files.spec, spec_to_json(spec))
+        write_json(files.config, config.to_json())
+        write_json(files.classes, list(self.classes))
         super().__init__(folder, RunSummary(kind="classifier", name=spec.name, model=spec.name, source=source,
                                             device=device, epochs=config.epochs))
 
     def save(self, model: nn.Module) -> None:
-        save_weights(self.folder / "weights.safetensors", model, self.spec, self.classes)
+        save_weights(RunFolder(self.folder).weights, model, self.spec, self.classes)
 
     def epoch_summary(self, report: EpochReport) -> dict:
         return {"epochs_done": report.epoch, "test_accuracy": report.test_accuracy,

@@ -1,6 +1,6 @@
 """What a run records as it trains, typed from the engine to the charts: step and epoch reports, events (a new
-learning rate, Stop, a diverged loss), and History, their sum. Written to and read from a run's metrics.jsonl here
-and only here, one JSON object per line, each with its "type" and the format version "v"; lines written before the
+learning rate, Stop, a diverged loss), and History, their sum. Written to and read from a run's metrics file here
+and only here (core.runs.layout names the file), one JSON object per line, each with its "type" and the format version "v"; lines written before the
 version existed read the same, and a line cut short by a crash is skipped."""
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Literal
 
 HISTORY_VERSION = 1
-METRICS = "metrics.jsonl"
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class History:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# metrics.jsonl
+# the metrics file
 
 
 def step_line(report: StepReport) -> str:
@@ -100,11 +99,12 @@ def event_line(event: Event) -> str:
     return json.dumps(item)
 
 
-def read_history(folder: Path, epoch_type: type = EpochReport) -> History:
-    """A run folder's history; lines that do not parse into their record are skipped, the rest still read."""
+def read_history(path: Path, epoch_type: type = EpochReport) -> History:
+    """A run's history from its metrics file; lines that do not parse into their record are skipped, the rest still
+    read."""
     history = History()
     try:
-        lines = (folder / METRICS).read_text().splitlines()
+        lines = path.read_text().splitlines()
     except FileNotFoundError:
         return history
     for line in lines:
