@@ -49,6 +49,7 @@ from core.training.evaluate import metrics, predict_image, predict_logits
 from core.training.history import adapt_event
 from core.training.lr_find import LRFindConfig
 from core.training.presets import PRESETS, get_preset
+from core.training.recipe_card import recipe_card
 from core.training.status import RunStatus
 from core.training.train import training_subset
 
@@ -234,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="the presets with parameters and multiply-accumulates")
     models.add_argument("--json", action="store_true", help=JSON_HELP)
+    models.add_argument("--recipe", metavar="NAME", help="a preset's whole recipe, every number with its unit")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     for command in sub.choices.values():  # before or after the command, as people type it
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
@@ -579,6 +581,11 @@ def cmd_neighbours(args) -> dict:
 
 
 def cmd_models(args) -> dict:
+    if args.recipe:
+        card = recipe_card(args.recipe)
+        if not args.json:
+            print(card.to_text(), end="")
+        return {"recipe": card.to_json()}
     rows = []
     for preset in PRESETS.values():
         s = summarize(preset.spec)

@@ -54,11 +54,11 @@ class TutorialTable:
     layers: tuple[Layer, ...] = hyp(unit="the network, first layer first", group="network")
     epochs: int = hyp(2, unit="full passes over the training images", group="schedule")
     batch_size: int = hyp(4, unit="images per step", group="schedule")
-    schedule: str = hyp("constant", unit="the learning rate never changes", group="schedule")
-    optimizer: str = hyp("sgd", unit="SGD with momentum", group="optimizer")
+    schedule: str = hyp("constant", unit="the learning rate's shape over the run", group="schedule")
+    optimizer: str = hyp("sgd", unit="sgd, adam or adamw", group="optimizer")
     lr: float = hyp(0.001, unit="learning rate per step, of the mean loss over the batch", group="optimizer")
     momentum: float = hyp(0.9, unit="share of the last step's update carried into the next", group="optimizer")
-    weight_decay: float = hyp(0.0, unit="none", group="optimizer")
+    weight_decay: float = hyp(0.0, unit="per step, times the step's learning rate", group="optimizer")
     holdout: int = hyp(CALIBRATION_HOLDOUT, unit="training images kept out of training to calibrate on",
                        group="data")
     channels_last: bool = hyp(False, unit="the tutorial's memory layout (channels first)", group="precision")
@@ -104,7 +104,7 @@ class AirbenchTable:
     epochs: int = hyp(10, unit="full passes over the training images", group="schedule")
     batch_size: int = hyp(1024, unit="images per step", group="schedule")
     schedule: str = hyp("triangle", unit="the learning rate's shape over the run (core/recipe.py)", group="schedule")
-    optimizer: str = hyp("sgd", unit="SGD with momentum", group="optimizer")
+    optimizer: str = hyp("sgd", unit="sgd, adam or adamw", group="optimizer")
     nesterov: bool = hyp(True, unit="Nesterov momentum", group="optimizer")
     lr: float = hyp(1.5, unit="peak learning rate per 1024 examples of the mean loss: a step of B images uses "
                               "1.5 x B / 1024", group="optimizer")
@@ -115,8 +115,11 @@ class AirbenchTable:
     label_smoothing: float = hyp(0.2, unit="share of each label's probability spread evenly over the classes",
                                  group="optimizer")
     lookahead: bool = hyp(True, unit="weights pulled towards their slow average late in the run", group="lookahead")
-    precision: str = hyp("fp16", unit="fp16 weights on CUDA GPUs; elsewhere as auto", group="precision")
-    tta: int = hyp(2, unit="test-time augmentation level: 2 = the mirror and diagonal shifts", group="evaluation")
+    precision: str = hyp("fp16", unit="number format: fp16 = fp16 weights on CUDA GPUs, elsewhere as auto; auto = "
+                                       "bf16 autocast where the hardware runs bf16 natively, else fp32",
+                         group="precision")
+    tta: int = hyp(2, unit="test-time augmentation level: 0 none, 1 the mirror, 2 the mirror and "
+                                  "diagonal shifts", group="evaluation")
 
     def spec(self, name: str) -> ModelSpec:
         layers = [PatchWhiten(self.whiten_patch), GELU()]  # whitened patches: 32 -> 31 pixels, 24 channels
