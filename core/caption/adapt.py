@@ -16,11 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import recipe
 from core.caption.scenes import CANVASES, Scene, SceneSampler, render_batch
 from core.data.batches import normalize
 from core.models.layers import AvgPool2d, GlobalAvgPool, ModelSpec
 
-ADAPT_LR = 3e-4  # Adam, falling linearly to zero; 10x more forgot the single pictures, 10x less barely moved the grid
+ADAPT_LR = recipe.CAPTION_ADAPT_LR  # Adam, falling linearly to zero; 10x more forgot the single pictures, 10x less barely moved the grid
 # Adapting draws every scene of one object small (20 pixels; captioning draws 30% of them small): the classifier never
 # saw a picture that size, and its grid named 66% of small objects after adapting at the captioner's 30% against 79%
 # at 100%, with the other objects' figures unchanged (bench.caption_probe, docs/captioning.md).

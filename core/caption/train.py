@@ -11,6 +11,7 @@ import time
 import torch
 from torch import nn
 
+from core import recipe
 from core.caption.adapt import AdaptStep, ClassifierHead, adapt_encoder
 from core.caption.config import CaptionConfig
 from core.caption.evaluate import CaptionScores, caption_scenes, score_captions
@@ -202,7 +203,7 @@ def _train_step(model, optimizer, trainable, inputs, captions, device, smoothing
     loss = loss_of(logits, tokens, smoothing)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    nn.utils.clip_grad_norm_(trainable, 5.0)  # recurrent nets spike now and then; a clipped step stays a step
+    nn.utils.clip_grad_norm_(trainable, recipe.CAPTION_GRAD_CLIP)  # recurrent nets spike now and then; a clipped step stays a step
     optimizer.step()
     return float(loss.detach())
 

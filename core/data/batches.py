@@ -8,15 +8,17 @@ from dataclasses import dataclass
 import torch
 import torchvision.transforms.v2.functional as F
 
+from core.recipe import NORMALIZE_MEAN, NORMALIZE_STD
+
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
     """uint8 (B, 3, H, W) -> float in [-1, 1], exactly the tutorial's Normalize((0.5,)*3, (0.5,)*3) after ToTensor."""
-    return (x.float() / 255.0 - 0.5) / 0.5
+    return (x.float() / 255.0 - NORMALIZE_MEAN) / NORMALIZE_STD
 
 
 def denormalize(x: torch.Tensor) -> torch.Tensor:
     """normalize's inverse, back to uint8 pixels (for drawing what training sees)."""
-    return ((x * 0.5 + 0.5) * 255).round().clamp(0, 255).to(torch.uint8)
+    return ((x * NORMALIZE_STD + NORMALIZE_MEAN) * 255).round().clamp(0, 255).to(torch.uint8)
 
 
 def flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -69,13 +71,13 @@ def color_jitter(x: torch.Tensor, strength: float, generator: torch.Generator | 
     def factor():
         return (1 + strength * (torch.rand(b, 1, 1, 1, device=dev, generator=generator) * 2 - 1)).to(x.dtype)
 
-    pixels = x * 0.5 + 0.5
+    pixels = x * NORMALIZE_STD + NORMALIZE_MEAN
     pixels = pixels * factor()  # brightness
     grey = F.rgb_to_grayscale(pixels)
     pixels = (pixels - grey.mean((1, 2, 3), keepdim=True)) * factor() + grey.mean((1, 2, 3), keepdim=True)  # contrast
     grey = F.rgb_to_grayscale(pixels)
     pixels = (pixels - grey) * factor() + grey  # saturation
-    return (pixels.clamp(0, 1) - 0.5) / 0.5
+    return (pixels.clamp(0, 1) - NORMALIZE_MEAN) / NORMALIZE_STD
 
 
 def random_erasing(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:

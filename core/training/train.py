@@ -120,7 +120,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     groups = [g for g in groups if g["params"]]
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
-    betas = (config.momentum, 0.999)
+    betas = (config.momentum, recipe.ADAM_BETA2)
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
     return cls(groups, lr=config.lr, betas=betas)
 
