@@ -19,6 +19,8 @@ from core.training.train import make_optimizer
 
 CIFAR10_TRAIN = 50_000  # images in CIFAR-10's training split, for the steps a run takes on it
 
+_TRAIN_FIELDS = {f.name: f for f in fields(TrainConfig)}
+
 # Where a TrainConfig setting that a preset's table leaves at its default shows on the card.
 CONFIG_GROUP = {
     "network": ("whiten_bias_epochs",),
@@ -30,7 +32,13 @@ CONFIG_GROUP = {
     "precision": ("precision", "channels_last", "compile", "device"),
     "evaluation": ("tta",),
 }
-AT_DEFAULT = "TrainConfig's default (python -m core train --help)"
+AT_DEFAULT = "TrainConfig's default"
+
+
+def _at_default(name: str) -> str:
+    """The unit declared on the TrainConfig field (core/bounds.py), then where the value comes from."""
+    unit = _TRAIN_FIELDS[name].metadata["setting"].unit
+    return f"{unit}, {AT_DEFAULT}" if unit else AT_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ def _settings(preset: Preset) -> dict[str, list[Line]]:
         groups[f.metadata["group"]].append(Line(f.name, show(value), unit))
     named = {f.name for f in fields(table)}
     for group, names in CONFIG_GROUP.items():
-        groups[group] += [Line(n, show(getattr(config, n)), AT_DEFAULT) for n in names if n not in named]
+        groups[group] += [Line(n, show(getattr(config, n)), _at_default(n)) for n in names if n not in named]
     return groups
 
 
