@@ -8,12 +8,9 @@ Evaluate and Inspect pages have something to show, then drives Chromium through 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -22,10 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
 sys.path.insert(0, str(ROOT))
 
+from bench.browser import ARGS, CHROMIUM, dashboard_server  # noqa: E402
 from core.runs.layout import RunFolder  # noqa: E402
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-dev-shm-usage"]
 
 
 def caption_shot(page, base: str) -> None:
@@ -50,57 +45,42 @@ def main() -> None:
     if not caption_only and not RunFolder(runs / "20260101-000000-fast-readme").weights.exists():
         subprocess.run([sys.executable, "-m", "core", "train", "--model", "fast", "--epochs", "3",
                         "--out", str(runs / "20260101-000000-fast-readme")], cwd=ROOT, env=env, check=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    with dashboard_server({"CIFAR10_RUNS": str(runs)}) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
 
-            def shot(name: str, wait_text: str) -> None:
-                page.get_by_text(wait_text).first.wait_for(timeout=60_000)
-                page.wait_for_timeout(2500)
-                page.screenshot(path=OUT / f"{name}.png")
+        def shot(name: str, wait_text: str) -> None:
+            page.get_by_text(wait_text).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(2500)
+            page.screenshot(path=OUT / f"{name}.png")
 
-            if caption_only:
-                caption_shot(page, base)
-                browser.close()
-                return
-            page.goto(base)
-            shot("home", "Training images")
-            for title, wait in [("Dataset", "Images per class"), ("Model", "Parameters"),
-                                ("Evaluate", "Confusion matrix"), ("Inspect", "Predicted:")]:
-                page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
-                shot(title.lower(), wait)
-            page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Train").click()
-            page.get_by_role("heading", name="Train", exact=True).wait_for()
-            page.locator(".st-key-train_model input").first.click()
-            page.locator(".st-key-train_model input").first.fill("fast")
-            page.get_by_role("option", name="fast", exact=True).click()
-            try:
-                page.locator(".st-key-fast_limit input").fill("20000", timeout=30_000)
-            except Exception:
-                page.screenshot(path=OUT / "debug-train.png")
-                raise
-            page.get_by_role("button", name="Start training").click()
-            page.get_by_text("Accuracy per epoch").first.wait_for(timeout=120_000)
-            page.wait_for_timeout(4000)
-            page.get_by_text("Training loss").first.scroll_into_view_if_needed()
-            page.screenshot(path=OUT / "train.png")
+        if caption_only:
             caption_shot(page, base)
             browser.close()
-    finally:
-        server.terminate()
+            return
+        page.goto(base)
+        shot("home", "Training images")
+        for title, wait in [("Dataset", "Images per class"), ("Model", "Parameters"),
+                            ("Evaluate", "Confusion matrix"), ("Inspect", "Predicted:")]:
+            page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
+            shot(title.lower(), wait)
+        page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Train").click()
+        page.get_by_role("heading", name="Train", exact=True).wait_for()
+        page.locator(".st-key-train_model input").first.click()
+        page.locator(".st-key-train_model input").first.fill("fast")
+        page.get_by_role("option", name="fast", exact=True).click()
+        try:
+            page.locator(".st-key-fast_limit input").fill("20000", timeout=30_000)
+        except Exception:
+            page.screenshot(path=OUT / "debug-train.png")
+            raise
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text("Accuracy per epoch").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(4000)
+        page.get_by_text("Training loss").first.scroll_into_view_if_needed()
+        page.screenshot(path=OUT / "train.png")
+        caption_shot(page, base)
+        browser.close()
     print(f"screenshots in {OUT}")
 
 
