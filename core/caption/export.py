@@ -21,6 +21,7 @@ def captioner_script(encoder: ModelSpec, decoder, vocab: list[str]) -> str:
                      "for a 32x32 picture")
         shape = info.output_shape
     helpers, body = helpers_source(encoder), "\n".join(lines)
+    # Long on purpose: the rest is the generated file as one template, read top to bottom like the file itself.
     return f'''"""A captioner trained in CIFAR-10 Studio, in plain PyTorch ("Show, Attend and Tell").
 
 Encoder: {encoder}

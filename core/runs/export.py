@@ -126,6 +126,8 @@ if __name__ == "__main__":
 
 def training_script(spec: ModelSpec, config) -> str:
     """A standalone, tutorial-style PyTorch script that trains this model with these settings (`python train.py`)."""
+    # Long on purpose: most of it is the generated file itself, one template a reader compares line by line with
+    # what the download contains; cut into pieces, the script would no longer read top to bottom here.
     net = to_python(spec).split('\n\nif __name__ == "__main__":')[0]
     left_out = [name for name, on in (
         ("the data-dependent PatchWhiten initialisation", any(isinstance(l, PatchWhiten) for l in spec.layers)),
