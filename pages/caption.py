@@ -2,32 +2,24 @@
 improve, caption any scene or photo word by word with where each word looked, and compare it with the template."""
 import streamlit as st
 
-from core.caption.attention import word_maps
 from core.caption.config import CaptionConfig
-from core.caption.evaluate import caption_scenes, score_captions, score_template
 from core.caption.export import captioner_script
 from core.caption.job import encoder_source, start_captioner
 from core.caption.model import (
-    MAX_BEAM,
     SCRATCH_ENCODER,
-    beam_search,
     encoder_from_classifier,
-    fit_picture,
-    prepare,
 )
-from core.caption.scenes import evaluation_scenes, render, vocabulary
-from core.data.images import to_pil
+from core.caption.scenes import evaluation_scenes, vocabulary
 from core.errors import UserError
 from core.jobs.watched import find_run
 from core.runs import folder as runs
 from core.runs.classes import check_same_classes
-from core.training.history import CaptionEpochReport, adapt_event
+from core.training.history import adapt_event
 from core.training.status import RunStatus
 from ui.caption_form import HOW_CAPTIONING_WORKS, LRS, caption_settings_ui
+from ui.caption_views import caption_picture_ui, samples_ui, template_comparison_ui
 from ui.entry import through_entry_ui
 from ui.figures import (
-    beams_figure,
-    caption_comparison_figure,
     caption_scores_figure,
     loss_figure,
 )
@@ -39,7 +31,7 @@ from ui.state import (
     usable_captioners,
     usable_runs,
 )
-from ui.widgets import live_controls_ui, photo_upload_ui
+from ui.widgets import live_controls_ui
 
 through_entry_ui()
 st.title("Caption")
@@ -116,28 +108,13 @@ def live_ui() -> None:
             left.caption(f"The {adapted.reason}.")
     if history.epochs:
         right.plotly_chart(caption_scores_figure(history.epochs), width="stretch", key="cap_scores")
-        samples_ui(history.epochs)
+        samples_ui(history.epochs, fixed, dataset.test_x)
     if view.live and view.done and st.session_state.get("cap_was_running") == view.id:
         st.session_state.cap_was_running = None
         st.session_state.cap_pick_next = view.id  # the captioner just trained is the one to try below
         st.rerun()  # full rerun: stops the timer and lists the new captioner below
     if view.training:
         st.session_state.cap_was_running = view.id
-
-
-def samples_ui(epochs: list[CaptionEpochReport]) -> None:
-    """The same test scenes captioned after each epoch: from babble to sentences."""
-    epoch = epochs[-1].epoch
-    if len(epochs) > 1:
-        epoch = st.slider("Captions after epoch", 1, epochs[-1].epoch, epochs[-1].epoch, key="cap_epoch_pick")
-    chosen = next((e for e in epochs if e.epoch == epoch), epochs[-1])
-    st.caption(f"Test scenes captioned after epoch {chosen.epoch}: exact meaning {chosen.exact:.0%}, "
-               f"objects named in place {chosen.recall:.0%}, BLEU-4 {chosen.bleu:.2f}")
-    cols = st.columns(4)
-    for i, sample in enumerate(chosen.samples):
-        scene = fixed[sample["scene"]]
-        cols[i % 4].image(to_pil(render(scene, dataset.test_x), 2), caption=f"“{sample['sentence']}”",
-                          output_format="PNG")
 
 
 if watched is not None:
@@ -162,58 +139,7 @@ except UserError as exc:
     st.error(f"**This captioner cannot be used.** {exc}")
     st.stop()
 
-def caption_picture_ui() -> None:
-    """A test scene or an upload, captioned: the sentence, each word's attention map, the top beams."""
-    src = st.segmented_control("Picture", ["A test scene", "Upload a photo"], default="A test scene", key="cap_src")
-    picture, references = None, []
-    if src == "Upload a photo":
-        picture = photo_upload_ui("cap_upload", "captioned")
-    else:
-        index = st.number_input("Test scene number", 0, len(fixed) - 1, 0, key="cap_scene")
-        picture = to_pil(render(fixed[index], dataset.test_x))
-        references = fixed[index].captions(classes)
-    if picture is None:
-        return
-    width = st.slider("Beam width", 1, MAX_BEAM, 3, key="cap_beam", help="1 = greedy: the likeliest word each time.")
-    beams = beam_search(model, prepare(picture), width)
-    best = beams[0]
-    fitted = fit_picture(picture)
-    st.subheader(f"“{best.sentence}”" if best.words else "(an empty sentence)")
-    if references:
-        st.caption("The scene's reference captions: " + " · ".join(f"“{r}”" for r in references))
-    maps = word_maps(fitted, best)
-    if maps:
-        shown = st.select_slider("Where it looked for each word", list(range(len(maps))), 0, key="cap_word",
-                                 format_func=lambda i: f"{i + 1}. {maps[i][0]}")
-        c1, c2 = st.columns([1, 2])
-        c1.image(to_pil(fitted, 3), caption="what the captioner saw", output_format="PNG")
-        c2.image(maps[shown][1], caption=f"attention for “{maps[shown][0]}”", output_format="PNG")
-        st.caption("Every word, side by side (red = most attention):")
-        cols = st.columns(min(8, len(maps)))
-        for i, (word, image) in enumerate(maps):
-            cols[i % len(cols)].image(image, caption=word, output_format="PNG")
-    st.plotly_chart(beams_figure([b.sentence for b in beams], [b.score for b in beams]), width="stretch",
-                    key="cap_beams")
-
-
-caption_picture_ui()
+caption_picture_ui(model, fixed, dataset)
 
 # --- learned against template ---
-st.header("Learned captioner against the template describer")
-st.caption("The template describer classifies windows of the picture with a classifier and writes “I see …”. Both "
-           "caption the same test scenes; a sentence's meaning is every object with its class and place.")
-if not classifiers:
-    st.info("The template needs a trained classifier run: train one on the Train page.")
-    st.stop()
-default = next((i for i, r in enumerate(classifiers) if r.id == cap_run.summary.encoder_from), 0)
-template_run = st.selectbox("Classifier for the template", [r.id for r in classifiers], default,
-                            key="cap_template_run")
-count = st.select_slider("Test scenes", [50, 100, 200, 400, len(fixed)], 100, key="cap_compare_n",
-                         help="The template classifies about 30 windows per scene: 100 scenes take a few seconds.")
-if st.button("Compare", key="cap_compare"):
-    scenes = fixed[:count]
-    with st.spinner(f"Captioning {count} scenes both ways…"):
-        learned = score_captions(caption_scenes(model, scenes, dataset.test_x), scenes, classes)
-        template = score_template(run_model(template_run)[1], classes, scenes, dataset.test_x)
-    st.plotly_chart(caption_comparison_figure({"learned captioner": vars(learned), "template describer": vars(template)}),
-                    width="stretch", key="cap_compare_chart")
+template_comparison_ui(model, classifiers, cap_run.summary.encoder_from, fixed, dataset)
