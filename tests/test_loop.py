@@ -86,7 +86,7 @@ def test_divergence_ends_the_run_at_the_first_broken_loss_with_its_advice(bad):
 
 def test_the_pacer_sums_each_epochs_loss_and_reads_losses_in_batches_off_a_cpu():
     steps = []
-    loop, epochs, step, taken = _loop(Control(), Callbacks(on_step=steps.append), epochs=2, steps=3)
+    loop, epochs, step, _ = _loop(Control(), Callbacks(on_step=steps.append), epochs=2, steps=3)
     pacer = loop.callbacks[-1]
     pacer.read_every_s = 3600.0  # as on a GPU, where reading a loss waits for the device: here only at epoch ends
     seen_at_epoch_end = []
@@ -99,6 +99,8 @@ def test_the_pacer_sums_each_epochs_loss_and_reads_losses_in_batches_off_a_cpu()
 
 def test_every_trainer_runs_its_steps_through_the_one_loop(tiny_dataset, monkeypatch):
     """fit, the learning-rate finder, the captioner and its encoder's adapt phase: one loop, four step functions."""
+    from test_train import QUICK, SMALL
+
     from core.caption.adapt import adapt_encoder, classifier_head
     from core.caption.model import SCRATCH_ENCODER, encoder_from_classifier
     from core.caption.train import CaptionConfig, build_captioner, fit_captioner
@@ -106,7 +108,6 @@ def test_every_trainer_runs_its_steps_through_the_one_loop(tiny_dataset, monkeyp
     from core.training.lr_find import LRFindConfig, lr_find
     from core.training.presets import PRESETS
     from core.training.train import fit
-    from test_train import QUICK, SMALL
 
     runs, real = [], Loop.run
     monkeypatch.setattr(Loop, "run", lambda self, epochs, step: (runs.append(step.__qualname__), real(self, epochs, step))[1])

@@ -1,4 +1,6 @@
 """Schedules and Lookahead: the triangle's shape, and the weights pulled towards a slow average from its start."""
+from itertools import pairwise
+
 import pytest
 import torch
 from torch import nn
@@ -8,12 +10,14 @@ from core.training.schedule import Lookahead, schedule_factor
 
 
 def test_the_triangle_rises_from_a_fifth_to_the_peak_at_23_percent_then_falls_to_seven_hundredths():
-    f = lambda p: schedule_factor("triangle", p)  # noqa: E731
+    def f(p):
+        return schedule_factor("triangle", p)
+
     assert f(0.0) == pytest.approx(0.2) and f(0.23) == pytest.approx(1.0) and f(1.0) == pytest.approx(0.07)
     # piecewise linear: each half of either leg sits halfway between its ends
     assert f(0.115) == pytest.approx((0.2 + 1) / 2) and f((0.23 + 1) / 2) == pytest.approx((1 + 0.07) / 2)
     rising, falling = [f(k / 100) for k in range(24)], [f(k / 100) for k in range(23, 101)]
-    assert all(b > a for a, b in zip(rising, rising[1:])) and all(b < a for a, b in zip(falling, falling[1:]))
+    assert all(b > a for a, b in pairwise(rising)) and all(b < a for a, b in pairwise(falling))
 
 
 def test_the_other_schedules_keep_their_shapes():

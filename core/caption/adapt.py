@@ -9,8 +9,8 @@ classifier's own head, while a batch of single pictures keeps what it knew."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F

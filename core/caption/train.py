@@ -179,8 +179,9 @@ def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: Cap
     Raises Diverged when the encoder's loss stops being a number; a Stop is the caller's to report."""
     started = time.perf_counter()
     head = ClassifierHead(copy.deepcopy(head.tail).to(device), head.size, head.mean)  # the source's head stays as it was
-    guard = DivergenceGuard(_adapt_diverged)  # no report: the caller reports it, and ends the run
-    watchers = [StopOnControl(control), guard, Pacer(callbacks, device, later_steps=caption_steps), _Outcome()]
+    # no reports from Stop and the guard: the caller reports them, after the "adapt" event, and ends the run
+    watchers = [StopOnControl(control), DivergenceGuard(_adapt_diverged),
+                Pacer(callbacks, device, later_steps=caption_steps), _Outcome()]
     done = adapt_encoder(model.encoder.convs, head, dataset.train_x, dataset.train_y, len(dataset.classes),
                          config.adapt_scenes, config.batch_size, config.seed, device, watchers=watchers)
     if watchers[-1].diverged:

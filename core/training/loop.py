@@ -12,8 +12,9 @@ A callback is any object with some of these methods, called in the order the cal
 A callback raising Diverged ends the run with status "diverged"."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import torch
 
@@ -84,10 +85,11 @@ class Loop:
         if not self.ending:
             self.status = status
 
-    def run(self, epochs: Iterable[Iterable[Any]], step: Callable[[Any], StepOutput]) -> "Loop":
+    def run(self, epochs: Iterable[Iterable[Any]], step: Callable[[Any], StepOutput]) -> Loop:
         """Each epoch's batches through `step`, at the scheduled learning rate, with every hook in between."""
         try:
-            for self.epoch, batches in enumerate(epochs, start=self.first_epoch):
+            for epoch, batches in enumerate(epochs, start=self.first_epoch):
+                self.epoch = epoch
                 self._emit("before_epoch")
                 for batch in batches:
                     self._emit("before_step")
@@ -97,7 +99,7 @@ class Loop:
                     set_learning_rate(self.optimizer, self.lr)
                     out = step(batch)
                     self.step += 1
-                    self._pending.append((self.run_step, self.epoch, out.loss, self.lr))
+                    self._pending.append((self.run_step, epoch, out.loss, self.lr))
                     self._emit("after_step", out)
                     if self.ending:
                         break
