@@ -19,8 +19,8 @@ from core.caption.train import CaptionConfig, build_captioner, fit_captioner
 from core.data.batches import normalize
 from core.models.layers import build_model
 from core.runs.folder import read_history, run_path
+from core.training.callbacks import Callbacks, Control
 from core.training.presets import PRESETS
-from core.training.train import Callbacks, Control
 
 QUICK = dict(epochs=1, scenes_per_epoch=128, batch_size=16, hidden=32, test_scenes=16, held_out_scenes=16,
              adapt_scenes=64, device="cpu")

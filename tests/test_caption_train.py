@@ -21,8 +21,8 @@ from core.caption.runs import load_captioner, open_captioner, save_captioner
 from core.caption.scenes import Scene, SceneObject, evaluation_scenes, vocabulary
 from core.caption.train import CaptionConfig, build_captioner, fit_captioner
 from core.runs.folder import RunError, list_runs, open_run, read_history, run_path
+from core.training.callbacks import Callbacks, Control
 from core.training.history import HISTORY_VERSION, CaptionEpochReport, Event
-from core.training.train import Callbacks, Control
 
 QUICK = dict(epochs=2, scenes_per_epoch=384, batch_size=32, hidden=64, lr=3e-3, test_scenes=24, held_out_scenes=16,
              device="cpu")

@@ -88,7 +88,7 @@ def test_a_fresh_exported_net_starts_as_the_engine_does_where_the_recipe_says_so
 
 def test_the_exported_schedule_is_the_engines():
     from core.training.config import SCHEDULES
-    from core.training.train import schedule_factor
+    from core.training.schedule import schedule_factor
 
     text = training_script(PRESETS["fast"].spec, PRESETS["fast"].config)
     namespace = {}
@@ -107,7 +107,9 @@ def test_the_exported_script_trains_to_the_same_losses_as_the_engine(preset):
 
     from core.data.batches import normalize
     from core.models.layers import build_model
-    from core.training.train import make_optimizer, schedule_factor, train_step
+    from core.training.optim import make_optimizer
+    from core.training.schedule import schedule_factor
+    from core.training.train import train_step
 
     spec, config = PRESETS[preset].spec, replace(PRESETS[preset].config, lr=0.01, schedule="onecycle")
     namespace = {"__name__": "train"}

@@ -4,10 +4,10 @@ import math
 import pytest
 
 from core.jobs.lr_find import LRFinderJob
+from core.training.callbacks import Control
 from core.training.config import ConfigError, TrainConfig
 from core.training.lr_find import LRFindConfig, lr_find, suggest
 from core.training.presets import PRESETS
-from core.training.train import Control
 
 SPEC = PRESETS["tutorial"].spec
 

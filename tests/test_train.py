@@ -17,10 +17,12 @@ from core.models.layers import (
     ModelSpec,
     ReLU,
 )
+from core.training.callbacks import Callbacks, Control
 from core.training.config import ConfigError, TrainConfig
 from core.training.history import Event
 from core.training.presets import PRESETS
-from core.training.train import Callbacks, Control, fit, schedule_factor
+from core.training.schedule import schedule_factor
+from core.training.train import fit
 
 SMALL = ModelSpec((Conv2d(8), BatchNorm2d(), ReLU(), GlobalAvgPool(), Linear(10)), name="small")
 QUICK = TrainConfig(epochs=3, batch_size=10, lr=0.05, schedule="constant", device="cpu")

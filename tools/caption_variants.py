@@ -28,7 +28,7 @@ import core.caption.model as cap  # noqa: E402
 import core.caption.train as ct  # noqa: E402
 from core import data  # noqa: E402
 from core.caption.job import encoder_source  # noqa: E402
-from core.training.train import Callbacks, Control  # noqa: E402
+from core.training.callbacks import Callbacks, Control  # noqa: E402
 
 
 def patch(parts: set[str]) -> None:

@@ -9,8 +9,8 @@ classifier's own head, while a batch of single pictures keeps what it knew."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,9 @@ from core import recipe
 from core.caption.scenes import CANVASES, Scene, SceneSampler, render_batch
 from core.data.batches import normalize
 from core.models.layers import AvgPool2d, GlobalAvgPool, ModelSpec
+from core.training.loop import Loop, StepOutput
+from core.training.optim import LR_SCALE
+from core.training.status import RunStatus
 
 ADAPT_LR = recipe.CAPTION_ADAPT_LR  # Adam, falling linearly to zero; 10x more forgot the single pictures, 10x less barely moved the grid
 # Adapting draws every scene of one object small (20 pixels; captioning draws 30% of them small): the classifier never
@@ -82,34 +85,48 @@ class AdaptStep:
 
 def adapt_encoder(convs: nn.Module, head: ClassifierHead, pictures: torch.Tensor, labels: torch.Tensor,
                   n_classes: int, scenes: int, batch_size: int, seed: int, device: torch.device,
-                  on_step: Callable[[AdaptStep], bool] | None = None) -> list[AdaptStep]:
+                  on_step: Callable[[AdaptStep], bool] | None = None,
+                  watchers: Sequence[object] = ()) -> list[AdaptStep]:
     """Train `convs` (and the head) on `scenes` training scenes in batches; BatchNorm keeps the classifier's
     statistics (eval mode), so the features change only as much as the gradient asks. `on_step` returning False
-    stops early (the page's Stop)."""
+    stops early (the page's Stop); `watchers` are further callbacks on the loop (core.training.callbacks)."""
     sampler, rng = SceneSampler(labels, n_classes, small_share=ADAPT_SMALL_SHARE), random.Random(seed)
     generator = torch.Generator().manual_seed(seed)
     params = [*convs.parameters(), *head.tail.parameters()]
-    optimizer = torch.optim.Adam(params, lr=ADAPT_LR)
+    optimizer = torch.optim.Adam([{"params": params, LR_SCALE: 1.0}], lr=ADAPT_LR)
     steps = max(1, scenes // batch_size)
     convs.eval(), head.tail.eval()
-    history = []
-    for step in range(1, steps + 1):
+
+    def step(_) -> StepOutput:
         canvas = rng.choice(tuple(CANVASES))  # a batch renders scenes of one shape
         drawn = [sampler.scene(rng, canvas) for _ in range(batch_size)]
         logits, objects = object_logits(convs(normalize(render_batch(drawn, pictures).to(device))), drawn, head)
         single = torch.randint(0, len(pictures), (batch_size,), generator=generator)
         single_logits = head.classify(convs(normalize(pictures[single].to(device))))
         loss = F.cross_entropy(logits, objects) + F.cross_entropy(single_logits, labels[single].to(device))
-        lr = ADAPT_LR * (1 - (step - 1) / steps)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        report = AdaptStep(step, steps, loss.item(), lr, (logits.argmax(1) == objects).float().mean().item())
-        history.append(report)
-        if on_step is not None and on_step(report) is False:
-            break
+        return StepOutput(loss.detach(), batch_size, logits, objects)
+
+    history = _History(steps, on_step)
+    # Adam falling linearly to zero: the first step at ADAPT_LR
+    loop = Loop(optimizer, steps, ADAPT_LR, lambda done: 1 - done / steps, [history, *watchers], first_epoch=0)
+    loop.run([range(steps)], step)
     for p in params:
         p.grad = None
-    return history
+    return history.steps
+
+
+class _History:
+    """The loop callback that keeps each step's AdaptStep and asks `on_step` whether to go on."""
+
+    def __init__(self, steps: int, on_step: Callable[[AdaptStep], bool] | None):
+        self.total, self.on_step, self.steps = steps, on_step, []
+
+    def after_step(self, loop: Loop, out: StepOutput) -> None:
+        right = (out.logits.argmax(1) == out.labels).float().mean().item()
+        report = AdaptStep(loop.step, self.total, out.loss.item(), loop.lr, right)
+        self.steps.append(report)
+        if self.on_step is not None and self.on_step(report) is False:
+            loop.end(RunStatus.STOPPED)

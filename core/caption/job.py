@@ -16,7 +16,8 @@ from core.jobs.registry import BackgroundJob, JobRegistry, JobSnapshot, watch
 from core.models.layers import ModelSpec
 from core.runs.classes import check_same_classes
 from core.runs.folder import RunError, load_model, open_run
-from core.training.train import Callbacks, FitResult
+from core.training.callbacks import Callbacks
+from core.training.train import FitResult
 
 
 @dataclass(frozen=True)

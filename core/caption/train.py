@@ -4,7 +4,6 @@ through the same callbacks and obeys the same Control (stop, learning rate) as t
 from __future__ import annotations
 
 import copy
-import math
 import random
 import time
 
@@ -12,7 +11,7 @@ import torch
 from torch import nn
 
 from core import recipe
-from core.caption.adapt import AdaptStep, ClassifierHead, adapt_encoder
+from core.caption.adapt import ClassifierHead, adapt_encoder
 from core.caption.config import CaptionConfig
 from core.caption.evaluate import CaptionScores, caption_scenes, score_captions
 from core.caption.model import Captioner, encode_sentences, loss_of
@@ -28,10 +27,24 @@ from core.data.batches import normalize
 from core.data.sources import Dataset
 from core.device import resolve_device
 from core.models.layers import ModelSpec
+from core.training.callbacks import (
+    BeforeEpoch,
+    Callbacks,
+    Control,
+    DivergenceGuard,
+    EpochEnd,
+    LearningRateFromControl,
+    Pacer,
+    StopOnControl,
+    lower_lr,
+)
 from core.training.config import ConfigError
-from core.training.history import CaptionEpochReport, Event, StepReport
+from core.training.history import CaptionEpochReport, Event
+from core.training.loop import Diverged, Loop, StepLoss, StepOutput
+from core.training.optim import LR_SCALE
+from core.training.schedule import schedule_factor
 from core.training.status import RunStatus
-from core.training.train import Callbacks, Control, Diverged, FitResult, schedule_factor
+from core.training.train import FitResult
 
 SAMPLES = 8  # test scenes captioned in every epoch's report, so a person sees the sentences improve
 
@@ -71,6 +84,18 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
             callbacks.on_event(Event("stop", offset))
             return FitResult(model.eval(), RunStatus.STOPPED)
     model.encoder.requires_grad_(not frozen)
+    result = _caption(model, dataset, config, callbacks, control, frozen, pretrained, (offset, adapt_seconds))
+    model.eval()
+    return result
+
+
+def _caption(model: Captioner, dataset: Dataset, config: CaptionConfig, callbacks: Callbacks, control: Control,
+             frozen: bool, pretrained: bool, adapted: tuple[int, float]) -> FitResult:
+    """The captioning phase: teacher forcing on fresh scenes in the one loop, its steps counted on after the `adapted`
+    phase's (steps, seconds), whose time the run's time includes."""
+    device, (offset, adapt_seconds) = resolve_device(config.device), adapted
+    per_epoch = max(1, config.scenes_per_epoch // config.batch_size)
+    uses = config.reuse if frozen else 1
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(_param_groups(model, config, pretrained and not frozen), lr=config.lr)
     classes = list(dataset.classes)
@@ -78,94 +103,76 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     fixed = evaluation_scenes(dataset.test_y, len(classes), config.test_scenes)
     held = evaluation_scenes(dataset.test_y, len(classes), config.held_out_scenes, held="only")
     rng = random.Random(config.seed)
-    # the adapt phase counts in the run's time: an epoch's seconds and the training time include it
-    base_lr, step, started, train_time = config.lr, 0, time.perf_counter() - adapt_seconds, adapt_seconds
-    seen = offset * config.batch_size
-    result = FitResult(model, RunStatus.FINISHED)
-    try:
-        for epoch in range(1, config.epochs + 1):
-            model.train()
-            if frozen:
-                model.encoder.eval()
-            epoch_start, loss_sum, epoch_steps = time.perf_counter(), 0.0, 0
-            for inputs, scenes in _epoch_batches(model, sampler, rng, dataset.train_x, config, per_epoch, uses,
-                                                 device):
-                if control.stopped:  # pressed while a chunk was being encoded: no step after Stop
-                    break
-                new_lr = control.take_lr()
-                if new_lr is not None:
-                    callbacks.on_event(Event("lr", offset + step, lr_from=base_lr, lr_to=new_lr))
-                    base_lr = new_lr
-                lr = base_lr * schedule_factor("onecycle", step / total)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr * group["share"]
-                captions = [taught(rng.choice(s.training_captions(classes))) for s in scenes]
-                loss = _train_step(model, optimizer, trainable, inputs, captions, device, config.label_smoothing)
-                step += 1
-                epoch_steps += 1
-                seen += len(scenes)
-                loss_sum += loss
-                if not math.isfinite(loss):
-                    raise Diverged(f"the loss became {loss} at step {offset + step} (epoch {epoch}) with learning "
-                                   f"rate {lr:.3g}; the weights from the last finished epoch are kept. Try a "
-                                   f"learning rate about 10x lower ({lr / 10:.2g})", step=offset + step)
-                now = time.perf_counter()
-                elapsed_train = train_time + now - epoch_start
-                callbacks.on_step(StepReport(offset + step, epoch, loss, lr, seen / elapsed_train, now - started,
-                                             (now - started - adapt_seconds) / step * (total - step), offset + total))
-                if control.stopped:
-                    break
-            train_time += time.perf_counter() - epoch_start
-            if control.stopped:
-                result.status = RunStatus.STOPPED
-                callbacks.on_event(Event("stop", offset + step))
-                break
-            report = _epoch_report(model, dataset, fixed, held, device, epoch, loss_sum / max(1, epoch_steps), started)
-            result.epochs.append(report)
-            callbacks.on_epoch(report, model)
-    except Diverged as exc:
-        result.status, result.reason = RunStatus.DIVERGED, str(exc)
-        callbacks.on_event(Event("diverged", exc.step, reason=str(exc)))
-    model.eval()
-    result.train_seconds = train_time
-    result.images_per_second = seen / max(train_time, 1e-9)
-    return result
+
+    def prepare(epoch: int) -> None:
+        model.train()
+        if frozen:
+            model.encoder.eval()
+
+    def step(batch) -> StepOutput:
+        inputs, scenes = batch
+        captions = [taught(rng.choice(s.training_captions(classes))) for s in scenes]
+        loss = _train_step(model, optimizer, trainable, inputs, captions, device, config.label_smoothing)
+        return StepOutput(loss, len(scenes))
+
+    total = per_epoch * uses * config.epochs
+    pacer = Pacer(callbacks, device, carried=(adapt_seconds, offset * config.batch_size))
+    epochs = EpochEnd(lambda epoch: _epoch_report(model, dataset, fixed, held, device, epoch, pacer.mean_step_loss,
+                                                  pacer.started), callbacks, model)
+    watchers = [BeforeEpoch(prepare), StopOnControl(control, callbacks), LearningRateFromControl(control, callbacks),
+                DivergenceGuard(lower_lr(), callbacks), pacer, epochs]
+    loop = Loop(optimizer, total, config.lr, lambda done: schedule_factor("onecycle", done / total), watchers, offset)
+    loop.run((_epoch_batches(model, sampler, rng, dataset.train_x, config, per_epoch, uses, device)
+              for _ in range(config.epochs)), step)
+    return FitResult(model, loop.status, loop.reason, epochs.epochs, pacer.train_time,
+                     pacer.seen / max(pacer.train_time, 1e-9))
 
 
 def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: CaptionConfig, device,
            callbacks: Callbacks, control: Control, caption_steps: int) -> tuple[int, float]:
     """The adapt phase, reported as steps of epoch 0 (its loss is the objects' classification loss) and closed by an
-    "adapt" event saying how often the grid named the objects before it and at its end; returns its steps and seconds."""
+    "adapt" event saying how often the grid named the objects before it and at its end; returns its steps and seconds.
+    Raises Diverged when the encoder's loss stops being a number; a Stop is the caller's to report."""
     started = time.perf_counter()
     head = ClassifierHead(copy.deepcopy(head.tail).to(device), head.size, head.mean)  # the source's head stays as it was
-
-    def on_step(r: AdaptStep) -> bool:
-        if not math.isfinite(r.loss):
-            raise Diverged(f"the encoder's loss became {r.loss} at step {r.step} while adapting to the scenes; "
-                           "nothing was captioned or saved. Try encoder mode frozen, or another classifier run",
-                           step=r.step)
-        elapsed = time.perf_counter() - started
-        callbacks.on_step(StepReport(r.step, 0, r.loss, r.lr, r.step * config.batch_size / elapsed, elapsed,
-                                     elapsed / r.step * (r.steps - r.step), r.steps + caption_steps))
-        return not control.stopped
-
+    # no reports from Stop and the guard: the caller reports them, after the "adapt" event, and ends the run
+    watchers = [StopOnControl(control), DivergenceGuard(_adapt_diverged),
+                Pacer(callbacks, device, later_steps=caption_steps), _Outcome()]
     done = adapt_encoder(model.encoder.convs, head, dataset.train_x, dataset.train_y, len(dataset.classes),
-                         config.adapt_scenes, config.batch_size, config.seed, device, on_step)
-    tenth = done[-max(1, len(done) // 10):]  # the last tenth, averaged: one batch is ~100 objects, noisy
-    first, last = done[0].objects_right, sum(r.objects_right for r in tenth) / len(tenth)  # first: before any step
-    said = (f"encoder adapted on {len(done) * config.batch_size:,} training scenes: objects named from its grid "
-            f"{first:.0%} -> {last:.0%} (of pictures the classifier trained on)")
-    callbacks.on_event(Event("adapt", len(done), reason=said))
+                         config.adapt_scenes, config.batch_size, config.seed, device, watchers=watchers)
+    if watchers[-1].diverged:
+        raise watchers[-1].diverged
+    if done:  # none when Stop came before the first step
+        tenth = done[-max(1, len(done) // 10):]  # the last tenth, averaged: one batch is ~100 objects, noisy
+        first, last = done[0].objects_right, sum(r.objects_right for r in tenth) / len(tenth)  # first: before a step
+        said = (f"encoder adapted on {len(done) * config.batch_size:,} training scenes: objects named from its grid "
+                f"{first:.0%} -> {last:.0%} (of pictures the classifier trained on)")
+        callbacks.on_event(Event("adapt", len(done), reason=said))
     return len(done), time.perf_counter() - started
+
+
+def _adapt_diverged(s: StepLoss) -> str:
+    return (f"the encoder's loss became {s.loss} at step {s.step} while adapting to the scenes; nothing was "
+            "captioned or saved. Try encoder mode frozen, or another classifier run")
+
+
+class _Outcome:
+    """Keeps how a loop diverged, for a caller that ends the whole run on it."""
+
+    diverged: Diverged | None = None
+
+    def after_run(self, loop: Loop) -> None:
+        if loop.status is RunStatus.DIVERGED:
+            self.diverged = Diverged(loop.reason, loop.diverged_at)
 
 
 def _param_groups(model: Captioner, config: CaptionConfig, finetuning: bool) -> list[dict]:
     """The decoder at the full learning rate; the encoder at `encoder_lr` of it when it is a pretrained one being
     fine-tuned, else at the full rate too (from scratch it learns as fast as the decoder)."""
     share = config.encoder_lr if finetuning else 1.0
-    groups = [{"params": list(model.decoder.parameters()), "share": 1.0}]
+    groups = [{"params": list(model.decoder.parameters()), LR_SCALE: 1.0}]
     if any(p.requires_grad for p in model.encoder.parameters()):
-        groups.append({"params": [p for p in model.encoder.parameters() if p.requires_grad], "share": share})
+        groups.append({"params": [p for p in model.encoder.parameters() if p.requires_grad], LR_SCALE: share})
     return groups
 
 
@@ -196,7 +203,7 @@ def _epoch_batches(model, sampler, rng, pictures, config, batches: int, uses: in
             yield from (encoded[i] for i in rng.sample(range(len(encoded)), len(encoded)))
 
 
-def _train_step(model, optimizer, trainable, inputs, captions, device, smoothing: float) -> float:
+def _train_step(model, optimizer, trainable, inputs, captions, device, smoothing: float) -> torch.Tensor:
     """Teacher forcing on one batch; `inputs` are pictures (B, 3, H, W) or an encoder's grid (B, cells, features)."""
     tokens = encode_sentences(captions, model.vocab).to(device)
     logits, _ = model.decoder(inputs, tokens) if inputs.dim() == 3 else model(inputs, tokens)
@@ -205,7 +212,7 @@ def _train_step(model, optimizer, trainable, inputs, captions, device, smoothing
     loss.backward()
     nn.utils.clip_grad_norm_(trainable, recipe.CAPTION_GRAD_CLIP)  # recurrent nets spike now and then; a clipped step stays a step
     optimizer.step()
-    return float(loss.detach())
+    return loss.detach()
 
 
 def _epoch_report(model, dataset, fixed, held, device, epoch, train_loss, started) -> CaptionEpochReport:

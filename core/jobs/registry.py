@@ -29,10 +29,11 @@ from core.runs.folder import (
 from core.runs.layout import RunFolder
 from core.runs.summary import RunKind
 from core.runs.view import RunView
+from core.training.callbacks import Callbacks
 from core.training.config import ConfigError, TrainConfig, check_trainable
 from core.training.history import EpochReport, Event, History, StepReport
 from core.training.status import RunStatus
-from core.training.train import Callbacks, FitResult, fit
+from core.training.train import FitResult, fit
 
 
 @dataclass

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from core.training.train import Control
+from core.training.callbacks import Control
 
 
 class Worker:

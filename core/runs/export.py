@@ -25,7 +25,7 @@ from core.models.layers import (
 )
 from core.models.modules import ResidualModule, ScaleModule
 from core.recipe import BN_EPS_FIXED_SCALE
-from core.training.train import schedule_factor
+from core.training.schedule import schedule_factor
 
 
 def _source(obj) -> str:

@@ -3,6 +3,7 @@ hundred steps while the learning rate grows exponentially, and read a good peak 
 Runs in a thread like training, with Stop."""
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -16,14 +17,15 @@ from core.data.batches import augment, normalize, shuffled_batches
 from core.data.sources import Dataset
 from core.device import resolve_device
 from core.models.layers import ModelSpec, build_model
+from core.training.callbacks import Control, StopOnControl
 from core.training.config import ConfigError, TrainConfig
+from core.training.loop import Loop, StepLoss, StepOutput
+from core.training.optim import make_optimizer
 from core.training.status import RunStatus
 from core.training.train import (
-    Control,
     autocast_dtype,
     init_from_data,
     input_dtype,
-    make_optimizer,
     train_step,
     training_subset,
 )
@@ -83,7 +85,7 @@ def lr_find(spec: ModelSpec, dataset: Dataset, config: TrainConfig, settings: LR
             control: Control | None = None, on_step: Callable[[LRFindResult], None] | None = None) -> LRFindResult:
     """Sweep the learning rate from start_lr to end_lr over `steps` batches of a fresh model built with `config`'s
     seed, optimizer, batch size and augmentation. The model is thrown away; only the curve is kept."""
-    settings, control, result = (settings or LRFindConfig()).check(), control or Control(), LRFindResult()
+    settings, control = (settings or LRFindConfig()).check(), control or Control()
     config.check()
     device = resolve_device(config.device)
     model = build_model(spec, seed=config.seed).to(device)
@@ -92,32 +94,51 @@ def lr_find(spec: ModelSpec, dataset: Dataset, config: TrainConfig, settings: LR
     optimizer, loss_fn = make_optimizer(model, config), nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     generator = torch.Generator().manual_seed(config.seed)
     aug_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    amp, average = autocast_dtype(config, device), 0.0
-    ratio = settings.end_lr / settings.start_lr
-    model.train()
-    for step, idx in enumerate(_endless_batches(len(x_all), config.batch_size, generator, device)):
-        if step >= settings.steps or control.stopped:
-            break
-        lr = settings.start_lr * ratio ** (step / max(1, settings.steps - 1))
-        for group in optimizer.param_groups:
-            group["lr"] = lr * group["lr_scale"]
+    amp, ratio = autocast_dtype(config, device), settings.end_lr / settings.start_lr
+
+    def step(idx: torch.Tensor) -> StepOutput:
         x = augment(normalize(x_all[idx]), config.augmentation, aug_gen)
         _, loss = train_step(model, optimizer, loss_fn, x.to(input_dtype(model)), y_all[idx], device, amp)
-        raw = float(loss.detach())
-        if not math.isfinite(raw):
-            break  # the rates from here on explode: the curve so far is the answer
-        average = SMOOTHING * average + (1 - SMOOTHING) * raw
-        smoothed = average / (1 - SMOOTHING ** (step + 1))
-        result.lrs.append(lr)
-        result.raw_losses.append(raw)
-        result.losses.append(smoothed)
-        if on_step:
-            on_step(result)
-        if step > settings.steps // 10 and smoothed > DIVERGE_FACTOR * min(result.losses):
-            break
+        return StepOutput(loss.detach(), len(idx))
+
+    model.train()
+    sweep = _Sweep(settings.steps, on_step)
+    batches = itertools.islice(_endless_batches(len(x_all), config.batch_size, generator, device), settings.steps)
+    # the rate grows exponentially from start_lr, reaching end_lr at the last step
+    loop = Loop(optimizer, settings.steps, settings.start_lr, lambda done: ratio ** (done / max(1, settings.steps - 1)),
+                [StopOnControl(control), sweep])
+    loop.run([batches], step)
+    result = sweep.result
     result.suggested = suggest(result.lrs, result.losses)
     result.status = RunStatus.STOPPED if control.stopped else RunStatus.FINISHED
     return result
+
+
+class _Sweep:
+    """The loop callback that draws the curve: each step's loss read at once, smoothed, published; the sweep ends
+    where the loss stops being a number or blows up (the rates from there on explode: the curve so far is the
+    answer)."""
+
+    def __init__(self, steps: int, on_step: Callable[[LRFindResult], None] | None):
+        self.steps, self.on_step, self.result, self.average = steps, on_step, LRFindResult(), 0.0
+
+    def after_step(self, loop: Loop, out: StepOutput) -> None:
+        loop.read_losses()
+
+    def after_losses(self, loop: Loop, losses: list[StepLoss]) -> None:
+        for s in losses:
+            if not math.isfinite(s.loss):
+                loop.end(RunStatus.FINISHED)
+                return
+            self.average = SMOOTHING * self.average + (1 - SMOOTHING) * s.loss
+            smoothed = self.average / (1 - SMOOTHING ** s.step)
+            self.result.lrs.append(s.lr)
+            self.result.raw_losses.append(s.loss)
+            self.result.losses.append(smoothed)
+            if self.on_step:
+                self.on_step(self.result)
+            if s.step - 1 > self.steps // 10 and smoothed > DIVERGE_FACTOR * min(self.result.losses):
+                loop.end(RunStatus.FINISHED)
 
 
 def _endless_batches(n: int, batch_size: int, generator: torch.Generator, device):

@@ -14,8 +14,8 @@ from core import recipe
 from core.data.batches import steps_per_epoch
 from core.models.layers import BatchNorm2d, PatchWhiten, build_model, summarize
 from core.training.config import TrainConfig
+from core.training.optim import make_optimizer
 from core.training.presets import GROUPS, PRESETS, Preset, get_preset
-from core.training.train import make_optimizer
 
 CIFAR10_TRAIN = 50_000  # images in CIFAR-10's training split, for the steps a run takes on it
 
