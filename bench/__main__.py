@@ -27,7 +27,7 @@ from bench.tutorial import TutorialTrainer, tutorial_datasets
 from core.data import sources as data
 from core.data.batches import steps_per_epoch
 from core.jobs.registry import JobRegistry, run_blocking
-from core.models.layers import build_model
+from core.models.spec import build_model
 from core.training.config import TrainConfig
 from core.training.evaluate import accuracy_report, predict_classes
 from core.training.presets import PRESETS as _PRESETS

@@ -10,7 +10,8 @@ from core.models.codec import (
     spec_to_json,
     spec_to_token,
 )
-from core.models.layers import LAYER_KINDS, ModelSpec, SpecError, layer_report
+from core.models.layers import LAYER_KINDS, SpecError
+from core.models.spec import ModelSpec, layer_report
 from core.runs.export import to_python
 from core.training.presets import PRESETS
 from ui.diagram import model_dot

@@ -4,7 +4,7 @@ import streamlit as st
 from core.errors import UserError
 from core.jobs.lr_find import LRFinderJob
 from core.jobs.watched import find_run
-from core.models.layers import layer_report
+from core.models.spec import layer_report
 from core.runs import folder as runs
 from core.runs.export import training_script
 from core.training.presets import PRESETS

@@ -17,7 +17,7 @@ from core.caption.model import encoder_from_classifier
 from core.caption.scenes import Scene, SceneObject, SceneSampler, render_batch
 from core.caption.train import CaptionConfig, build_captioner, fit_captioner
 from core.data.batches import normalize
-from core.models.layers import build_model
+from core.models.spec import build_model
 from core.runs.folder import read_history, run_path
 from core.training.callbacks import Callbacks, Control
 from core.training.presets import PRESETS

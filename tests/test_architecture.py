@@ -17,7 +17,7 @@ ENTRY = "core.__main__"
 MAX_LINES = 350
 # Modules over MAX_LINES today, being split as this is written. This set may only shrink: remove a name when its
 # module is split, never add one.
-KNOWN_OVER_350 = {"core/models/layers.py"}
+KNOWN_OVER_350: set[str] = set()
 
 
 def module_name(path: Path) -> str:

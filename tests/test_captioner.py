@@ -20,7 +20,8 @@ from core.caption.model import (
     loss_of,
 )
 from core.caption.scenes import vocabulary
-from core.models.layers import Conv2d, ModelSpec
+from core.models.layers import Conv2d
+from core.models.spec import ModelSpec
 from core.training.presets import PRESETS
 
 VOCAB = vocabulary(CLASSES)

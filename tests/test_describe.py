@@ -11,9 +11,9 @@ from core.models.layers import (
     GlobalAvgPool,
     Linear,
     MaxPool2d,
-    ModelSpec,
     ReLU,
 )
+from core.models.spec import ModelSpec
 from core.runs.folder import load_model, open_run
 from core.training.config import TrainConfig
 

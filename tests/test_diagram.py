@@ -1,12 +1,6 @@
 """The Model page's diagram: one box per layer with its output shape; the faulty layer red, shapes after it unknown."""
-from core.models.layers import (
-    Conv2d,
-    Flatten,
-    Linear,
-    MaxPool2d,
-    ModelSpec,
-    layer_report,
-)
+from core.models.layers import Conv2d, Flatten, Linear, MaxPool2d
+from core.models.spec import ModelSpec, layer_report
 from ui.diagram import model_dot
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.models.layers import build_model
+from core.models.spec import build_model
 from core.training.evaluate import caption, metrics, predict_image
 from core.training.presets import PRESETS
 

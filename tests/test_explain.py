@@ -9,7 +9,7 @@ from core.insight.explain import (
     first_layer_filters,
     hardest_examples,
 )
-from core.models.layers import build_model
+from core.models.spec import build_model
 from core.training.presets import PRESETS
 
 CLASSES = [str(i) for i in range(10)]

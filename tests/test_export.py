@@ -55,8 +55,8 @@ def test_the_exported_net_is_the_engines_model(preset):
     evaluation mode, for every preset: the exported file is generated from the engine's code, so it cannot drift."""
     import torch
 
-    from core.models.layers import build_model
     from core.models.modules import WhiteningConv
+    from core.models.spec import build_model
 
     spec = PRESETS[preset].spec
     namespace = {}
@@ -106,7 +106,7 @@ def test_the_exported_script_trains_to_the_same_losses_as_the_engine(preset):
     from torch import nn
 
     from core.data.batches import normalize
-    from core.models.layers import build_model
+    from core.models.spec import build_model
     from core.training.optim import make_optimizer
     from core.training.schedule import schedule_factor
     from core.training.train import train_step

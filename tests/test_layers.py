@@ -16,17 +16,13 @@ from core.models.layers import (
     GlobalAvgPool,
     Linear,
     MaxPool2d,
-    ModelSpec,
     PatchWhiten,
     ReLU,
     ResidualBlock,
     Scale,
     SpecError,
-    build_model,
-    layer_report,
-    summarize,
-    validate,
 )
+from core.models.spec import ModelSpec, build_model, layer_report, summarize, validate
 from core.runs.export import to_python
 from core.training.presets import PRESETS
 

@@ -16,15 +16,13 @@ from core.models.layers import (
     GlobalAvgPool,
     Linear,
     MaxPool2d,
-    ModelSpec,
     PatchWhiten,
     ReLU,
     ResidualBlock,
     Scale,
     SpecError,
-    build_model,
-    validate,
 )
+from core.models.spec import ModelSpec, build_model, validate
 
 sizes = st.integers(min_value=-2, max_value=80)
 layers = st.one_of(

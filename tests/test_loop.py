@@ -104,7 +104,7 @@ def test_every_trainer_runs_its_steps_through_the_one_loop(tiny_dataset, monkeyp
     from core.caption.adapt import adapt_encoder, classifier_head
     from core.caption.model import SCRATCH_ENCODER, encoder_from_classifier
     from core.caption.train import CaptionConfig, build_captioner, fit_captioner
-    from core.models.layers import build_model
+    from core.models.spec import build_model
     from core.training.lr_find import LRFindConfig, lr_find
     from core.training.presets import PRESETS
     from core.training.train import fit

@@ -56,7 +56,8 @@ def test_impossible_settings_are_refused_by_name(settings):
 
 
 def test_an_impossible_model_is_refused_before_the_thread_starts(tiny_dataset):
-    from core.models.layers import Linear, ModelSpec, SpecError
+    from core.models.layers import Linear, SpecError
+    from core.models.spec import ModelSpec
 
     with pytest.raises((SpecError, ConfigError)):
         LRFinderJob(ModelSpec((Linear(7),)), tiny_dataset, TrainConfig(batch_size=10, device="cpu"))

@@ -9,7 +9,7 @@ import pytest
 
 from core import recipe
 from core.cli.main import main
-from core.models.layers import build_model
+from core.models.spec import build_model
 from core.training.presets import PRESETS
 from core.training.recipe_card import RecipeCard, recipe_card, recipes_markdown, show
 

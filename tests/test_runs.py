@@ -8,7 +8,8 @@ from conftest import SMALL_SPEC as SPEC
 from conftest import wait_for
 
 from core.jobs.registry import TrainingJob
-from core.models.layers import Linear, ModelSpec
+from core.models.layers import Linear
+from core.models.spec import ModelSpec
 from core.runs.folder import (
     RunError,
     list_runs,

@@ -12,7 +12,8 @@ from PIL import Image
 from core.data.images import ImageError, decode_image, to_model_input
 from core.data.sources import DataError, load
 from core.jobs.registry import TrainingJob
-from core.models.layers import Conv2d, GlobalAvgPool, Linear, ModelSpec, ReLU
+from core.models.layers import Conv2d, GlobalAvgPool, Linear, ReLU
+from core.models.spec import ModelSpec
 from core.runs import folder as runs
 from core.runs.folder import load_model, open_run, read_history, save_weights
 from core.training.config import TrainConfig
@@ -53,7 +54,7 @@ def _save_and_die(folder, model_state):
 
 
 def test_a_process_killed_while_saving_leaves_the_previous_weights_intact(tmp_path):
-    from core.models.layers import build_model
+    from core.models.spec import build_model
 
     model = build_model(SPEC)
     save_weights(tmp_path / "weights.safetensors", model, SPEC, [str(i) for i in range(10)])

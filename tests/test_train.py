@@ -14,9 +14,9 @@ from core.models.layers import (
     Flatten,
     GlobalAvgPool,
     Linear,
-    ModelSpec,
     ReLU,
 )
+from core.models.spec import ModelSpec
 from core.training.callbacks import Callbacks, Control
 from core.training.config import ConfigError, TrainConfig
 from core.training.history import Event

@@ -1,7 +1,8 @@
 """The Model page's diagram: the layer stack as Graphviz DOT, each box with its output shape, the faulty one in red."""
 from __future__ import annotations
 
-from core.models.layers import LayerInfo, ModelSpec, SpecError
+from core.models.layers import SpecError
+from core.models.spec import LayerInfo, ModelSpec
 
 
 def model_dot(spec: ModelSpec, infos: list[LayerInfo], problem: SpecError | None) -> str:

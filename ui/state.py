@@ -6,7 +6,7 @@ import streamlit as st
 from core.data import sources as data
 from core.data.store import DatasetStore
 from core.jobs.registry import JobRegistry
-from core.models.layers import ModelSpec
+from core.models.spec import ModelSpec
 from core.runs import folder as runs
 from core.runs.layout import RunFolder
 from core.training.presets import PRESETS

@@ -19,7 +19,8 @@ from torch import nn
 from core import recipe
 from core.caption.scenes import CANVASES, Scene, SceneSampler, render_batch
 from core.data.batches import normalize
-from core.models.layers import AvgPool2d, GlobalAvgPool, ModelSpec
+from core.models.layers import AvgPool2d, GlobalAvgPool
+from core.models.spec import ModelSpec
 from core.training.loop import Loop, StepOutput
 from core.training.optim import LR_SCALE
 from core.training.status import RunStatus

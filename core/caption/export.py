@@ -5,7 +5,7 @@ import inspect
 
 from core.caption import model as c
 from core.caption.scenes import with_articles
-from core.models.layers import ModelSpec, summarize
+from core.models.spec import ModelSpec, summarize
 from core.runs.export import helpers_source, module_code
 from core.training.evaluate import article
 

@@ -13,7 +13,7 @@ from core.caption.train import build_captioner, fit_captioner
 from core.data.sources import Dataset
 from core.device import describe_device, resolve_device
 from core.jobs.registry import BackgroundJob, JobRegistry, JobSnapshot, watch
-from core.models.layers import ModelSpec
+from core.models.spec import ModelSpec
 from core.runs.classes import check_same_classes
 from core.runs.folder import RunError, load_model, open_run
 from core.training.callbacks import Callbacks

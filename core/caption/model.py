@@ -23,10 +23,9 @@ from core.models.layers import (
     GlobalAvgPool,
     Linear,
     MaxPool2d,
-    ModelSpec,
     ReLU,
-    build_model,
 )
+from core.models.spec import ModelSpec, build_model
 
 CELLS = ("lstm", "gru")
 PAD, START, END, UNK = 0, 1, 2, 3  # the vocabulary's first four entries (scenes.vocabulary)

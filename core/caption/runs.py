@@ -16,7 +16,8 @@ from core.bounds import settings_problem
 from core.caption.config import CaptionConfig
 from core.caption.model import Captioner, DecoderSpec
 from core.models.codec import spec_from_json, spec_to_json
-from core.models.layers import ModelSpec, SpecError
+from core.models.layers import SpecError
+from core.models.spec import ModelSpec
 from core.runs.folder import Recorder, read_classes, save_state
 from core.runs.layout import RunError, RunFolder, read_json, write_json
 from core.runs.summary import RunSummary

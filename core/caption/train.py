@@ -26,7 +26,7 @@ from core.caption.scenes import (
 from core.data.batches import normalize
 from core.data.sources import Dataset
 from core.device import resolve_device
-from core.models.layers import ModelSpec
+from core.models.spec import ModelSpec
 from core.training.callbacks import (
     BeforeEpoch,
     Callbacks,

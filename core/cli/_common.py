@@ -10,7 +10,8 @@ from core.data.images import ImageError, decode_image
 from core.errors import UserError
 from core.jobs.registry import JobSnapshot
 from core.models.codec import spec_from_json
-from core.models.layers import ModelSpec, SpecError
+from core.models.layers import SpecError
+from core.models.spec import ModelSpec
 from core.runs import folder as run_folders
 from core.runs.folder import RunError, new_run_id
 from core.runs.view import format_eta

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.cli._common import add_json
-from core.models.layers import summarize
+from core.models.spec import summarize
 from core.training.presets import PRESETS
 from core.training.recipe_card import recipe_card
 

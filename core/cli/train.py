@@ -18,7 +18,7 @@ from core.cli._flags import add_setting_flags, given
 from core.data import sources as datasets
 from core.device import resolve_device
 from core.jobs.registry import JobSnapshot, run_blocking
-from core.models.layers import ModelSpec
+from core.models.spec import ModelSpec
 from core.runs.folder import load_model, open_run, resolve_cli_run
 from core.training.config import ConfigError, TrainConfig, with_overrides
 from core.training.presets import PRESETS

@@ -5,7 +5,7 @@ import torch
 
 from core.data.sources import Dataset
 from core.jobs.worker import Worker
-from core.models.layers import ModelSpec
+from core.models.spec import ModelSpec
 from core.training.config import TrainConfig, check_trainable
 from core.training.lr_find import LRFindConfig, LRFindResult, lr_find
 from core.training.status import RunStatus

@@ -16,7 +16,8 @@ from core.errors import UserError
 from core.insight import timelapse
 from core.insight.timelapse import sample_indices
 from core.jobs.worker import Worker
-from core.models.layers import ModelSpec, SpecError, build_model
+from core.models.layers import SpecError
+from core.models.spec import ModelSpec, build_model
 from core.runs.curve import Curve
 from core.runs.folder import (
     RUNS_ROOT,

@@ -7,8 +7,9 @@ import json
 import zlib
 from dataclasses import MISSING, fields
 
-from core.models.layers import LAYER_KINDS, Layer, ModelSpec, SpecError
+from core.models.layers import LAYER_KINDS, Layer, SpecError
 from core.models.limits import MAX_LAYERS, SPEC_VERSION
+from core.models.spec import ModelSpec
 
 
 def spec_to_json(spec: ModelSpec) -> dict:

@@ -1,10 +1,10 @@
-"""Typed layer specs for layer-list CNNs: each layer's settings and their ranges, shape inference, validation and
-model building. The custom modules they build are in modules.py, the model-wide limits in limits.py, and the JSON
-and share-link encoding in spec_codec.py."""
+"""Typed layer specs for layer-list CNNs: each layer kind's settings and their ranges, its shape inference, the module
+it builds and its initialisation. A whole model (ModelSpec, its validation and building) is in spec.py, the custom
+modules in modules.py, the model-wide limits in limits.py, and the JSON and share-link encoding in codec.py."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 import torch
@@ -12,20 +12,8 @@ from torch import nn
 
 from core.bounds import ranged, settings_problem
 from core.errors import UserError
-from core.models.limits import (
-    INPUT_SHAPE,
-    MAX_ACTIVATIONS,
-    MAX_CHANNELS,
-    MAX_LAYERS,
-    MAX_PARAMETERS,
-    NUM_CLASSES,
-)
-from core.models.modules import (
-    ResidualModule,
-    ScaleModule,
-    SeededDropout,
-    WhiteningConv,
-)
+from core.models.limits import MAX_CHANNELS
+from core.models.modules import ResidualModule, ScaleModule, SeededDropout, WhiteningConv
 from core.recipe import BN_EPS, BN_EPS_FIXED_SCALE
 
 Shape = tuple[int, ...]  # (C, H, W) for feature maps, (F,) once flattened
@@ -39,34 +27,15 @@ class SpecError(UserError):
         self.layer = layer  # 1-based index of the layer at fault, when one is
 
 
-class _LayerProblem(Exception):
+class LayerProblem(Exception):
     """Raised inside a layer's inference; turned into a SpecError that names the layer."""
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """What shape inference reports for one layer."""
-
-    index: int  # 1-based, as people count
-    name: str
-    output_shape: Shape
-    parameters: int
-    macs: int  # multiply-accumulates for one image
-
-
-@dataclass(frozen=True)
-class Summary:
-    layers: list[LayerInfo]
-    parameters: int
-    macs: int
-    output_shape: Shape
 
 
 def _check_settings(layer: "Layer") -> None:
     """Each setting against the range its field declares (the same ranges the Model page's widgets use)."""
     problem = settings_problem(layer)
     if problem:
-        raise _LayerProblem(problem)
+        raise LayerProblem(problem)
 
 
 @torch.no_grad()
@@ -82,7 +51,7 @@ def _init_random(module: nn.Module, generator: torch.Generator | None) -> None:
                 nn.init.uniform_(m.bias, -bound, bound, generator=generator)
 
 
-def _infer(layer: "Layer", shape: Shape) -> tuple[Shape, int, int]:
+def infer_layer(layer: "Layer", shape: Shape) -> tuple[Shape, int, int]:
     _check_settings(layer)
     return layer.infer(shape)
 
@@ -94,7 +63,7 @@ def _num(value) -> str:
 
 def _need_maps(shape: Shape, what: str) -> tuple[int, int, int]:
     if len(shape) != 3:
-        raise _LayerProblem(
+        raise LayerProblem(
             f"{what} needs feature maps (channels x height x width), but its input is already flat "
             f"({shape[0]} features); move it before the Flatten"
         )
@@ -125,7 +94,7 @@ class Layer:
 
 def _window_out(size: int, kernel: int, stride: int, padding: int, what: str) -> int:
     if size + 2 * padding < kernel:
-        raise _LayerProblem(
+        raise LayerProblem(
             f"its input is {size}x{size}, smaller than the {kernel}x{kernel} window; "
             f"use a smaller kernel, more padding, or remove a pooling layer before it"
         )
@@ -176,7 +145,7 @@ class _Pool(Layer):
 
     def infer(self, shape):
         if self.padding > self.kernel_size // 2:
-            raise _LayerProblem(f"a padding of {self.padding} is more than half the {self.kernel_size}x{self.kernel_size} "
+            raise LayerProblem(f"a padding of {self.padding} is more than half the {self.kernel_size}x{self.kernel_size} "
                                 f"window; use padding {self.kernel_size // 2} or less, or a larger window")
         c, h, w = _need_maps(shape, self.kind)
         oh = _window_out(h, self.kernel_size, self._stride(), self.padding, self.kind)
@@ -269,7 +238,7 @@ class Flatten(Layer):
     kind: ClassVar[str] = "Flatten"
 
     def infer(self, shape):
-        return (_numel(shape),), 0, 0
+        return (numel(shape),), 0, 0
 
     def build(self, shape):
         return nn.Flatten()
@@ -283,7 +252,7 @@ class Linear(Layer):
 
     def infer(self, shape):
         if len(shape) != 1:
-            raise _LayerProblem(
+            raise LayerProblem(
                 f"its input is still {shape[0]}x{shape[1]}x{shape[2]} feature maps; "
                 "add a Flatten or GlobalAvgPool before it"
             )
@@ -367,104 +336,8 @@ LAYER_KINDS: dict[str, type[Layer]] = {
 }
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model is a readable list of layers: ModelSpec([Conv2d(16, 5, padding=0), ReLU(), ...])."""
-
-    layers: tuple[Layer, ...]
-    name: str = "custom"
-    input_shape: Shape = field(default=INPUT_SHAPE)
-
-    def __post_init__(self):
-        object.__setattr__(self, "layers", tuple(self.layers))
-
-    def __str__(self) -> str:
-        return f"{self.name}: " + " -> ".join(layer.label() for layer in self.layers)
-
-
-def summarize(spec: ModelSpec) -> Summary:
-    """Per-layer output shape, parameters and MACs; raises SpecError naming the first layer at fault."""
-    if not spec.layers:
-        raise SpecError("the model has no layers; start from a preset or add a Conv2d")
-    if len(spec.layers) > MAX_LAYERS:
-        raise SpecError(f"the model has {len(spec.layers)} layers; the limit is {MAX_LAYERS}")
-    shape: Shape = spec.input_shape
-    infos = []
-    for i, layer in enumerate(spec.layers, start=1):
-        try:
-            shape, params, macs = _infer(layer, shape)
-        except _LayerProblem as problem:
-            raise SpecError(f"layer {i}, {layer.label()}: {problem}", layer=i) from None
-        infos.append(LayerInfo(i, layer.label(), shape, params, macs))
-    total_params = sum(info.parameters for info in infos)
-    if total_params > MAX_PARAMETERS:
-        worst = max(infos, key=lambda info: info.parameters)  # the layer to make narrower
-        raise SpecError(
-            f"layer {worst.index}, {worst.name}: the model has {total_params:,} parameters, over the limit of "
-            f"{MAX_PARAMETERS:,}, and this layer holds {worst.parameters:,} of them; make it narrower", layer=worst.index)
-    activations = sum(_numel(info.output_shape) for info in infos)
-    if activations > MAX_ACTIVATIONS:
-        worst = max(infos, key=lambda info: _numel(info.output_shape))
-        raise SpecError(
-            f"layer {worst.index}, {worst.name}: the model's feature maps hold {activations:,} numbers per image, "
-            f"too many to train in memory (limit {MAX_ACTIVATIONS:,}); this layer outputs "
-            f"{_numel(worst.output_shape):,} of them: use fewer channels or pool earlier", layer=worst.index)
-    return Summary(infos, total_params, sum(info.macs for info in infos), shape)
-
-
-def validate(spec: ModelSpec) -> Summary:
-    """Like summarize, and also requires the model to end in one score per CIFAR-10 class."""
-    summary = summarize(spec)
-    if summary.output_shape != (NUM_CLASSES,):
-        shown = "x".join(map(str, summary.output_shape))
-        last = spec.layers[-1]
-        fix = (
-            "add Flatten (or GlobalAvgPool) and Linear(10) at the end"
-            if len(summary.output_shape) == 3
-            else "make the last layer Linear(10)"
-        )
-        raise SpecError(
-            f"layer {len(spec.layers)}, {last.label()}: the model ends in {shown} outputs, "
-            f"but it must end in {NUM_CLASSES} (one score per class); {fix}",
-            layer=len(spec.layers),
-        )
-    return summary
-
-
-def layer_report(spec: ModelSpec) -> tuple[list[LayerInfo], SpecError | None]:
-    """For editors: the infos of every layer that can be inferred, and the first problem (or None)."""
-    infos, shape = [], spec.input_shape
-    for i, layer in enumerate(spec.layers, start=1):
-        try:
-            shape, params, macs = _infer(layer, shape)
-        except _LayerProblem:
-            break
-        infos.append(LayerInfo(i, layer.label(), shape, params, macs))
-    try:
-        validate(spec)
-        return infos, None
-    except SpecError as exc:
-        return infos, exc
-
-
-def _numel(shape: Shape) -> int:
+def numel(shape: Shape) -> int:
     n = 1
     for s in shape:
         n *= s
     return n
-
-
-def build_model(spec: ModelSpec, seed: int | None = None, classifier: bool = True) -> nn.Sequential:
-    """A plain nn.Sequential; validated first so a bad spec fails with its message, not a torch error
-    (`classifier=False`: any stack that summarizes, such as a captioner's conv encoder, need not end in 10 scores).
-    With a seed, the initial weights come from a generator of its own: they depend on the seed alone, whatever
-    other runs in the same server do with torch's process-wide generator meanwhile."""
-    validate(spec) if classifier else summarize(spec)
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    shape, modules = spec.input_shape, []
-    for layer in spec.layers:
-        module = layer.build(shape)
-        layer.initialize(module, generator)
-        modules.append(module)
-        shape = _infer(layer, shape)[0]
-    return nn.Sequential(*modules)

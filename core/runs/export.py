@@ -16,14 +16,13 @@ from core.models.layers import (
     Layer,
     Linear,
     MaxPool2d,
-    ModelSpec,
     PatchWhiten,
     ReLU,
     ResidualBlock,
     Scale,
-    validate,
 )
 from core.models.modules import ResidualModule, ScaleModule
+from core.models.spec import ModelSpec, validate
 from core.recipe import BN_EPS_FIXED_SCALE
 from core.training.schedule import schedule_factor
 

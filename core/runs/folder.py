@@ -19,7 +19,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from core.models.codec import spec_from_json, spec_to_json
-from core.models.layers import ModelSpec, SpecError, build_model, summarize
+from core.models.layers import SpecError
+from core.models.spec import ModelSpec, build_model, summarize
 from core.runs.layout import RunError, RunFolder, read_json, write_json
 from core.runs.summary import RunKind, RunSummary
 from core.storage import write_atomic

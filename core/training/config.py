@@ -8,7 +8,7 @@ from core.data.batches import Augmentation
 from core.data.sources import Dataset
 from core.device import DEVICES, resolve_device
 from core.errors import UserError
-from core.models.layers import ModelSpec, summarize, validate
+from core.models.spec import ModelSpec, summarize, validate
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "onecycle", "cosine", "triangle")

@@ -16,7 +16,7 @@ from core.bounds import bounds_of, ranged, settings_problem
 from core.data.batches import augment, normalize, shuffled_batches
 from core.data.sources import Dataset
 from core.device import resolve_device
-from core.models.layers import ModelSpec, build_model
+from core.models.spec import ModelSpec, build_model
 from core.training.callbacks import Control, StopOnControl
 from core.training.config import ConfigError, TrainConfig
 from core.training.loop import Loop, StepLoss, StepOutput

@@ -16,11 +16,11 @@ from core.models.layers import (
     Layer,
     Linear,
     MaxPool2d,
-    ModelSpec,
     PatchWhiten,
     ReLU,
     Scale,
 )
+from core.models.spec import ModelSpec
 from core.training.config import TrainConfig
 
 # Training images every preset keeps out of training, to calibrate its confidence on (core.insight.calibrate): 4% of

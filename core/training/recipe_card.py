@@ -12,7 +12,8 @@ from torch import nn
 
 from core import recipe
 from core.data.batches import steps_per_epoch
-from core.models.layers import BatchNorm2d, PatchWhiten, build_model, summarize
+from core.models.layers import BatchNorm2d, PatchWhiten
+from core.models.spec import build_model, summarize
 from core.training.config import TrainConfig
 from core.training.optim import make_optimizer
 from core.training.presets import GROUPS, PRESETS, Preset, get_preset

@@ -19,8 +19,8 @@ from core.data.batches import (
 )
 from core.data.sources import Dataset
 from core.device import has_fast_bf16, resolve_device
-from core.models.layers import ModelSpec, build_model
 from core.models.modules import SeededDropout, WhiteningConv
+from core.models.spec import ModelSpec, build_model
 from core.training.callbacks import (
     BeforeEpoch,
     Callbacks,
