@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import png_bytes, wait_for, write_tree
 
+pytestmark = pytest.mark.slow  # a real server and Chromium: minutes, not seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "screenshots" / "e2e"
 CHROMIUM = "/usr/bin/chromium"
