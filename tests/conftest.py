@@ -1,8 +1,12 @@
-"""Tiny datasets generated in the real on-disk formats: python batches, class-folder trees, archives."""
+"""Tiny datasets generated in the real on-disk formats: python batches, class-folder trees, archives.
+
+The one-minute loop while developing: `python -m pytest -q -m "not slow"` (`make test` and CI run everything)."""
 from __future__ import annotations
 
 import io
+import json
 import pickle
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -17,11 +21,15 @@ from bench.browser import wait_for  # noqa: F401 (tests import it from here)
 from core.models.layers import Conv2d, GlobalAvgPool, Linear, ReLU
 from core.models.spec import ModelSpec
 from core.training.config import TrainConfig
+from core.training.presets import PRESETS
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-def _real_data_line() -> str:
+def _real_data_line(config) -> str:
+    marks = config.getoption("markexpr") or ""
+    if "not slow" in marks:
+        return f"real-data tests NOT RUN: -m {marks!r} leaves out the slow tests, and they are among them"
     if OFFICIAL_COPY.exists():
         return f"real-data tests: on {OFFICIAL_COPY}"
     return f"real-data tests SKIPPED: the official-format copy is not at {OFFICIAL_COPY}"
@@ -29,11 +37,12 @@ def _real_data_line() -> str:
 
 def pytest_report_header(config):
     """Say at the top and at the end of every run whether the real-data tests ran, so a skip is never silent."""
-    return _real_data_line()
+    return _real_data_line(config)
 
 
 def pytest_terminal_summary(terminalreporter):
-    terminalreporter.write_sep("=" if OFFICIAL_COPY.exists() else "!", _real_data_line())
+    line = _real_data_line(terminalreporter.config)
+    terminalreporter.write_sep("=" if line.startswith("real-data tests: on") else "!", line)
 
 
 def class_images(label: int, n: int, seed: int) -> np.ndarray:
@@ -140,14 +149,43 @@ SMALL_SPEC = ModelSpec((Conv2d(8), ReLU(), GlobalAvgPool(), Linear(10)), name="s
 SMALL_CONFIG = TrainConfig(epochs=2, batch_size=20, lr=0.05, device="cpu")
 
 
-@pytest.fixture
-def finished_run(tiny_dataset, tmp_path) -> Path:
-    """A small model trained 2 epochs on the tiny dataset, saved in a run folder."""
+def _train_once(folder: Path, spec: ModelSpec, config: TrainConfig) -> Path:
+    """Train `spec` on the tiny tree in a TrainingJob, as the dashboard does; the run folder it leaves is returned."""
+    from core.data.sources import load
     from core.jobs.registry import TrainingJob
 
-    job = TrainingJob(SMALL_SPEC, tiny_dataset, SMALL_CONFIG, tmp_path / "runs" / "r1").start()
-    assert job.join(60)
-    return tmp_path / "runs" / "r1"
+    dataset = load(str(write_tree(folder / "tree")), root=folder / "data")
+    job = TrainingJob(spec, dataset, config, folder / "run").start()
+    assert job.join(60) and job.snapshot().status == "finished", job.snapshot().reason
+    return folder / "run"
+
+
+def copy_run(trained: Path, to: Path, source: str) -> Path:
+    """A test's own copy of a run trained once per session, reading as if trained here on `source`: the summary is the
+    one file of a run folder that names its data."""
+    shutil.copytree(trained, to)
+    summary = json.loads((to / "summary.json").read_text())
+    (to / "summary.json").write_text(json.dumps({**summary, "source": source}, indent=2))
+    return to
+
+
+# Runs that tests only read or damage are trained once per session (the tiny data is the same in every test, seeded),
+# and each test gets its own copy, so training twenty times is not the price of reading a run twenty times.
+@pytest.fixture(scope="session")
+def small_run_once(tmp_path_factory) -> Path:
+    return _train_once(tmp_path_factory.mktemp("small-run"), SMALL_SPEC, SMALL_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def tutorial_run_once(tmp_path_factory) -> Path:
+    config = TrainConfig(epochs=2, batch_size=10, device="cpu", holdout=10)
+    return _train_once(tmp_path_factory.mktemp("tutorial-run"), PRESETS["tutorial"].spec, config)
+
+
+@pytest.fixture
+def finished_run(tiny_dataset, tmp_path, small_run_once) -> Path:
+    """A small model trained 2 epochs on the tiny dataset, saved in a run folder."""
+    return copy_run(small_run_once, tmp_path / "runs" / "r1", tiny_dataset.source)
 
 
 @pytest.fixture
@@ -186,16 +224,9 @@ def plotly_figures(at) -> dict:
 
 
 @pytest.fixture
-def trained_run(app_env):
+def trained_run(app_env, tutorial_run_once):
     """A two-epoch tutorial-net run on the tiny data (10 of its 60 training images held out for calibration), saved
     where the dashboard looks for runs."""
-    from core.data.sources import load
-    from core.jobs.registry import TrainingJob
     from core.runs.folder import run_path
-    from core.training.config import TrainConfig
-    from core.training.presets import PRESETS
 
-    config = TrainConfig(epochs=2, batch_size=10, device="cpu", holdout=10)
-    job = TrainingJob(PRESETS["tutorial"].spec, load(str(app_env)), config, run_path("20260101-000000-tutorial-abc123"))
-    job.start().join(60)
-    return job.id
+    return copy_run(tutorial_run_once, run_path("20260101-000000-tutorial-abc123"), str(app_env)).name

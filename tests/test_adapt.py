@@ -57,6 +57,7 @@ def _scene_loss(convs, head, dataset, seed=1) -> float:
     return F.cross_entropy(logits, labels).item()
 
 
+@pytest.mark.slow
 def test_adapting_teaches_the_grid_to_name_the_objects_and_stops_when_asked(tiny_dataset):
     spec = PRESETS["tutorial"].spec
     model = build_model(spec, seed=0).eval()
@@ -73,6 +74,7 @@ def test_adapting_teaches_the_grid_to_name_the_objects_and_stops_when_asked(tiny
     assert len(stopped) == 1
 
 
+@pytest.mark.slow
 def test_adapt_mode_adapts_first_then_keeps_the_encoder_while_the_decoder_learns(trained_run, tiny_dataset):
     source = encoder_source(run_path(trained_run), CLASSES)
     config = CaptionConfig(**QUICK, encoder_mode="adapt", reuse=2)
@@ -115,6 +117,7 @@ def test_stop_during_the_adapt_phase_ends_the_run_before_any_caption_step(traine
     assert result.status == "stopped" and len(steps) == 1 and steps[0].epoch == 0 and not result.epochs
 
 
+@pytest.mark.slow
 def test_an_adapt_run_records_its_adaptation_in_the_run_folder(trained_run, tiny_dataset):
     source = encoder_source(run_path(trained_run), CLASSES)
     job = CaptionJob(tiny_dataset, CaptionConfig(**QUICK), source, run_path("20260101-000000-captioner-adapt1"))

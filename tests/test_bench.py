@@ -7,6 +7,7 @@ import torch
 from bench.__main__ import main
 
 
+@pytest.mark.slow
 def test_quick_benchmark_reports_every_section(data_root, tmp_path, capsys):
     from conftest import write_tree
 
@@ -38,6 +39,7 @@ def test_quick_benchmark_reports_every_section(data_root, tmp_path, capsys):
     assert len(report["seed_curve"]) == 1 and 0 < report["seed_curve"][0]["train_seconds"]
 
 
+@pytest.mark.slow
 def test_the_chart_is_drawn_from_the_benchmarks_json(tmp_path):
     """`python -m bench.chart RESULT.json` draws one line per contender the JSON holds, and writes a PNG."""
     from bench.chart import curves
@@ -57,6 +59,7 @@ def test_the_chart_is_drawn_from_the_benchmarks_json(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_captioning_benchmark_reports_a_curve_and_the_template(data_root, tmp_path, capsys):
     """`python -m bench.captioning --quick` trains the page's captioner on generated data: one curve point per epoch,
     in rising seconds, and the template describer scored on the same scenes with the encoder's classifier."""
@@ -104,6 +107,7 @@ def test_benchmarks_default_to_the_official_copy_when_it_is_there(monkeypatch, t
     assert bench.default_data() == "/some/folder"
 
 
+@pytest.mark.slow
 def test_the_caption_probe_classifies_each_scene_object_three_ways(data_root, tmp_path, capsys):
     """`python -m bench.caption_probe`: a 32-pixel object is pasted into its scene unscaled, so its crop is exactly
     its original picture and the two must be classified alike, whatever the head (max-pooled or flattened), as
@@ -153,6 +157,7 @@ def test_the_baseline_reads_the_official_format_through_torchvision_like_the_eng
         assert torch.allclose((pixels * 0.5 + 0.5) * 255, engine.train_x[i].float(), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_the_robustness_benchmark_trains_presets_and_scores_them_on_the_same_corrupted_sets(data_root, tmp_path,
                                                                                              capsys):
     from conftest import write_tree
@@ -202,6 +207,7 @@ def test_runs_with_different_holdouts_are_scored_on_the_images_all_of_them_held_
     assert images.tolist() == small.tolist() and labels.tolist() == (small % 10).tolist()
 
 
+@pytest.mark.slow
 def test_robustness_variants_change_only_their_settings_and_each_seed_is_its_own_run(data_root, tmp_path):
     from dataclasses import replace
 

@@ -16,6 +16,8 @@ from conftest import png_bytes, wait_for, write_tree
 
 from bench.browser import ARGS, CHROMIUM, ServerFailed, choose, dashboard_server, nav
 
+pytestmark = pytest.mark.slow  # a real server and Chromium: minutes, not seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "screenshots" / "e2e"
 

@@ -28,6 +28,7 @@ QUICK = dict(epochs=2, scenes_per_epoch=384, batch_size=32, hidden=64, lr=3e-3, 
              device="cpu")
 
 
+@pytest.mark.slow
 def test_a_short_run_lowers_the_loss_and_speaks_the_vocabulary(tiny_dataset):
     config = CaptionConfig(**QUICK)
     model = build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER)
@@ -76,6 +77,7 @@ def test_stop_ends_a_run_at_once_without_an_evaluation(tiny_dataset):
     assert result.status == "stopped" and not result.epochs and events[-1] == Event("stop", 0)
 
 
+@pytest.mark.slow
 def test_a_fine_tuned_pretrained_encoder_steps_at_its_share_of_the_learning_rate(tiny_dataset):
     """Fine-tuning moves a pretrained encoder gently (encoder_lr of the decoder's rate); from scratch it learns at the
     full rate; frozen, not at all."""
@@ -173,6 +175,7 @@ def captioner_folder(tiny_dataset):
     return job.folder
 
 
+@pytest.mark.slow
 def test_a_captioner_run_folder_reads_back_and_captions(captioner_folder, tiny_dataset):
     run = open_captioner(captioner_folder)
     model = load_captioner(run)
@@ -186,6 +189,7 @@ def test_a_captioner_run_folder_reads_back_and_captions(captioner_folder, tiny_d
     assert isinstance(epoch, CaptionEpochReport) and epoch.samples and epoch.test_accuracy == epoch.exact
 
 
+@pytest.mark.slow
 def test_a_captioner_saved_before_pixel_places_still_loads_and_captions(captioner_folder, tiny_dataset):
     """Runs saved before the grid carried pixel places have no such field in captioner.json and a narrower first
     decoder layer: they load as they were and caption as they did."""
@@ -201,6 +205,7 @@ def test_a_captioner_saved_before_pixel_places_still_loads_and_captions(captione
     assert caption_scenes(loaded, scenes, tiny_dataset.test_x) == caption_scenes(old, scenes, tiny_dataset.test_x)
 
 
+@pytest.mark.slow
 def test_a_captioner_saved_before_label_smoothing_reads_as_trained_without_it(captioner_folder):
     config = json.loads((captioner_folder / "config.json").read_text())
     assert config["label_smoothing"] == CaptionConfig().label_smoothing  # recorded for new runs
@@ -209,6 +214,7 @@ def test_a_captioner_saved_before_label_smoothing_reads_as_trained_without_it(ca
     assert open_captioner(captioner_folder).config.label_smoothing == 0.0
 
 
+@pytest.mark.slow
 def test_a_changed_vocabulary_is_refused_with_the_reason(captioner_folder):
     vocab = json.loads((captioner_folder / "vocab.json").read_text())
     vocab[10], vocab[11] = vocab[11], vocab[10]
@@ -220,6 +226,7 @@ def test_a_changed_vocabulary_is_refused_with_the_reason(captioner_folder):
         open_captioner(captioner_folder)
 
 
+@pytest.mark.slow
 def test_runs_of_the_other_kind_are_refused_by_name(captioner_folder, trained_run):
     with pytest.raises(RunError, match="is a captioner run"):
         open_run(captioner_folder)
@@ -229,6 +236,7 @@ def test_runs_of_the_other_kind_are_refused_by_name(captioner_folder, trained_ru
         encoder_source(captioner_folder, CLASSES)
 
 
+@pytest.mark.slow
 def test_a_classifier_run_becomes_a_frozen_encoder_with_its_own_weights(trained_run, tiny_dataset):
     source = encoder_source(run_path(trained_run), CLASSES)
     config = CaptionConfig(**{**QUICK, "epochs": 1, "reuse": 3, "encoder_mode": "frozen"})

@@ -174,6 +174,7 @@ def test_errors_exit_2_with_one_error_line(capsys, data_root, args, message):
     assert code == 2 and err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_module_entry_point_prints_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "core", "train", "--data", str(tmp_path / "none")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)

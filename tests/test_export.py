@@ -10,6 +10,7 @@ from core.runs.export import to_python, training_script
 from core.training.presets import PRESETS
 
 
+@pytest.mark.slow
 def test_generated_training_script_runs_a_few_batches(tmp_path):
     tree = write_tree(tmp_path / "tree", per_class=(4, 2))
     script = tmp_path / "train.py"
@@ -20,6 +21,7 @@ def test_generated_training_script_runs_a_few_batches(tmp_path):
     assert "test accuracy" in proc.stdout and (tmp_path / "cifar_net.pth").exists()
 
 
+@pytest.mark.slow
 def test_every_augmentation_is_exported_as_torchvision_transforms_that_run(tmp_path):
     tree = write_tree(tmp_path / "tree", per_class=(4, 2))
     config = replace(PRESETS["tutorial"].config, crop_scale=0.5, color_jitter=0.3, erasing=0.5, crop_padding=2,

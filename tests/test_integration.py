@@ -12,7 +12,8 @@ import pytest
 import torch
 from conftest import OFFICIAL_COPY
 
-pytestmark = pytest.mark.skipif(not OFFICIAL_COPY.exists(), reason=f"the official-format copy is not at {OFFICIAL_COPY}")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not OFFICIAL_COPY.exists(), reason=f"the official-format copy is not at {OFFICIAL_COPY}")]
 
 # Measured on this code: `fast` for one epoch over all 50,000 training images reached 0.7173 (seed 0, fp32 on a
 # 2-core AVX2 AMD EPYC; `python -m pytest tests/test_integration.py -s` prints it). The bar sits 5 points below for

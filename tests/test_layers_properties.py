@@ -1,6 +1,7 @@
 """Property tests: every layer stack either builds and runs forward, or validation refuses it with its message."""
 import json
 
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -66,6 +67,7 @@ layer_json = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(json_values, st.fixed_dictionaries({"layers": st.lists(layer_json, max_size=6)}),
                  st.text(max_size=40)))

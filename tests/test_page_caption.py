@@ -2,6 +2,7 @@
 word by word with attention maps and beams, and is compared with the template describer."""
 import json
 
+import pytest
 from conftest import open_page, plotly_figures
 from test_page_train import poll_until
 
@@ -43,6 +44,7 @@ def test_the_form_offers_what_core_accepts(app_env):
     assert any("No trained captioner yet" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_train_watch_caption_and_compare(app_env, trained_run):
     at = open_page("caption")
     run_id = start(at)
@@ -84,6 +86,7 @@ def test_train_watch_caption_and_compare(app_env, trained_run):
     assert all(0 <= y <= 100 for b in bars for y in b["y"])
 
 
+@pytest.mark.slow
 def test_a_classifier_encoder_adapts_first_and_the_loss_chart_marks_where(app_env, trained_run):
     """The default mode with a classifier's encoder: it adapts to scenes (epoch 0 of the progress), an "adapt" event
     marks the loss chart where the captions begin, and the run finishes like any other."""
@@ -113,6 +116,7 @@ def test_an_address_naming_no_captioner_is_explained(app_env, trained_run):
         assert any("No captioner run called" in w.value for w in at.warning), bad
 
 
+@pytest.mark.slow
 def test_the_train_page_does_not_show_a_captioner_run(app_env, tiny_dataset):
     from test_caption_train import QUICK
 

@@ -108,6 +108,7 @@ def test_every_layer_kind_can_be_added_then_edited_to_the_ends_of_its_ranges(app
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
+@pytest.mark.slow
 def test_every_layer_of_every_preset_opens_in_the_edit_form(app_env, preset):
     at = open_page("model")
     at.selectbox(key="preset_pick").set_value(preset).run()

@@ -35,6 +35,7 @@ def loss_points(at) -> int:
     return len(fig["data"][0]["x"]) if fig else 0
 
 
+@pytest.mark.slow
 def test_a_short_run_trains_live_and_finishes(app_env):
     at = open_page("train")
     run_id = start(at, epochs=40, batch=1)
@@ -86,6 +87,7 @@ def test_a_diverging_run_stops_with_the_reason(app_env):
     assert "Try a learning rate about 10x lower" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_two_sessions_train_at_once_and_stopping_one_leaves_the_other(app_env):
     from ui.state import registry
 

@@ -88,6 +88,7 @@ def test_runs_training_at_once_with_the_same_seed_end_with_the_same_weights(tiny
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.slow
 def test_every_preset_trains_two_batches_without_nan(tiny_dataset, name):
     config = TrainConfig(**{**PRESETS[name].config.to_json(), "epochs": 1, "batch_size": 30, "device": "cpu"})
     steps = []
