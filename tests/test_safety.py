@@ -45,7 +45,7 @@ def _save_and_die(folder, model_state):
     import core.runs.folder
 
     core.runs.folder.save_file = half_then_kill
-    model = __import__("core.models.layers", fromlist=["build_model"]).build_model(SPEC)
+    model = __import__("core.models.spec", fromlist=["build_model"]).build_model(SPEC)
     model.load_state_dict(model_state)
     with torch.no_grad():
         for p in model.parameters():
