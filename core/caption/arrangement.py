@@ -6,6 +6,7 @@ any scene this module calls ambiguous, so every caption it writes is one a caref
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from core.caption.scenes import LAYOUT_PLACES, MIDDLE
 
@@ -89,7 +90,7 @@ def _line(boxes: list[Box], axis: int, lengths: tuple[int, int]) -> Arrangement 
     words = tuple(WORDS[axis].get(zone(c[axis], lengths[axis])) for c in centres)
     if words != LAYOUT_PLACES[layout]:
         return None
-    for a, b in zip(centres, centres[1:]):
+    for a, b in pairwise(centres):
         if abs(b[1 - axis] - a[1 - axis]) > ALIGN * (b[axis] - a[axis]):
             return None  # a diagonal: "left of" and "above" would both be true
     return Arrangement(layout, order, words)

@@ -16,7 +16,14 @@ import torch
 import torch.nn.functional as F
 
 from core.caption.arrangement import CENTRE, EDGE, arrangement, overlap_ok, size_word
-from core.caption.scenes import LAYOUT_PLACES, Meaning, SceneObject, held_out, phrasings, training_phrasings
+from core.caption.scenes import (
+    LAYOUT_PLACES,
+    Meaning,
+    SceneObject,
+    held_out,
+    phrasings,
+    training_phrasings,
+)
 
 SIDE = 32  # a CIFAR-10 picture at its own size
 BLUR = 7  # the background's box blur, in pixels (applied twice: close to a Gaussian)
@@ -132,7 +139,7 @@ class VariedSampler:
         """One try: a canvas, a layout, sizes and centres drawn inside the layout's zones; None if the boxes, once
         rounded to pixels, do not read back as that layout (arrangement.py) or overlap too much."""
         width, height = self._canvas(rng)
-        n = rng.randint(1, self.extent.max_objects)
+        n = 2 if self.held == "only" else rng.randint(1, self.extent.max_objects)  # held-out pairs are pairs
         if n == 1:
             layout, place = "single", rng.choice(tuple(SINGLE_ZONES))
             boxes = self._single(rng, place, width, height)
