@@ -26,7 +26,7 @@ from core.caption.scenes import (
 )
 
 SIDE = 32  # a CIFAR-10 picture at its own size
-BLUR = 7  # the background's box blur, in pixels (applied twice: close to a Gaussian)
+BLUR = 3  # the background's box blur, in pixels of the 8-32 px crop (applied twice: close to a Gaussian)
 BACKGROUNDS = ("plain", "noise", "blur")
 
 
@@ -220,10 +220,10 @@ def _background(backdrop: Backdrop, width: int, height: int, pictures: torch.Ten
         noise = np.random.default_rng(backdrop.seed).integers(0, 256, (3, height, width), dtype=np.uint8)
         return torch.from_numpy(noise)
     x0, y0, x1, y1 = backdrop.crop
-    photo = _scaled(pictures[backdrop.image][:, y0:y1, x0:x1], height, width).float()[None]
-    for _ in range(2):
-        photo = F.avg_pool2d(photo, BLUR, stride=1, padding=BLUR // 2, count_include_pad=False)
-    return photo[0].round().to(torch.uint8)
+    crop = pictures[backdrop.image][:, y0:y1, x0:x1].float()[None]
+    for _ in range(2):  # blurred on the crop's few pixels, not the canvas's many: the upscale then blurs it further
+        crop = F.avg_pool2d(crop, BLUR, stride=1, padding=BLUR // 2, count_include_pad=False)
+    return _scaled(crop[0].round().to(torch.uint8), height, width)
 
 
 def render_varied(scene: VariedScene, pictures: torch.Tensor) -> torch.Tensor:
