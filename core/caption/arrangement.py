@@ -18,7 +18,7 @@ CENTRE = 0.09  # a centre within this fraction of the canvas's middle is in the 
 # Between them (0.35-0.41 and 0.59-0.65) a place is ambiguous and the scene is re-drawn. Both rules sit inside the
 # fixed scenes' `place_of` (MIDDLE 0.12), so `place_of` reads every single object of a varied scene the same way.
 assert CENTRE < MIDDLE < 0.5 - EDGE
-ALIGN = 0.5  # in a row, neighbours' vertical offset is at most this share of their horizontal distance (columns: turned)
+ALIGN = 0.5  # a row's neighbours: vertical offset at most this share of their horizontal distance (columns: turned)
 OVERLAP = 0.1  # two objects may share at most this share of the smaller one's area: touching is fine, hiding is not
 # "small" is said of a single object only (the grammar's rule), relative to the canvas as a person judges it. The fixed
 # scenes call 20 px on a 64 px side small (0.31) and 32 px not (0.50); sizes between these are re-drawn.
