@@ -116,3 +116,13 @@ def test_the_architecture_map_names_every_core_package():
     packages = sorted(p.parent.name for p in (ROOT / "core").glob("*/__init__.py"))
     missing = [p for p in packages if f"`core/{p}/`" not in text]
     assert not missing, f"docs/architecture.md does not place these packages of core/: {missing}"
+
+
+def test_the_architecture_map_lists_exactly_each_packages_modules():
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    for package in sorted(p.parent for p in (ROOT / "core").glob("*/__init__.py")):
+        row = re.search(rf"^\| \d \| `core/{package.name}/` \|.*$", text, re.M)
+        assert row, f"docs/architecture.md has no row for core/{package.name}/"
+        listed = set(re.findall(r"`([a-z_]+)`", row.group(0).rsplit("|", 2)[1]))
+        modules = {p.stem for p in package.glob("*.py") if p.stem != "__init__"}
+        assert listed == modules, f"core/{package.name}/: the map lists {sorted(listed)}, the folder has {sorted(modules)}"
