@@ -1,6 +1,7 @@
-"""Training a captioner: CaptionConfig, and fit_captioner(), which draws fresh scenes from the training pictures every
-step, trains with teacher forcing, and after every epoch captions the fixed test scenes and scores them. It reports
-through the same callbacks and obeys the same Control (stop, learning rate) as the classifier's fit()."""
+"""Training a captioner (its settings: CaptionConfig, core/caption/config.py). fit_captioner() draws fresh scenes
+from the training pictures every step, trains with teacher forcing, and after every epoch captions the fixed test
+scenes and scores them. Its steps run in the one loop (core/training/loop.py) with the same callbacks and Control
+(stop, learning rate) as the classifier's fit()."""
 from __future__ import annotations
 
 import copy
