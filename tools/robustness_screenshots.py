@@ -23,7 +23,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from bench import DATA_HELP, default_data  # noqa: E402
 from bench.browser import ARGS, CHROMIUM, choose, dashboard_server, nav, wait_for  # noqa: E402
 from bench.uploads import photos  # noqa: E402
-from core import data  # noqa: E402
+from core.data import sources as data  # noqa: E402
 from core.training.presets import PRESETS  # noqa: E402
 
 IMG = ROOT / "docs" / "img"
