@@ -82,15 +82,15 @@ def _about(about: dict) -> dict:
 
 
 def bounds_of(cls, name: str) -> Bounds:
-    return _field(cls, name).metadata["bounds"]
+    return field_of(cls, name).metadata["bounds"]
 
 
 def choices_of(cls, name: str) -> tuple[str, ...]:
-    return _field(cls, name).metadata["choices"]
+    return field_of(cls, name).metadata["choices"]
 
 
 def setting_of(cls, name: str) -> Setting:
-    return _field(cls, name).metadata["setting"]
+    return field_of(cls, name).metadata["setting"]
 
 
 def declared(cls) -> list[Field]:
@@ -145,5 +145,5 @@ def settings_from_json(cls, data, what: str, error: type[Exception]):
         raise error(str(exc)) from None
 
 
-def _field(cls, name: str) -> Field:
+def field_of(cls, name: str) -> Field:
     return next(f for f in fields(cls) if f.name == name)

@@ -7,18 +7,13 @@ from core.bounds import bounds_of
 from core.caption.config import CaptionConfig
 from core.device import describe_device
 from core.runs.folder import ListedRun
-from ui.setting_widgets import setting_ui, typed_settings
+from ui.setting_widgets import ladder, setting_ui, typed_settings
 
 SCRATCH = "train an encoder from scratch"
 
 
-def _limits(name: str) -> tuple:
-    return bounds_of(CaptionConfig, name).span
-
-
-_LR_LOW, _LR_HIGH = _limits("lr")
-LRS = sorted(v for v in {float(f"{10 ** (k / 4):.2g}") for k in range(-24, 4)} if _LR_LOW <= v <= _LR_HIGH)
-_SHARE_LOW, _SHARE_HIGH = _limits("encoder_lr")
+LRS = ladder(CaptionConfig, "lr")  # four per decade
+_SHARE_LOW, _SHARE_HIGH = bounds_of(CaptionConfig, "encoder_lr").span
 ENCODER_SHARES = [v for v in (0.0, 0.01, 0.03, 0.1, 0.3, 1.0) if _SHARE_LOW <= v <= _SHARE_HIGH]
 
 # Each setting the form offers: its widget's key (tests and the browser walk find widgets by it) and kind. Label, help,

@@ -2,16 +2,17 @@
 (core.bounds), the same one the CLI's flags and the config's check read."""
 from __future__ import annotations
 
-from dataclasses import Field, fields
+import math
+from dataclasses import fields
 
-from core.bounds import is_flag
+from core.bounds import bounds_of, field_of, is_flag
 
 
 def setting_ui(where, cls, name: str, key: str, widget: str, value=None, *, options=None, high=None):
     """The widget for setting `name` of `cls` in `where` (a column), prefilled with `value` (None on a select_slider:
     it keeps the value it holds); `widget` is one of number, slider, select_slider, select, segmented, toggle,
     checkbox. `options` (select_slider) and `high` (a lower ceiling, such as the images there are) narrow the range."""
-    f = _field(cls, name)
+    f = field_of(cls, name)
     s = f.metadata["setting"]
     about = {"key": key, "help": s.help}
     if "choices" in f.metadata:
@@ -38,5 +39,9 @@ def typed_settings(cls, values: dict) -> dict:
     return {name: kinds[name](v) for name, v in values.items()}
 
 
-def _field(cls, name: str) -> Field:
-    return next(f for f in fields(cls) if f.name == name)
+def ladder(cls, name: str, per_decade: int = 4) -> list[float]:
+    """Values evenly spaced on a log scale (two significant digits) inside the field's declared range: what a
+    select_slider offers for a learning rate."""
+    low, high = bounds_of(cls, name).span
+    steps = range(math.floor(per_decade * math.log10(low)), math.ceil(per_decade * math.log10(high)) + 1)
+    return sorted(v for v in {float(f"{10 ** (k / per_decade):.2g}") for k in steps} if low <= v <= high)

@@ -4,18 +4,13 @@ from __future__ import annotations
 import streamlit as st
 
 from core.bounds import bounds_of
+from core.device import describe_device
 from core.training.config import TrainConfig, nesterov_fits
 from core.training.lr_find import LRFindConfig
-from ui.setting_widgets import setting_ui, typed_settings
+from ui.setting_widgets import ladder, setting_ui, typed_settings
 
-
-def _limits(name: str) -> tuple:
-    return bounds_of(TrainConfig, name).span
-
-
-_LR_LOW, _LR_HIGH = _limits("lr")
-LRS = sorted(v for v in {float(f"{10 ** (k / 4):.2g}") for k in range(-28, 9)} if _LR_LOW <= v <= _LR_HIGH)  # 4/decade
-DECAYS = (0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, _limits("weight_decay")[1])
+LRS = ladder(TrainConfig, "lr")  # four per decade
+DECAYS = (0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, bounds_of(TrainConfig, "weight_decay").span[1])
 
 # Each setting the form offers: its widget's key (after the preset's name; tests and the browser walk find widgets by
 # it) and kind. Label, help, range and step come from the setting's declaration on TrainConfig.
@@ -55,6 +50,7 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                 suffix, widget = WIDGETS[name]
                 given = {"value": getattr(base, name), **narrowed.get(name, {})}
                 values[name] = setting_ui(column, TrainConfig, name, f"{key}_{suffix}", widget, **given)
+        st.caption(f"Device auto trains on {describe_device('auto')} here.")  # what the declaration cannot know
         b1, b2, _ = st.columns([1, 1, 2])
         start = b1.form_submit_button("Start training", type="primary")
         find = b2.form_submit_button("Find a learning rate", help="A learning-rate range test with these settings: "

@@ -126,6 +126,7 @@ class _History:
         self.total, self.on_step, self.steps = steps, on_step, []
 
     def after_step(self, loop: Loop, out: StepOutput) -> None:
+        loop.read_losses()  # .item() below waits for the device anyway: divergence is then seen at this very step
         right = (out.logits.argmax(1) == out.labels).float().mean().item()
         report = AdaptStep(loop.step, self.total, out.loss.item(), loop.lr, right)
         self.steps.append(report)

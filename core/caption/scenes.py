@@ -48,17 +48,12 @@ class SceneObject:
     small: bool = False
 
 
-@dataclass(frozen=True)
-class Scene:
-    canvas: str
-    layout: str
-    objects: tuple[SceneObject, ...]  # in the layout's reading order
-    background: tuple[int, int, int] | None  # a plain colour, or None for noise
-    noise_seed: int = 0
+class Captioned:
+    """What every kind of scene says about itself, from its layout and its objects in reading order: its meaning and
+    its reference captions (the fixed scenes here, the varied ones in varied.py)."""
 
-    @property
-    def size(self) -> tuple[int, int]:
-        return CANVASES[self.canvas]
+    layout: str
+    objects: tuple[SceneObject, ...]
 
     def meaning(self, classes) -> Meaning:
         return tuple(sorted((classes[o.label], o.place) for o in self.objects))
@@ -72,6 +67,20 @@ class Scene:
         """The references that name the objects in reading order: what a captioner is taught with."""
         return training_phrasings(self.layout, tuple(classes[o.label] for o in self.objects),
                                   self.objects[0].place, self.objects[0].small)
+
+
+@dataclass(frozen=True)
+class Scene(Captioned):
+    canvas: str
+    layout: str
+    objects: tuple[SceneObject, ...]  # in the layout's reading order
+    background: tuple[int, int, int] | None  # a plain colour, or None for noise
+    noise_seed: int = 0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return CANVASES[self.canvas]
+
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -69,9 +69,7 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
     device = resolve_device(config.device)
     model.to(device)
     frozen = pretrained and config.encoder_mode in ("frozen", "adapt")
-    per_epoch = max(1, config.scenes_per_epoch // config.batch_size)
-    uses = config.reuse if frozen else 1
-    total = per_epoch * uses * config.epochs
+    total = _plan(config, frozen)[2]
     offset, adapt_seconds = 0, 0.0  # the adapt phase's steps (captioning steps count on after them) and time
     if pretrained and config.encoder_mode == "adapt":
         if head is None:
@@ -85,18 +83,25 @@ def fit_captioner(model: Captioner, dataset: Dataset, config: CaptionConfig, cal
             callbacks.on_event(Event("stop", offset))
             return FitResult(model.eval(), RunStatus.STOPPED)
     model.encoder.requires_grad_(not frozen)
-    result = _caption(model, dataset, config, callbacks, control, frozen, pretrained, (offset, adapt_seconds))
+    result = _caption(model, dataset, config, callbacks, control, device, frozen, pretrained, (offset, adapt_seconds))
     model.eval()
     return result
 
 
-def _caption(model: Captioner, dataset: Dataset, config: CaptionConfig, callbacks: Callbacks, control: Control,
-             frozen: bool, pretrained: bool, adapted: tuple[int, float]) -> FitResult:
-    """The captioning phase: teacher forcing on fresh scenes in the one loop, its steps counted on after the `adapted`
-    phase's (steps, seconds), whose time the run's time includes."""
-    device, (offset, adapt_seconds) = resolve_device(config.device), adapted
+def _plan(config: CaptionConfig, frozen: bool) -> tuple[int, int, int]:
+    """(steps per epoch, uses of each drawn scene, steps of the whole captioning phase): a frozen encoder's features
+    are reused, so the same scenes make more steps."""
     per_epoch = max(1, config.scenes_per_epoch // config.batch_size)
     uses = config.reuse if frozen else 1
+    return per_epoch, uses, per_epoch * uses * config.epochs
+
+
+def _caption(model: Captioner, dataset: Dataset, config: CaptionConfig, callbacks: Callbacks, control: Control,
+             device: torch.device, frozen: bool, pretrained: bool, adapted: tuple[int, float]) -> FitResult:
+    """The captioning phase: teacher forcing on fresh scenes in the one loop, its steps counted on after the `adapted`
+    phase's (steps, seconds), whose time the run's time includes."""
+    offset, adapt_seconds = adapted
+    per_epoch, uses, total = _plan(config, frozen)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(_param_groups(model, config, pretrained and not frozen), lr=config.lr)
     classes = list(dataset.classes)
@@ -116,7 +121,6 @@ def _caption(model: Captioner, dataset: Dataset, config: CaptionConfig, callback
         loss = _train_step(model, optimizer, trainable, inputs, captions, device, config.label_smoothing)
         return StepOutput(loss, len(scenes))
 
-    total = per_epoch * uses * config.epochs
     pacer = Pacer(callbacks, device, carried=(adapt_seconds, offset * config.batch_size))
     epochs = EpochEnd(lambda epoch: _epoch_report(model, dataset, fixed, held, device, epoch, pacer.mean_step_loss,
                                                   pacer.started), callbacks, model)

@@ -18,14 +18,13 @@ import torch.nn.functional as F
 from core.caption.arrangement import CENTRE, EDGE, arrangement, overlap_ok, size_word
 from core.caption.scenes import (
     LAYOUT_PLACES,
-    Meaning,
+    SIDE,
+    Captioned,
     SceneObject,
     held_out,
-    phrasings,
-    training_phrasings,
 )
+from core.data.dataset import DataError
 
-SIDE = 32  # a CIFAR-10 picture at its own size
 BLUR = 3  # the background's box blur, in pixels of the 8-32 px crop (applied twice: close to a Gaussian)
 BACKGROUNDS = ("plain", "noise", "blur")
 
@@ -56,7 +55,7 @@ class Backdrop:
 
 
 @dataclass(frozen=True)
-class VariedScene:
+class VariedScene(Captioned):
     width: int
     height: int
     layout: str  # the grammar's layout the boxes form (arrangement.py)
@@ -66,18 +65,6 @@ class VariedScene:
     @property
     def size(self) -> tuple[int, int]:
         return self.width, self.height
-
-    def meaning(self, classes) -> Meaning:
-        return tuple(sorted((classes[o.label], o.place) for o in self.objects))
-
-    def captions(self, classes) -> list[str]:
-        """Every phrasing the grammar has for this scene: the reference captions."""
-        return phrasings(self.layout, tuple(classes[o.label] for o in self.objects),
-                         self.objects[0].place, self.objects[0].small)
-
-    def training_captions(self, classes) -> list[str]:
-        return training_phrasings(self.layout, tuple(classes[o.label] for o in self.objects),
-                                  self.objects[0].place, self.objects[0].small)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -179,12 +166,14 @@ class VariedSampler:
                 for m, c, s in zip(mains, crosses, sides)]
 
     def _labels(self, rng: random.Random, layout: str, n: int) -> tuple[int, ...]:
-        while True:
+        for _ in range(TRIES):  # bounded: with very few classes, no pair may be held out at all
             labels = tuple(rng.randrange(self.n_classes) for _ in range(n))
             if n == 2 and rng.random() < 0.15:
                 labels = (labels[0], labels[0])  # as in the fixed scenes: say "two" more often than chance would
             if held_out(layout, labels) == (self.held == "only"):
                 return labels
+        raise DataError(f"no {layout} of {self.n_classes} classes is {'held out' if self.held == 'only' else 'trained'}"
+                        f" in {TRIES} draws; held-out pairs need at least four classes")
 
     def _backdrop(self, rng: random.Random, used: set[int]) -> Backdrop:
         kind = rng.choice(self.extent.backgrounds)

@@ -13,7 +13,12 @@ from torch import nn
 from core.bounds import ranged, settings_problem
 from core.errors import UserError
 from core.models.limits import MAX_CHANNELS
-from core.models.modules import ResidualModule, ScaleModule, SeededDropout, WhiteningConv
+from core.models.modules import (
+    ResidualModule,
+    ScaleModule,
+    SeededDropout,
+    WhiteningConv,
+)
 from core.recipe import BN_EPS, BN_EPS_FIXED_SCALE
 
 Shape = tuple[int, ...]  # (C, H, W) for feature maps, (F,) once flattened

@@ -87,6 +87,8 @@ class LearningRateFromControl:
         self.control, self.report = control, report
 
     def before_step(self, loop: Loop) -> None:
+        if loop.ending:  # stopped before this step: no step will take a new rate, so none is reported
+            return
         new_lr = self.control.take_lr()
         if new_lr is not None:
             self.report.on_event(Event("lr", loop.run_step, lr_from=loop.base_lr, lr_to=new_lr))
