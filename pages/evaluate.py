@@ -10,10 +10,10 @@ from core.insight.evaluation import (
     confusion_cell,
     evaluate_run,
 )
-from core.insight.explain import explain, overlay
 from core.runs.layout import RunFolder
 from core.training.evaluate import predict_image
 from ui.entry import through_entry_ui
+from ui.evaluate_views import HOW_SCORING_WORKS, wrong_explained_ui
 from ui.figures import (
     abstain_figure,
     class_bar_figure,
@@ -53,13 +53,7 @@ m, cal = evaluation.metrics, evaluation.calibration
 classes = list(dataset.classes)
 st.metric("Test accuracy", f"{m.accuracy:.1%}", help=f"on {len(dataset.test_y):,} test images")
 with st.expander("How the test images are scored"):
-    st.markdown(
-        "The model is switched to **evaluation mode** (`model.eval()`): BatchNorm uses the statistics it gathered "
-        "during training instead of the batch's, and Dropout is off. Predictions run under **`torch.no_grad()`**: "
-        "no gradients are recorded, which saves memory and time. The predicted class is the highest of the ten "
-        "scores; accuracy is the share of test images whose prediction matches the label. Precision of a class: of "
-        "the images predicted as it, how many are it; recall: of the images that are it, how many were found."
-    )
+    st.markdown(HOW_SCORING_WORKS)
 c1, c2 = st.columns(2)
 c1.plotly_chart(class_bar_figure(classes, [m.per_class_accuracy[c] for c in classes], "Accuracy per class",
                                  "accuracy (%)", percent=True), width="stretch", key="per_class_chart")
@@ -90,16 +84,7 @@ image_grid_ui(dataset.test_x[wrong], [f"{classes[int(dataset.test_y[i])]} → {c
                                       f"{m.confidences[i]:.0%}" for i in wrong], 10)
 
 if wrong:
-    with st.expander("Why was it wrong? Where it looked, for its guess and for the true class"):
-        pick = st.selectbox("Image", wrong, key="wrong_pick", format_func=lambda i: (
-            f"test #{i}: {classes[int(dataset.test_y[i])]} predicted {classes[m.predictions[i]]}"))
-        guess, truth = classes[m.predictions[pick]], classes[int(dataset.test_y[pick])]
-        big = to_pil(dataset.test_x[pick], 6)
-        w1, w2, w3 = st.columns(3)
-        w1.image(big, caption="the image")
-        for col, cls in ((w2, guess), (w3, truth)):
-            e = explain(model, classes, dataset.test_x[pick], cls)
-            col.image(overlay(big, e.heatmap), caption=f"evidence for {cls} ({e.probabilities[cls]:.0%})")
+    wrong_explained_ui(model, classes, dataset, m, wrong)
 
 st.subheader("How far to trust it")
 if cal.fitted_on:
