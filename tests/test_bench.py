@@ -281,3 +281,34 @@ def test_the_upload_benchmark_scores_every_fit_and_their_average_with_and_withou
     assert set(scores["scores"]) == {f"{kind}/{fit}" for kind in ("wider", "tighter") for fit in (*FITS, "all")}
     assert all(0 <= v <= 1 for s in scores["scores"].values() for v in s.values())
     assert set(scores["mean_by_fit"]) == {*FITS, "all"}
+
+
+@pytest.mark.slow
+def test_the_varied_baseline_scores_both_describers_on_every_varied_scene_once_per_group(data_root, tmp_path):
+    """`python -m bench.varied_baseline`: the template describer and a captioner on the fixed varied test scenes; every
+    scene lands in exactly one size group and one count group, and every object in one size group."""
+    from conftest import write_tree
+
+    from bench.varied_baseline import main as baseline
+    from core.caption.varied import varied_test_scenes
+    from core.cli.main import main as cli
+    from core.data.sources import load
+
+    tree = write_tree(tmp_path / "tree", per_class=(12, 4))
+    assert cli(["train", "--data", str(tree), "--model", "tutorial", "--epochs", "1", "--batch-size", "10",
+                "--out", str(tmp_path / "cls")]) == 0
+    assert cli(["caption-train", "--data", str(tree), "--epochs", "1", "--scenes-per-epoch", "64", "--batch-size",
+                "32", "--hidden", "64", "--test-scenes", "24", "--held-out-scenes", "16", "--device", "cpu",
+                "--out", str(tmp_path / "cap")]) == 0
+    report = baseline(["--data", str(tree), "--classifier-run", str(tmp_path / "cls"), "--captioner-run",
+                       str(tmp_path / "cap"), "--scenes", "30", "--json"])
+    scenes = varied_test_scenes(load(str(tree)).test_y, 10)[:30]
+    for describer in ("template", "captioner"):
+        scores = report[describer]
+        assert report["scenes"] == scores["overall"]["scenes"] == 30
+        assert sum(g["scenes"] for g in scores["by_size"].values()) == 30
+        assert sum(g["scenes"] for g in scores["by_count"].values()) == 30
+        assert {int(n) for n in scores["by_count"]} == {len(s.objects) for s in scenes}
+        assert sum(g["objects"] for g in scores["objects_by_size"].values()) == sum(len(s.objects) for s in scenes)
+        assert all(0 <= g["named"] <= g["objects"] for g in scores["objects_by_size"].values())
+        assert all(0 <= scores["overall"][k] <= 1 for k in ("exact", "precision", "recall", "bleu"))

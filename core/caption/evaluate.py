@@ -102,13 +102,14 @@ def score_captions(sentences: list[str], scenes: list[Scene], classes) -> Captio
 # the template describer on the same scenes
 
 
-def template_on_scenes(classifier: nn.Module, classes, scenes: list[Scene], pictures: torch.Tensor):
-    """describe() on each scene: its meaning (each region's class at the place its box is in) and its sentence
-    (without the "I see" that opens each, so BLEU judges what it says, not how it starts)."""
+def template_on_scenes(classifier: nn.Module, classes, scenes: list[Scene], pictures: torch.Tensor, draw=render):
+    """describe() on each scene as `draw(scene, pictures)` renders it (varied scenes: varied.render_varied): its
+    meaning (each region's class at the place its box is in) and its sentence (without the "I see" that opens each,
+    so BLEU judges what it says, not how it starts)."""
     meanings, sentences = [], []
     for scene in scenes:
         width, height = scene.size
-        d = describe(classifier, classes, to_pil(render(scene, pictures)))
+        d = describe(classifier, classes, to_pil(draw(scene, pictures)))
         meanings.append(tuple(sorted((r.cls, place_of(r.box, width, height)) for r in d.regions)))
         text = d.sentence.lower().rstrip(".").replace(",", "")
         sentences.append(text[len("i see "):] if text.startswith("i see ") else text)

@@ -1,0 +1,88 @@
+"""How today's describers read varied scenes, the "before" of issue 33: `python -m bench.varied_baseline
+--classifier-run DIR [--captioner-run DIR] [--data SRC] [--scenes 600] [--json]`.
+
+The template describer (the classifier run's windows, core.insight.describe) and, given one, a learned captioner
+(greedy, through the same fitting an upload gets) caption the fixed varied test scenes (core.caption.varied: test
+pictures only, any size and place, canvases up to 5:2). Each is scored overall, on the scenes whose objects are all
+32 px or larger (where issue 33 sets its targets), by the smallest object's size and by object count. Prints a table
+and one JSON line."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from bench import DATA_HELP, default_data
+from core.caption.evaluate import template_on_scenes
+from core.caption.model import beam_search, prepare
+from core.caption.runs import load_captioner, open_captioner
+from core.caption.varied import render_varied, varied_test_scenes
+from core.caption.varied_scores import VariedScores, score_varied, score_varied_meanings
+from core.data import sources as data
+from core.data.images import to_pil
+from core.runs.classes import check_same_classes
+from core.runs.folder import load_model, open_run
+
+
+def template_scores(classifier, classes, scenes, pictures) -> VariedScores:
+    meanings, sentences = template_on_scenes(classifier, classes, scenes, pictures, draw=render_varied)
+    return score_varied_meanings(meanings, sentences, scenes, classes)
+
+
+def captioner_scores(model, classes, scenes, pictures) -> VariedScores:
+    """Greedy captions of each scene rendered as a picture, fitted the way an upload is."""
+    model.eval()
+    sentences = [beam_search(model, prepare(to_pil(render_varied(s, pictures))), 1)[0].sentence for s in scenes]
+    return score_varied(sentences, scenes, classes)
+
+
+def as_json(scores: VariedScores) -> dict:
+    return {"overall": asdict(scores.overall), "no_small": asdict(scores.no_small),
+            "by_size": {k: asdict(v) for k, v in scores.by_size.items()},
+            "by_count": {str(k): asdict(v) for k, v in scores.by_count.items()},
+            "objects_by_size": {k: {"objects": n, "named": named} for k, (n, named) in scores.objects_by_size.items()}}
+
+
+def table(name: str, scores: VariedScores) -> str:
+    rows = [("all", scores.overall), ("objects all >= 32 px", scores.no_small),
+            *((f"smallest object {k}", v) for k, v in scores.by_size.items()),
+            *((f"{k} object{'s' if k > 1 else ''}", v) for k, v in scores.by_count.items())]
+    lines = [f"{name}: exact meaning / objects named in place / BLEU-4 (scenes)"]
+    lines += [f"  {label:<24} {s.exact:6.1%} {s.recall:6.1%} {s.bleu:6.3f} ({s.scenes})" for label, s in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.varied_baseline", description=__doc__.splitlines()[0])
+    parser.add_argument("--classifier-run", required=True, metavar="DIR", help="the run the template describer uses")
+    parser.add_argument("--captioner-run", metavar="DIR", help="a learned captioner to score beside it")
+    parser.add_argument("--data", default=None, help=DATA_HELP)
+    parser.add_argument("--scenes", type=int, default=600, help="how many of the fixed varied test scenes (600)")
+    parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    args = parser.parse_args(argv)
+    dataset = data.load(args.data or default_data())
+    classes = list(dataset.classes)
+    scenes = varied_test_scenes(dataset.test_y, len(classes))[:args.scenes]
+    run = open_run(Path(args.classifier_run))
+    check_same_classes(run.id, run.classes, classes)
+    started = time.perf_counter()
+    template = template_scores(load_model(run).eval(), classes, scenes, dataset.test_x)
+    out = {"scenes": len(scenes), "template": as_json(template), "template_seconds": time.perf_counter() - started}
+    shown = [table("template describer", template)]
+    if args.captioner_run:
+        cap_run = open_captioner(Path(args.captioner_run))
+        check_same_classes(cap_run.id, cap_run.classes, classes, "captioner")
+        started = time.perf_counter()
+        c = captioner_scores(load_captioner(cap_run), classes, scenes, dataset.test_x)
+        out["captioner"], out["captioner_seconds"] = as_json(c), time.perf_counter() - started
+        shown.append(table("learned captioner", c))
+    if not args.json:
+        print("\n\n".join(shown))
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main()
