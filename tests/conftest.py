@@ -17,7 +17,6 @@ from PIL import Image
 from bench import (
     OFFICIAL_COPY,  # CIFAR-10, official format and pixels, beside the checkout (CI has it too)
 )
-from bench.browser import wait_for  # noqa: F401 (tests import it from here)
 from core.models.layers import Conv2d, GlobalAvgPool, Linear, ReLU
 from core.models.spec import ModelSpec
 from core.training.config import TrainConfig

@@ -4,8 +4,9 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import CLASSES, wait_for
+from conftest import CLASSES
 
+from bench.browser import wait_for
 from core.caption.adapt import (
     adapt_encoder,
     classifier_head,

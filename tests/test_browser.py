@@ -12,9 +12,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import png_bytes, wait_for, write_tree
+from conftest import png_bytes, write_tree
 
-from bench.browser import ARGS, CHROMIUM, ServerFailed, choose, dashboard_server, nav
+from bench.browser import (
+    ARGS,
+    CHROMIUM,
+    ServerFailed,
+    choose,
+    dashboard_server,
+    nav,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow  # a real server and Chromium: minutes, not seconds
 

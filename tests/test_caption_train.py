@@ -4,9 +4,10 @@ from dataclasses import replace
 
 import pytest
 import torch
-from conftest import CLASSES, wait_for
+from conftest import CLASSES
 from torch import nn
 
+from bench.browser import wait_for
 from core.caption.evaluate import (
     caption_scenes,
     classes_named,

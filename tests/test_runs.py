@@ -5,8 +5,8 @@ import time
 import pytest
 from conftest import SMALL_CONFIG as CONFIG
 from conftest import SMALL_SPEC as SPEC
-from conftest import wait_for
 
+from bench.browser import wait_for
 from core.jobs.registry import TrainingJob
 from core.models.layers import Linear
 from core.models.spec import ModelSpec

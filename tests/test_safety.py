@@ -6,9 +6,10 @@ import signal
 
 import pytest
 import torch
-from conftest import wait_for, write_tree
+from conftest import write_tree
 from PIL import Image
 
+from bench.browser import wait_for
 from core.data.images import ImageError, decode_image, to_model_input
 from core.data.sources import DataError, load
 from core.jobs.registry import TrainingJob
