@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import DATA_HELP, default_data
+from bench.varied_baseline import as_json, template_scores
 from core.caption.config import ENCODER_MODES, CaptionConfig
 from core.caption.evaluate import (
     caption_scenes,
@@ -24,13 +25,17 @@ from core.caption.evaluate import (
     named_by_size,
     score_template,
 )
+from core.caption.fitting import FITS
 from core.caption.job import encoder_source, train_captioner_blocking
 from core.caption.runs import load_captioner, open_captioner
 from core.caption.scenes import evaluation_scenes
+from core.caption.varied import varied_test_scenes
 from core.data import sources as data
 from core.runs.folder import load_model, open_run, read_summary
 from core.training.evaluate import predict_classes
 from core.training.history import adapt_event
+
+VARIED_KEYS = ("varied_exact", "varied_recall", "varied_bleu", "varied_large_exact", "varied_large_recall")
 
 
 def progress_printer():
@@ -40,8 +45,11 @@ def progress_printer():
     def on_poll(snap) -> None:
         nonlocal shown
         for e in snap.epochs[shown:]:
+            varied = "" if e.varied_exact is None else (
+                f"; varied exact {e.varied_exact:.1%}, objects >= 32 px: exact {e.varied_large_exact:.1%}, "
+                f"objects {e.varied_large_recall:.1%}")
             print(f"epoch {e.epoch}: {e.seconds:.0f} s, exact {e.exact:.1%}, objects {e.recall:.1%}, "
-                  f"BLEU-4 {e.bleu:.3f}, held-out exact {e.held_out_exact:.1%}", flush=True)
+                  f"BLEU-4 {e.bleu:.3f}, held-out exact {e.held_out_exact:.1%}{varied}", flush=True)
         shown = len(snap.epochs)
 
     return on_poll
@@ -77,16 +85,21 @@ def main(argv=None) -> dict:
                         help="with adapt: training scenes the encoder adapts on first (their time counts in the curve)")
     parser.add_argument("--encoder-lr", type=float, default=CaptionConfig().encoder_lr,
                         help="with finetune: the encoder's learning rate as a share of the decoder's")
+    parser.add_argument("--varied-share", type=float, default=CaptionConfig().varied_share,
+                        help="the share of training batches drawn as varied scenes")
+    parser.add_argument("--picture", default=CaptionConfig().picture, choices=list(FITS),
+                        help="the size every picture is fitted to before the encoder reads it")
     parser.add_argument("--quick", action="store_true", help="a smoke run (tiny settings) for tests")
     parser.add_argument("--keep", metavar="DIR", help="keep the captioner's run folder here (default: a temporary one)")
     args = parser.parse_args(argv)
     source = args.data or default_data()
     dataset = data.load(source)
     config = CaptionConfig(epochs=args.epochs, scenes_per_epoch=args.scenes_per_epoch, device="cpu",
-                           encoder_mode=args.encoder_mode, encoder_lr=args.encoder_lr, adapt_scenes=args.adapt_scenes)
+                           encoder_mode=args.encoder_mode, encoder_lr=args.encoder_lr, adapt_scenes=args.adapt_scenes,
+                           varied_share=args.varied_share, picture=args.picture)
     if args.quick:
         config = replace(config, epochs=2, scenes_per_epoch=128, batch_size=32, hidden=32, test_scenes=32,
-                         held_out_scenes=16, adapt_scenes=64)
+                         held_out_scenes=16, adapt_scenes=64, varied_test_scenes=24)
     encoder = encoder_source(Path(args.encoder_run) if args.encoder_run else None, dataset.classes)
     report: dict = {"data": source, "encoder": encoder.label, "config": config.to_json(),
                     "encoder_single_image_accuracy": encoder.test_accuracy}
@@ -104,7 +117,8 @@ def main(argv=None) -> dict:
     report["scenes_per_second"] = summary.images_per_second
     report["curve"] = [{"epoch": e.epoch, "seconds": e.seconds, "exact": e.exact, "precision": e.precision,
                         "recall": e.recall, "bleu": e.bleu, "held_out_exact": e.held_out_exact,
-                        "held_out_recall": e.held_out_recall, "sample": e.samples[0]["sentence"] if e.samples else ""}
+                        "held_out_recall": e.held_out_recall, "sample": e.samples[0]["sentence"] if e.samples else "",
+                        **{key: getattr(e, key) for key in VARIED_KEYS}}
                        for e in snap.epochs]
     if args.encoder_run:
         run = open_run(Path(args.encoder_run))
@@ -113,6 +127,12 @@ def main(argv=None) -> dict:
         classifier = load_model(run)
         report["template"] = vars(score_template(classifier, dataset.classes, scenes, dataset.test_x))
         report["template_held_out"] = vars(score_template(classifier, dataset.classes, held, dataset.test_x))
+        varied = varied_test_scenes(dataset.test_y, len(dataset.classes), config.varied_test_scenes)
+        if varied:
+            report["template_varied"] = as_json(template_scores(classifier, dataset.classes, varied, dataset.test_x))
+            tv = report["template_varied"]
+            print(f"template describer on the varied scenes: exact {tv['overall']['exact']:.1%}; objects all >= 32 px:"
+                  f" exact {tv['no_small']['exact']:.1%}, objects {tv['no_small']['recall']:.1%}", flush=True)
         t = report["template"]
         print(f"template describer ({run.id}): exact {t['exact']:.1%}, objects {t['recall']:.1%} "
               f"(precision {t['precision']:.1%}), BLEU-4 {t['bleu']:.3f}", flush=True)

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench import DATA_HELP, default_data
-from core.caption.evaluate import template_on_scenes
+from core.caption.evaluate import TEMPLATE_SCALES, template_on_scenes
 from core.caption.model import beam_search, prepare
 from core.caption.runs import load_captioner, open_captioner
 from core.caption.varied import render_varied, varied_test_scenes
@@ -26,15 +26,15 @@ from core.runs.classes import check_same_classes
 from core.runs.folder import load_model, open_run
 
 
-def template_scores(classifier, classes, scenes, pictures) -> VariedScores:
-    meanings, sentences = template_on_scenes(classifier, classes, scenes, pictures, draw=render_varied)
+def template_scores(classifier, classes, scenes, pictures, scales=TEMPLATE_SCALES) -> VariedScores:
+    meanings, sentences = template_on_scenes(classifier, classes, scenes, pictures, scales)
     return score_varied_meanings(meanings, sentences, scenes, classes)
 
 
 def captioner_scores(model, classes, scenes, pictures) -> VariedScores:
     """Greedy captions of each scene rendered as a picture, fitted the way an upload is."""
     model.eval()
-    sentences = [beam_search(model, prepare(to_pil(render_varied(s, pictures))), 1)[0].sentence for s in scenes]
+    sentences = [beam_search(model, prepare(model, to_pil(render_varied(s, pictures))), 1)[0].sentence for s in scenes]
     return score_varied(sentences, scenes, classes)
 
 

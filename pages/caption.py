@@ -5,11 +5,9 @@ import streamlit as st
 from core.caption.config import CaptionConfig
 from core.caption.export import captioner_script
 from core.caption.job import encoder_source, start_captioner
-from core.caption.model import (
-    SCRATCH_ENCODER,
-    encoder_from_classifier,
-)
+from core.caption.model import SCRATCH_ENCODER, encoder_from_classifier
 from core.caption.scenes import evaluation_scenes, vocabulary
+from core.caption.varied import varied_test_scenes
 from core.errors import UserError
 from core.jobs.watched import find_run
 from core.runs import folder as runs
@@ -17,12 +15,14 @@ from core.runs.classes import check_same_classes
 from core.training.history import adapt_event
 from core.training.status import RunStatus
 from ui.caption_form import HOW_CAPTIONING_WORKS, LRS, caption_settings_ui
-from ui.caption_views import caption_picture_ui, samples_ui, template_comparison_ui
-from ui.entry import through_entry_ui
-from ui.figures import (
-    caption_scores_figure,
-    loss_figure,
+from ui.caption_views import (
+    caption_picture_ui,
+    samples_ui,
+    scene_preview_ui,
+    template_comparison_ui,
 )
+from ui.entry import through_entry_ui
+from ui.figures import caption_scores_figure, loss_figure
 from ui.state import (
     captioner_model,
     dataset_ui,
@@ -43,6 +43,8 @@ if dataset is None:
 classes = list(dataset.classes)
 with st.expander("How a captioner works: scenes, encoder, embedding, attention, teacher forcing, beam search"):
     st.markdown(HOW_CAPTIONING_WORKS)
+with st.expander("The training scenes: fixed slots, and varied ones of any size, place and shape"):
+    scene_preview_ui(dataset, CaptionConfig().varied_share)
 
 # --- train ---
 st.header("Train a captioner")
@@ -59,13 +61,14 @@ if start:
 with st.expander("Show the code: the captioner as a plain PyTorch file"):
     try:
         spec = SCRATCH_ENCODER if encoder_id is None else encoder_from_classifier(run_model(encoder_id)[0].spec)
-        script = captioner_script(spec, config.decoder(), vocabulary(classes))
+        script = captioner_script(spec, config.decoder(), vocabulary(classes), config.fit())
         st.download_button("Download captioner.py", script, "captioner.py", "text/x-python", key="dl_captioner")
         st.code(script, language="python")
     except ValueError as exc:  # a run that cannot be read too: every UserError is a ValueError
         st.error(f"**No code for this encoder.** {exc}")
 
 fixed = evaluation_scenes(dataset.test_y, len(classes), CaptionConfig().test_scenes)
+varied = varied_test_scenes(dataset.test_y, len(classes), CaptionConfig().varied_test_scenes)
 
 # --- the run being watched: from this session, or from the URL after a refresh ---
 run_id = st.query_params.get("caption") or st.session_state.get("caption_job")
@@ -108,7 +111,7 @@ def live_ui() -> None:
             left.caption(f"The {adapted.reason}.")
     if history.epochs:
         right.plotly_chart(caption_scores_figure(history.epochs), width="stretch", key="cap_scores")
-        samples_ui(history.epochs, fixed, dataset.test_x)
+        samples_ui(history.epochs, fixed, varied, dataset.test_x)
     if view.live and view.done and st.session_state.get("cap_was_running") == view.id:
         st.session_state.cap_was_running = None
         st.session_state.cap_pick_next = view.id  # the captioner just trained is the one to try below
@@ -139,7 +142,7 @@ except UserError as exc:
     st.error(f"**This captioner cannot be used.** {exc}")
     st.stop()
 
-caption_picture_ui(model, fixed, dataset)
+caption_picture_ui(model, fixed, varied, dataset)
 
 # --- learned against template ---
-template_comparison_ui(model, classifiers, cap_run.summary.encoder_from, fixed, dataset)
+template_comparison_ui(model, classifiers, cap_run.summary.encoder_from, fixed, varied, dataset)

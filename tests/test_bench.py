@@ -312,3 +312,35 @@ def test_the_varied_baseline_scores_both_describers_on_every_varied_scene_once_p
         assert sum(g["objects"] for g in scores["objects_by_size"].values()) == sum(len(s.objects) for s in scenes)
         assert all(0 <= g["named"] <= g["objects"] for g in scores["objects_by_size"].values())
         assert all(0 <= scores["overall"][k] <= 1 for k in ("exact", "precision", "recall", "bleu"))
+
+
+@pytest.mark.slow
+def test_template_scales_are_compared_on_training_scenes_only(data_root, tmp_path, monkeypatch):
+    """`python -m bench.template_scales`: every candidate set scored on the same scenes, drawn from training pictures
+    (the test pictures are swapped for noise: the scores cannot depend on them)."""
+    from conftest import write_tree
+
+    import core.data.sources as sources
+    from bench.template_scales import CANDIDATES
+    from bench.template_scales import main as compare
+    from core.cli.main import main as cli
+
+    tree = write_tree(tmp_path / "tree", per_class=(12, 4))
+    assert cli(["train", "--data", str(tree), "--model", "tutorial", "--epochs", "1", "--batch-size", "10",
+                "--out", str(tmp_path / "cls")]) == 0
+    args = ["--data", str(tree), "--classifier-run", str(tmp_path / "cls"), "--scenes", "6"]
+    first = compare(args)
+    real = sources.load
+    monkeypatch.setattr(sources, "load", lambda *a, **k: _noisy_test_split(real(*a, **k)))
+    again = compare(args)
+    assert [r["scales"] for r in first["rows"]] == list(CANDIDATES) and first["scenes"] == 6
+    assert all(0 <= r[k] <= 1 for r in first["rows"] for k in ("exact", "recall", "no_small_exact"))
+    assert [r["recall"] for r in first["rows"]] == [r["recall"] for r in again["rows"]]
+
+
+def _noisy_test_split(dataset):
+    from dataclasses import replace
+
+    import torch
+
+    return replace(dataset, test_x=torch.randint(0, 256, dataset.test_x.shape, dtype=torch.uint8))

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 import torch
 from conftest import CLASSES
+from PIL import Image
 from torch import nn
 
 from bench.browser import wait_for
@@ -16,17 +17,19 @@ from core.caption.evaluate import (
     score_captions,
     score_template,
 )
+from core.caption.fitting import OLD_FIT
 from core.caption.job import CaptionJob, encoder_source
-from core.caption.model import SCRATCH_ENCODER, Captioner
+from core.caption.model import SCRATCH_ENCODER, Captioner, prepare
 from core.caption.runs import load_captioner, open_captioner, save_captioner
 from core.caption.scenes import Scene, SceneObject, evaluation_scenes, vocabulary
 from core.caption.train import CaptionConfig, build_captioner, fit_captioner
+from core.caption.varied import varied_test_scenes
 from core.runs.folder import RunError, list_runs, open_run, read_history, run_path
 from core.training.callbacks import Callbacks, Control
 from core.training.history import HISTORY_VERSION, CaptionEpochReport, Event
 
 QUICK = dict(epochs=2, scenes_per_epoch=384, batch_size=32, hidden=64, lr=3e-3, test_scenes=24, held_out_scenes=16,
-             device="cpu")
+             varied_test_scenes=24, device="cpu")
 
 
 @pytest.mark.slow
@@ -39,9 +42,35 @@ def test_a_short_run_lowers_the_loss_and_speaks_the_vocabulary(tiny_dataset):
     assert result.status == "finished" and len(epochs) == 2 and len(losses) == 24
     assert sum(losses[-4:]) / 4 < 0.8 * sum(losses[:4]) / 4  # 3.9 -> 2.9 when written
     sentences = [s["sentence"] for s in epochs[-1].samples]
-    assert len(sentences) == 8 and all(set(s.split()) <= set(vocabulary(CLASSES)) - {"<pad>", "<start>", "<end>"}
+    assert [("scene" in s, "varied" in s) for s in epochs[-1].samples] == [(True, False)] * 8 + [(False, True)] * 8
+    assert len(sentences) == 16 and all(set(s.split()) <= set(vocabulary(CLASSES)) - {"<pad>", "<start>", "<end>"}
                                        for s in sentences)
-    assert all(0 <= v <= 1 for v in (epochs[-1].exact, epochs[-1].precision, epochs[-1].recall, epochs[-1].bleu))
+    last = epochs[-1]
+    assert all(0 <= v <= 1 for v in (last.exact, last.precision, last.recall, last.bleu, last.varied_exact,
+                                     last.varied_recall, last.varied_bleu, last.varied_large_exact,
+                                     last.varied_large_recall))
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_the_varied_share_is_the_share_of_batches_drawn_varied(tiny_dataset, monkeypatch, share):
+    import core.caption.train as caption_train
+    from core.caption.varied import VariedScene
+
+    kinds = []
+    real = caption_train.draw_scenes
+    monkeypatch.setattr(caption_train, "draw_scenes", lambda *a: kinds.append(isinstance(real(*a)[1][0], VariedScene))
+                        or real(*a))
+    config = CaptionConfig(**{**QUICK, "epochs": 1, "scenes_per_epoch": 32 * 40, "test_scenes": 16,
+                              "varied_test_scenes": 0, "varied_share": share, "hidden": 16})
+    fit_captioner(build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER), tiny_dataset, config)
+    assert len(kinds) == 40 and sum(kinds) / len(kinds) == pytest.approx(share, abs=0.2)
+
+
+def test_without_varied_test_scenes_the_report_leaves_them_out(tiny_dataset):
+    config = CaptionConfig(**{**QUICK, "epochs": 1, "scenes_per_epoch": 64, "varied_test_scenes": 0})
+    [report] = fit_captioner(build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER), tiny_dataset,
+                             config).epochs
+    assert report.varied_exact is None and not any("varied" in s for s in report.samples)
 
 
 def test_captions_are_taught_with_plain_articles(tiny_dataset, monkeypatch):
@@ -160,10 +189,11 @@ def test_the_template_is_scored_by_what_its_boxes_say():
 def test_captions_come_back_in_the_scenes_order(tiny_dataset):
     config = CaptionConfig(**QUICK)
     model = build_captioner(config, tiny_dataset.classes, SCRATCH_ENCODER)
-    scenes = evaluation_scenes(tiny_dataset.test_y, 10, 30)
+    scenes = evaluation_scenes(tiny_dataset.test_y, 10, 30) + varied_test_scenes(tiny_dataset.test_y, 10, 30)
     together = caption_scenes(model, scenes, tiny_dataset.test_x)
-    alone = [caption_scenes(model, [s], tiny_dataset.test_x)[0] for s in scenes[:6]]
-    assert together[:6] == alone
+    picked = [0, 1, 2, 30, 31, 32, 33, 59]
+    alone = [caption_scenes(model, [scenes[i]], tiny_dataset.test_x)[0] for i in picked]
+    assert [together[i] for i in picked] == alone
 
 
 @pytest.fixture
@@ -204,6 +234,35 @@ def test_a_captioner_saved_before_pixel_places_still_loads_and_captions(captione
     assert loaded.decoder_spec.pixel_places is False
     scenes = evaluation_scenes(tiny_dataset.test_y, len(CLASSES), 8)
     assert caption_scenes(loaded, scenes, tiny_dataset.test_x) == caption_scenes(old, scenes, tiny_dataset.test_x)
+
+
+@pytest.mark.slow
+def test_a_captioner_saved_before_varied_scenes_reads_pictures_by_the_old_rule(captioner_folder, tiny_dataset):
+    """Runs saved before issue 33 have no fit in captioner.json and no varied settings: they fit pictures into 96x64 as
+    they were trained to, read as trained on the fixed scenes only, and still caption."""
+    described = json.loads((captioner_folder / "captioner.json").read_text())
+    assert described["fit"] == CaptionConfig().picture
+    del described["fit"]
+    (captioner_folder / "captioner.json").write_text(json.dumps(described))
+    config = json.loads((captioner_folder / "config.json").read_text())
+    for key in ("varied_share", "picture", "varied_test_scenes", "scales"):
+        del config[key]
+    (captioner_folder / "config.json").write_text(json.dumps(config))
+    run = open_captioner(captioner_folder)
+    assert run.fit == OLD_FIT and run.config.varied_share == 0 and run.config.picture == OLD_FIT.name
+    assert run.config.scales == 1
+    model = load_captioner(run)
+    assert model.fit == OLD_FIT and tuple(prepare(model, Image.new("RGB", (400, 160))).shape) == (1, 3, 64, 96)
+    assert all(caption_scenes(model, varied_test_scenes(tiny_dataset.test_y, 10, 4), tiny_dataset.test_x))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fit", ["unknown", ["a list"]])
+def test_a_captioner_with_a_forged_fit_is_refused_by_name(captioner_folder, fit):
+    described = json.loads((captioner_folder / "captioner.json").read_text())
+    (captioner_folder / "captioner.json").write_text(json.dumps({**described, "fit": fit}))
+    with pytest.raises(RunError, match="captioner.json or config.json is damaged"):
+        open_captioner(captioner_folder)
 
 
 @pytest.mark.slow

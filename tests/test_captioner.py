@@ -6,8 +6,6 @@ from PIL import Image
 
 from core.caption.model import (
     END,
-    FIT_LONG,
-    FIT_SHORT,
     PAD,
     SCRATCH_ENCODER,
     Captioner,
@@ -15,7 +13,6 @@ from core.caption.model import (
     beam_search,
     encode_sentences,
     encoder_from_classifier,
-    fit_picture,
     greedy,
     loss_of,
 )
@@ -35,9 +32,9 @@ def model(request):
 
 @pytest.mark.parametrize("height,width", [(64, 64), (64, 96), (96, 64), (40, 72)])
 def test_encoder_gives_a_grid_with_coordinates_for_any_size(height, width):
-    m = Captioner(SCRATCH_ENCODER, DecoderSpec(), VOCAB, seed=0)
+    m = Captioner(SCRATCH_ENCODER, DecoderSpec(scales=1), VOCAB, seed=0)
     with torch.no_grad():
-        grid, (h, w) = m.encoder(torch.zeros(2, 3, height, width))
+        grid, [(h, w)] = m.encoder(torch.zeros(2, 3, height, width))
     assert grid.shape == (2, h * w, m.encoder.channels + 4) and (h, w) == (height // 8, width // 8)
     xs, ys = grid[0, :, -4], grid[0, :, -3]  # shares of the picture, for "left" and "at the top"
     assert xs.min() == -1 and xs.max() == 1 and ys.min() == -1 and ys.max() == 1
@@ -49,9 +46,44 @@ def test_encoder_gives_a_grid_with_coordinates_for_any_size(height, width):
     assert torch.equal(grid[0, :, -2:], grid[1, :, -2:])
 
 
+@pytest.mark.parametrize("height,width", [(64, 64), (96, 128), (40, 72)])
+def test_a_second_scale_adds_the_half_size_grid_in_the_same_frame(height, width):
+    m = Captioner(SCRATCH_ENCODER, DecoderSpec(scales=2), VOCAB, seed=0)
+    with torch.no_grad():
+        grid, shapes = m.encoder(torch.zeros(1, 3, height, width))
+    (h0, w0), (h1, w1) = shapes
+    assert h1 <= (h0 + 1) // 2 and w1 <= (w0 + 1) // 2 and grid.shape[1] == h0 * w0 + h1 * w1
+    assert grid.shape[-1] == m.encoder.channels + 5  # shares, pixel places, and the scale
+    full, half = grid[0, :h0 * w0], grid[0, h0 * w0:]
+    assert (full[:, -1] == 0).all() and (half[:, -1] == 1).all()
+    for cells in (full, half):  # both grids span the whole picture, centred on it
+        assert cells[:, -5].min() == -1 and cells[:, -5].max() == 1
+        assert float(cells[:, -3].min() + cells[:, -3].max()) == pytest.approx(0, abs=1e-6)
+
+
+def test_attention_over_every_scale_is_drawn_as_one_map_of_the_same_mass():
+    from core.caption.model import attention_on_picture
+
+    shapes = [(4, 6), (2, 3)]
+    alpha = torch.softmax(torch.randn(5, 4 * 6 + 2 * 3), -1)
+    drawn = attention_on_picture(alpha, shapes)
+    assert drawn.shape == (5, 4, 6) and torch.allclose(drawn.sum((1, 2)), torch.ones(5))
+    only_coarse = torch.zeros(4 * 6 + 2 * 3)
+    only_coarse[4 * 6] = 1.0  # all on the half grid's top-left cell: the full grid's top-left 2x2 cells
+    assert torch.allclose(attention_on_picture(only_coarse, shapes)[:2, :2], torch.full((2, 2), 0.25))
+
+
+@pytest.mark.parametrize("side,scales,level", [(32, 2, 0), (16, 2, 0), (44, 2, 0), (46, 2, 1), (96, 2, 1),
+                                               (128, 3, 2), (96, 1, 0)])
+def test_an_object_is_read_at_the_scale_nearest_a_cifar_picture(side, scales, level):
+    from core.caption.model import best_scale
+
+    assert best_scale(side, scales) == level
+
+
 def test_without_pixel_places_the_grid_is_the_earlier_one():
     """Captioners saved before cells carried pixel places read grids without them."""
-    m = Captioner(SCRATCH_ENCODER, DecoderSpec(pixel_places=False), VOCAB, seed=0)
+    m = Captioner(SCRATCH_ENCODER, DecoderSpec(pixel_places=False, scales=1), VOCAB, seed=0)
     grid, _ = m.encoder(torch.zeros(1, 3, 64, 96))
     assert grid.shape[-1] == m.encoder.channels + 2 and grid[0, :, -2].max() == 1
 
@@ -103,22 +135,12 @@ def test_a_seed_fixes_every_initial_weight():
     assert all(torch.equal(a[k], b[k]) for k in a) and not all(torch.equal(a[k], c[k]) for k in a)
 
 
-@pytest.mark.parametrize("size", [(64, 64), (96, 64), (64, 96), (4000, 3000), (300, 40), (20, 900), (1, 1)])
-def test_any_picture_is_fitted_by_one_rule_that_leaves_scene_canvases_alone(size):
-    picture = Image.new("RGB", size, (200, 10, 10))
-    pixels = fit_picture(picture)
-    h, w = pixels.shape[1:]
-    assert min(h, w) >= FIT_SHORT and max(h, w) <= FIT_LONG and pixels.dtype == torch.uint8
-    if size in ((64, 64), (96, 64), (64, 96)):
-        assert (w, h) == size and (pixels[0] == 200).all()
-
-
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_classifier_gives_an_encoder_that_keeps_a_grid(preset):
     spec = encoder_from_classifier(PRESETS[preset].spec)
     m = Captioner(spec, DecoderSpec(hidden=16, attention=16, embed=8), VOCAB)
-    grid, (h, w) = m.encoder(torch.zeros(1, 3, 64, 96))
-    assert h >= 2 and w >= 3 and grid.shape[1] == h * w
+    grid, [(h, w), *coarser] = m.encoder(torch.zeros(1, 3, 64, 96))
+    assert h >= 2 and w >= 3 and grid.shape[1] == h * w + sum(a * b for a, b in coarser) and len(coarser) == 1
 
 
 def test_a_classifier_without_convolutions_has_no_encoder():
@@ -129,17 +151,17 @@ def test_a_classifier_without_convolutions_has_no_encoder():
     assert len(encoder_from_classifier(ModelSpec((Conv2d(8, 3, 1, 1), Flatten(), Linear(10)))).layers) == 1
 
 
-@pytest.mark.parametrize("pixel_places", [True, False])
+@pytest.mark.parametrize("pixel_places,scales", [(True, 2), (True, 1), (False, 1)])
 @pytest.mark.parametrize("encoder", ["scratch", "fast"])
-def test_the_exported_file_is_the_same_captioner(model, encoder, pixel_places):
+def test_the_exported_file_is_the_same_captioner(model, encoder, pixel_places, scales):
     """The plain PyTorch file loads the engine's weights and writes the same sentences (captioners saved before
-    pixel places too)."""
+    pixel places, or before the second scale, too)."""
     from dataclasses import replace
 
     from core.caption.export import captioner_script
 
     encoder = SCRATCH_ENCODER if encoder == "scratch" else encoder_from_classifier(PRESETS[encoder].spec)
-    spec = replace(model.decoder_spec, pixel_places=pixel_places)
+    spec = replace(model.decoder_spec, pixel_places=pixel_places, scales=scales)
     engine = Captioner(encoder, spec, VOCAB, seed=3).eval()
     namespace = {"__name__": "captioner_file"}
     exec(compile(captioner_script(encoder, spec, VOCAB), "captioner.py", "exec"), namespace)

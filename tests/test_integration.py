@@ -100,30 +100,39 @@ def test_describe_names_two_real_test_images_and_their_places(official, fast_one
 # machines that train the encoder in bf16; an untrained or broken decoder scores 0 exact.
 CAPTIONER_EXACT_BAR = 0.08
 CAPTIONER_BEATS_TEMPLATE_BY = 0.05
+VARIED_BEATS_TEMPLATE_BY = 0.05
 
 
 def test_a_captioner_on_the_one_epoch_encoder_beats_the_template(official, fast_one_epoch):
+    """On the fixed scenes and on the varied ones (any size, place and canvas, from test pictures only)."""
+    from bench.varied_baseline import template_scores
     from core.caption.evaluate import score_template
     from core.caption.model import encoder_from_classifier
     from core.caption.scenes import evaluation_scenes
     from core.caption.train import CaptionConfig, build_captioner, fit_captioner
+    from core.caption.varied import varied_test_scenes
     from core.training.presets import PRESETS
 
     classifier = fast_one_epoch.model.float().eval()
     spec = encoder_from_classifier(PRESETS["fast"].spec)
     state = {k: v for k, v in classifier.state_dict().items() if int(k.split(".")[0]) < len(spec.layers)}
-    config = CaptionConfig(epochs=2, scenes_per_epoch=3200, test_scenes=300, held_out_scenes=100, device="cpu",
-                           encoder_mode="frozen")
+    config = CaptionConfig(epochs=2, scenes_per_epoch=3200, test_scenes=300, held_out_scenes=100,
+                           varied_test_scenes=300, device="cpu", encoder_mode="frozen")
     model = build_captioner(config, official.classes, spec, state)
     result = fit_captioner(model, official, config, pretrained=True)
     learned = result.epochs[-1]
     template = score_template(classifier, official.classes, evaluation_scenes(official.test_y, 10, 300),
                               official.test_x)
+    varied = template_scores(classifier, official.classes, varied_test_scenes(official.test_y, 10, 300),
+                             official.test_x).overall
     print(f"captioner on the one-epoch fast encoder: exact {learned.exact:.4f}, objects {learned.recall:.4f}, "
-          f"BLEU-4 {learned.bleu:.4f}, {result.train_seconds:.0f} s; template: exact {template.exact:.4f}, "
-          f"objects {template.recall:.4f}, BLEU-4 {template.bleu:.4f}")
+          f"BLEU-4 {learned.bleu:.4f}, varied exact {learned.varied_exact:.4f}, objects {learned.varied_recall:.4f}, "
+          f"{result.train_seconds:.0f} s; template: exact {template.exact:.4f}, objects {template.recall:.4f}, "
+          f"BLEU-4 {template.bleu:.4f}, varied exact {varied.exact:.4f}, objects {varied.recall:.4f}")
     assert result.status == "finished" and learned.exact >= CAPTIONER_EXACT_BAR
     assert learned.exact >= template.exact + CAPTIONER_BEATS_TEMPLATE_BY and learned.bleu > template.bleu
+    assert learned.varied_exact >= varied.exact + VARIED_BEATS_TEMPLATE_BY
+    assert learned.varied_recall >= varied.recall + VARIED_BEATS_TEMPLATE_BY
 
 
 ADAPT_GAIN_BAR = 0.05  # objects named from the grid, after adapting on 2,560 scenes, over before

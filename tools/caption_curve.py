@@ -20,7 +20,12 @@ def main() -> None:
 
     report = curve_of(sys.argv[1])
     others = {label: curve_of(path)["curve"] for label, path in (arg.split("=", 1) for arg in sys.argv[2:])}
-    path = figure_png(caption_time_figure(report["curve"], report.get("template"), others),
+    template = report.get("template")
+    if template and "template_varied" in report:  # its varied scores under the curve's names for them
+        varied = report["template_varied"]
+        template = {**template, "varied_exact": varied["overall"]["exact"],
+                    "varied_large_exact": varied["no_small"]["exact"], "varied_large_recall": varied["no_small"]["recall"]}
+    path = figure_png(caption_time_figure(report["curve"], template, others),
                       ROOT / "docs" / "img" / "caption_curve.png", height=380)
     print(path)
 

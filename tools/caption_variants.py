@@ -26,8 +26,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import core.caption.model as cap  # noqa: E402
 import core.caption.train as ct  # noqa: E402
-from core.data import sources as data  # noqa: E402
 from core.caption.job import encoder_source  # noqa: E402
+from core.data import sources as data  # noqa: E402
 from core.training.callbacks import Callbacks, Control  # noqa: E402
 
 

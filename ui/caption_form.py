@@ -24,9 +24,11 @@ WIDGETS = {
     "lr": ("cap_lr", "select_slider"), "hidden": ("cap_hidden", "number"), "seed": ("cap_seed", "number"),
     "reuse": ("cap_reuse", "slider"), "encoder_lr": ("cap_encoder_lr", "select_slider"),
     "adapt_scenes": ("cap_adapt_scenes", "number"), "label_smoothing": ("cap_smoothing", "slider"),
+    "varied_share": ("cap_varied_share", "slider"), "picture": ("cap_picture", "segmented"),
+    "scales": ("cap_scales", "segmented"),
 }
 ROWS = (("encoder_mode", "cell", "epochs", "scenes_per_epoch"), ("batch_size", "lr", "hidden", "seed"),
-        ("reuse", "encoder_lr", "adapt_scenes", "label_smoothing"))
+        ("reuse", "encoder_lr", "adapt_scenes", "label_smoothing"), ("varied_share", "picture", "scales"))
 NARROWED = {"lr": {"options": sorted({*LRS, CaptionConfig().lr})}, "encoder_lr": {"options": ENCODER_SHARES}}
 
 

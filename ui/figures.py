@@ -148,9 +148,10 @@ def compare_figure(histories: dict[str, History], metric: str) -> go.Figure:
     return _layout(fig, title, "step" if metric == "loss" else "epoch", y)
 
 
-CAPTION_SCORES = {  # CaptionEpochReport field -> what the chart calls it
+CAPTION_SCORES = {  # CaptionEpochReport field -> what the chart calls it (varied ones: where a run scored them)
     "exact": "exact meaning", "recall": "objects named in place", "held_out_exact": "exact, held-out pairs",
-    "bleu": "BLEU-4 (x100)",
+    "bleu": "BLEU-4 (x100)", "varied_exact": "varied scenes: exact meaning",
+    "varied_large_exact": "varied, objects ≥ 32 px: exact", "varied_large_recall": "varied, objects ≥ 32 px: objects",
 }
 
 
@@ -159,8 +160,11 @@ def caption_scores_figure(epochs: list[CaptionEpochReport]) -> go.Figure:
     fig = go.Figure()
     xs = [e.epoch for e in epochs]
     for i, (field, name) in enumerate(CAPTION_SCORES.items()):
+        if any(getattr(e, field) is None for e in epochs):
+            continue  # a run from before varied scenes did not score them
         fig.add_scatter(x=xs, y=[getattr(e, field) * 100 for e in epochs], mode="lines+markers", name=name,
-                        line=dict(color=PALETTE[i], width=3 if field == "exact" else 2))
+                        line=dict(color=PALETTE[i % len(PALETTE)], width=3 if field.endswith("exact") else 2,
+                                  dash="dot" if field.startswith("varied") else None))
     fig.update_yaxes(range=[0, 100])
     return _layout(fig, "Captions of the test scenes after each epoch", "epoch", "%")
 
@@ -178,6 +182,12 @@ def caption_comparison_figure(scores: dict[str, dict]) -> go.Figure:
     return _layout(fig, "Learned captioner against the template describer, same test scenes", "", "%")
 
 
+TIME_SCORES = {"exact": "exact meaning", "recall": "objects named in place",
+               "varied_large_exact": "varied scenes, objects ≥ 32 px: exact",
+               "varied_large_recall": "varied scenes, objects ≥ 32 px: objects named",
+               "varied_exact": "varied scenes, all: exact"}
+
+
 def caption_time_figure(curve: list[dict], template: dict | None = None,
                         others: dict[str, list[dict]] | None = None) -> go.Figure:
     """Caption accuracy against training seconds (bench.captioning's curve), with the template describer's scores
@@ -185,16 +195,18 @@ def caption_time_figure(curve: list[dict], template: dict | None = None,
     fig = go.Figure()
     lines = [(f", {label}", rows, dict(dash="dash", width=1.5)) for label, rows in (others or {}).items()]
     lines.append(("", curve, dict(width=3)))
-    for i, (field, name) in enumerate((("exact", "exact meaning"), ("recall", "objects named in place"))):
+    for i, (field, name) in enumerate(TIME_SCORES.items()):
         for suffix, rows, style in lines:
+            if any(row.get(field) is None for row in rows):
+                continue  # curves from before the varied test scenes lack their fields
             fig.add_scatter(x=[0] + [row["seconds"] for row in rows], y=[0] + [row[field] * 100 for row in rows],
                             mode="lines+markers", name=name + suffix, line=dict(color=PALETTE[i], **style))
-        if template:
+        if template and field in template:
             fig.add_hline(y=template[field] * 100, line_dash="dot", line_color=PALETTE[i],
                           annotation_text=f"template describer: {name} {template[field]:.0%}",
                           annotation_position="top left")
     fig.update_yaxes(range=[0, 100])
-    return _layout(fig, "Learned captioner on the fixed test scenes, by time", "seconds from the start (training and each "
+    return _layout(fig, "Learned captioner on the test scenes, by time", "seconds from the start (training and each "
                    "epoch's test captions)", "%", 380)
 
 

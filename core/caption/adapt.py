@@ -17,7 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import recipe
-from core.caption.scenes import CANVASES, Scene, SceneSampler, render_batch
+from core.caption.fitting import OLD_FIT, PictureFit
+from core.caption.inputs import OnInput, SceneMix, as_input, on_input
+from core.caption.model import best_scale, pyramid
+from core.caption.scenes import Scene
 from core.data.batches import normalize
 from core.models.layers import AvgPool2d, GlobalAvgPool
 from core.models.spec import ModelSpec
@@ -55,23 +58,41 @@ def classifier_head(model: nn.Sequential, spec: ModelSpec, convs: int) -> Classi
     return ClassifierHead(model[convs:], size, mean)
 
 
-def object_cells(maps: torch.Tensor, scene: Scene) -> list[torch.Tensor]:
-    """For each object of the scene, the block of grid cells (C, h, w) whose centres lie inside its box."""
+def object_cells(maps: torch.Tensor, scene: Scene | OnInput) -> list[torch.Tensor]:
+    """For each object of the scene, the block of grid cells (C, h, w) whose centres lie inside its box (at least the
+    cell under its centre: a small object on a large canvas can be narrower than a cell)."""
     (width, height), (h, w) = scene.size, maps.shape[-2:]
     blocks = []
     for obj in scene.objects:
         x0, y0, x1, y1 = obj.box
-        cols = [j for j in range(w) if x0 <= (j + 0.5) * width / w < x1]
-        rows = [i for i in range(h) if y0 <= (i + 0.5) * height / h < y1]
+        cols = [j for j in range(w) if x0 <= (j + 0.5) * width / w < x1] or [_cell(x0, x1, width, w)]
+        rows = [i for i in range(h) if y0 <= (i + 0.5) * height / h < y1] or [_cell(y0, y1, height, h)]
         blocks.append(maps[:, rows][:, :, cols])
     return blocks
 
 
-def object_logits(maps: torch.Tensor, scenes: list[Scene], head: ClassifierHead) -> tuple[torch.Tensor, torch.Tensor]:
+def _alone(scene: Scene | OnInput, obj) -> OnInput:
+    return OnInput(scene.size, (obj,))
+
+
+def _cell(low: int, high: int, length: int, cells: int) -> int:
+    """The cell under the middle of [low, high) along an axis `length` pixels long cut into `cells` cells."""
+    return min(cells - 1, int((low + high) / 2 * cells / length))
+
+
+def object_logits(maps: torch.Tensor | list[torch.Tensor], scenes: list[Scene | OnInput],
+                  head: ClassifierHead) -> tuple[torch.Tensor, torch.Tensor]:
     """The head's logits for every object of a batch of scenes, read from their grids (B, C, h, w), in reading order,
-    and the objects' labels."""
-    logits = [head.classify(cells[None]) for i, scene in enumerate(scenes) for cells in object_cells(maps[i], scene)]
-    labels = torch.tensor([obj.label for scene in scenes for obj in scene.objects], device=maps.device)
+    and the objects' labels. Given the grids of several scales (model.pyramid), each object is read at the scale
+    where it is nearest a CIFAR picture's size, as the captioner's attention can choose."""
+    levels = maps if isinstance(maps, list) else [maps]
+    logits = []
+    for i, scene in enumerate(scenes):
+        for obj in scene.objects:
+            level = best_scale(obj.box[2] - obj.box[0], len(levels))
+            [cells] = object_cells(levels[level][i], _alone(scene, obj))
+            logits.append(head.classify(cells[None]))
+    labels = torch.tensor([obj.label for scene in scenes for obj in scene.objects], device=levels[0].device)
     return torch.cat(logits), labels
 
 
@@ -87,11 +108,14 @@ class AdaptStep:
 def adapt_encoder(convs: nn.Module, head: ClassifierHead, pictures: torch.Tensor, labels: torch.Tensor,
                   n_classes: int, scenes: int, batch_size: int, seed: int, device: torch.device,
                   on_step: Callable[[AdaptStep], bool] | None = None,
-                  watchers: Sequence[object] = ()) -> list[AdaptStep]:
-    """Train `convs` (and the head) on `scenes` training scenes in batches; BatchNorm keeps the classifier's
-    statistics (eval mode), so the features change only as much as the gradient asks. `on_step` returning False
-    stops early (the page's Stop); `watchers` are further callbacks on the loop (core.training.callbacks)."""
-    sampler, rng = SceneSampler(labels, n_classes, small_share=ADAPT_SMALL_SHARE), random.Random(seed)
+                  watchers: Sequence[object] = (), fit: PictureFit = OLD_FIT,
+                  varied_share: float = 0.0, scales: int = 1) -> list[AdaptStep]:
+    """Train `convs` (and the head) on `scenes` training scenes in batches, drawn as the captioner will read them
+    (`varied_share` of the batches varied scenes, all fitted by `fit`, each object read at the best of `scales`
+    scales); BatchNorm keeps the classifier's statistics
+    (eval mode), so the features change only as much as the gradient asks. `on_step` returning False stops early (the
+    page's Stop); `watchers` are further callbacks on the loop (core.training.callbacks)."""
+    sampler, rng = SceneMix(labels, n_classes, varied_share, small_share=ADAPT_SMALL_SHARE), random.Random(seed)
     generator = torch.Generator().manual_seed(seed)
     params = [*convs.parameters(), *head.tail.parameters()]
     optimizer = torch.optim.Adam([{"params": params, LR_SCALE: 1.0}], lr=ADAPT_LR)
@@ -99,9 +123,9 @@ def adapt_encoder(convs: nn.Module, head: ClassifierHead, pictures: torch.Tensor
     convs.eval(), head.tail.eval()
 
     def step(_) -> StepOutput:
-        canvas = rng.choice(tuple(CANVASES))  # a batch renders scenes of one shape
-        drawn = [sampler.scene(rng, canvas) for _ in range(batch_size)]
-        logits, objects = object_logits(convs(normalize(render_batch(drawn, pictures).to(device))), drawn, head)
+        drawn = sampler.batch(rng, batch_size)
+        maps = [convs(x) for x in pyramid(normalize(as_input(drawn, pictures, fit).to(device)), scales)]
+        logits, objects = object_logits(maps, [on_input(scene, fit) for scene in drawn], head)
         single = torch.randint(0, len(pictures), (batch_size,), generator=generator)
         single_logits = head.classify(convs(normalize(pictures[single].to(device))))
         loss = F.cross_entropy(logits, objects) + F.cross_entropy(single_logits, labels[single].to(device))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from core.bounds import choice, ranged, settings_from_json, settings_problem
+from core.caption.fitting import DEFAULT_FIT, FITS, PictureFit
 from core.caption.model import CELLS, DecoderSpec
 from core.device import DEVICES
 from core.training.config import ConfigError
@@ -24,6 +25,18 @@ class CaptionConfig:
                              help="Scenes per step, all of one canvas shape.")
     lr: float = ranged(3e-3, low=1e-6, high=1.0, whole=False, label="Learning rate", group="essentials",
                        help="Adam's peak step size; it warms up, then falls to zero (one-cycle).")
+    varied_share: float = ranged(0.5, low=0.0, high=1.0, whole=False, label="Share of varied scenes",
+                                 group="essentials", step=0.1,
+                                 help="The share of training batches drawn as varied scenes (any object size, place "
+                                      "and canvas shape, like photos); the rest are the fixed scenes' kind.")
+    picture: str = choice(DEFAULT_FIT, tuple(FITS), label="Input picture size", group="encoder",
+                          help="Every picture is scaled, keeping its shape, to fit this size before the encoder "
+                               "reads it, in training and in use: larger keeps small objects readable and costs "
+                               "time.")
+    scales: int = ranged(2, low=1, high=3, label="Scales the encoder reads", unit="scales", group="encoder",
+                         help="The encoder reads the picture at full size and, with 2, at half size too, and "
+                              "attention picks among both grids: a large object reads at half size as the small "
+                              "picture the classifier learned from.")
     cell: str = choice("lstm", CELLS, label="Recurrent cell", group="decoder",
                        help="The decoder's recurrent cell: an LSTM keeps a separate memory cell, a GRU is a lighter "
                             "cousin.")
@@ -59,6 +72,10 @@ class CaptionConfig:
                                   group="evaluation", form=False,
                                   help="Fixed test scenes of class pairs never seen together in training, scored "
                                        "apart.")
+    varied_test_scenes: int = ranged(600, low=0, high=10_000, label="Varied test scenes", unit="scenes",
+                                     group="evaluation", form=False,
+                                     help="Fixed held-back varied scenes (any size, place and canvas) captioned and "
+                                          "scored after every epoch.")
     seed: int = ranged(0, low=0, high=2**31 - 1, label="Seed", group="essentials",
                        help="Seeds the weights and the scenes: the same seed gives the same run.")
     device: str = choice("auto", DEVICES, label="Device", group="device", form=False,
@@ -70,8 +87,11 @@ class CaptionConfig:
             raise ConfigError(problem)
         return self
 
+    def fit(self) -> PictureFit:
+        return FITS[self.picture]
+
     def decoder(self) -> DecoderSpec:
-        return DecoderSpec(cell=self.cell, hidden=self.hidden)
+        return DecoderSpec(cell=self.cell, hidden=self.hidden, scales=self.scales)
 
     def to_json(self) -> dict:
         return asdict(self)

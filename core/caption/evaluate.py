@@ -9,18 +9,13 @@ import torch
 from torch import nn
 from torchmetrics.functional.text import bleu_score
 
+from core.caption.arrangement import arrangement
+from core.caption.inputs import by_input_size, inputs_of, render_scene
 from core.caption.model import Captioner, greedy
-from core.caption.scenes import (
-    Meaning,
-    Scene,
-    place_of,
-    render,
-    render_batch,
-    sentence_meanings,
-)
+from core.caption.scenes import Captioned, Meaning, Scene, place_of, sentence_meanings
 from core.data.batches import normalize
 from core.data.images import to_pil
-from core.insight.describe import describe
+from core.insight.describe import Region, describe
 
 
 @dataclass(frozen=True)
@@ -32,18 +27,16 @@ class CaptionScores:
     scenes: int
 
 
-def caption_scenes(model: Captioner, scenes: list[Scene], pictures: torch.Tensor, device="cpu",
+def caption_scenes(model: Captioner, scenes: list[Captioned], pictures: torch.Tensor, device="cpu",
                    batch_size: int = 200) -> list[str]:
-    """Greedy captions, in the scenes' order; scenes are batched by canvas shape."""
+    """Greedy captions, in the scenes' order, of any kind of scene rendered on its canvas and fitted by the model's
+    rule, as an upload is; batched by the input size that gives."""
     model.eval()
     out: list[str | None] = [None] * len(scenes)
-    by_canvas: dict[str, list[int]] = {}
-    for i, scene in enumerate(scenes):
-        by_canvas.setdefault(scene.canvas, []).append(i)
-    for indices in by_canvas.values():
+    for indices in by_input_size(scenes, model.fit).values():
         for start in range(0, len(indices), batch_size):
             chunk = indices[start:start + batch_size]
-            pixels = normalize(render_batch([scenes[i] for i in chunk], pictures).to(device))
+            pixels = normalize(inputs_of([scenes[i] for i in chunk], pictures, model.fit).to(device))
             for i, words in zip(chunk, greedy(model, pixels)):
                 out[i] = " ".join(words)
     return out
@@ -102,18 +95,32 @@ def score_captions(sentences: list[str], scenes: list[Scene], classes) -> Captio
 # the template describer on the same scenes
 
 
-def template_on_scenes(classifier: nn.Module, classes, scenes: list[Scene], pictures: torch.Tensor, draw=render):
-    """describe() on each scene as `draw(scene, pictures)` renders it (varied scenes: varied.render_varied): its
-    meaning (each region's class at the place its box is in) and its sentence (without the "I see" that opens each,
-    so BLEU judges what it says, not how it starts)."""
+# Window sides as shares of the short side, for a fair baseline on scenes whose objects reach a tenth of it (the Inspect
+# page's describer keeps 1.0, 0.6, 0.4). Chosen on training scenes: `python -m bench.template_scales`.
+TEMPLATE_SCALES = (1.0, 0.75, 0.55, 0.4, 0.3, 0.22, 0.16)
+
+
+def template_on_scenes(classifier: nn.Module, classes, scenes: list[Captioned], pictures: torch.Tensor,
+                       scales=TEMPLATE_SCALES):
+    """describe() on each scene as rendered on its canvas, with windows at `scales`: its meaning (the regions'
+    classes, placed by the same geometry that writes the scenes' captions, arrangement.py) and its sentence (without
+    the "I see" that opens each, so BLEU judges what it says, not how it starts)."""
     meanings, sentences = [], []
     for scene in scenes:
-        width, height = scene.size
-        d = describe(classifier, classes, to_pil(draw(scene, pictures)))
-        meanings.append(tuple(sorted((r.cls, place_of(r.box, width, height)) for r in d.regions)))
+        d = describe(classifier, classes, to_pil(render_scene(scene, pictures)), scales=scales)
+        meanings.append(template_meaning(d.regions, *scene.size))
         text = d.sentence.lower().rstrip(".").replace(",", "")
         sentences.append(text[len("i see "):] if text.startswith("i see ") else text)
     return meanings, sentences
+
+
+def template_meaning(regions: list[Region], width: int, height: int) -> Meaning:
+    """The template's regions as a meaning: places from the layout the boxes form, as a scene's caption is written
+    (a row of two is left and right, wherever on the canvas); boxes that form no layout, each by its own place."""
+    reading = arrangement([r.box for r in regions], width, height) if regions else None
+    if reading is not None:
+        return tuple(sorted((regions[i].cls, place) for i, place in zip(reading.order, reading.places)))
+    return tuple(sorted((r.cls, place_of(r.box, width, height)) for r in regions))
 
 
 def score_template(classifier: nn.Module, classes, scenes: list[Scene], pictures: torch.Tensor) -> CaptionScores:

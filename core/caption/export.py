@@ -4,13 +4,14 @@ from __future__ import annotations
 import inspect
 
 from core.caption import model as c
+from core.caption.fitting import DEFAULT_FIT, FITS, PictureFit
 from core.caption.scenes import with_articles
 from core.models.spec import ModelSpec, summarize
 from core.runs.export import helpers_source, module_code
 from core.training.evaluate import article
 
 
-def captioner_script(encoder: ModelSpec, decoder, vocab: list[str]) -> str:
+def captioner_script(encoder: ModelSpec, decoder, vocab: list[str], fit: PictureFit = FITS[DEFAULT_FIT]) -> str:
     """The captioner as one plain PyTorch file: the encoder's layers written out, and the decoder, greedy decoding
     and the word lookup copied from the engine's own source, so the file cannot drift from what was trained.
     Weights saved by CIFAR-10 Studio load with `load_state_dict(safetensors.torch.load_file(...))`."""
@@ -26,7 +27,9 @@ def captioner_script(encoder: ModelSpec, decoder, vocab: list[str]) -> str:
 
 Encoder: {encoder}
 Decoder: {decoder.cell.upper()} with soft attention, embedding {decoder.embed}, state {decoder.hidden}, attention {decoder.attention}.
-Input: a picture scaled to fit {c.FIT_LONG}x{c.FIT_SHORT}, normalized to [-1, 1] like the classifier's.
+Input: a picture scaled, keeping its shape, until its short side is {fit.short} or its long side {fit.long} pixels{
+" (its short side then padded to " + str(fit.short) + " with grey 128)" if fit.pad else ""},
+normalized to [-1, 1] like the classifier's.
 """
 from dataclasses import dataclass
 
@@ -52,6 +55,7 @@ class DecoderSpec:
     hidden: int = {decoder.hidden}
     attention: int = {decoder.attention}
     pixel_places: bool = {decoder.pixel_places}
+    scales: int = {decoder.scales}
 
 
 class Encoder(nn.Module):
@@ -60,10 +64,13 @@ class Encoder(nn.Module):
         self.convs = nn.Sequential(
 {body}
         )
-        self.pixel_places = DecoderSpec().pixel_places
+        self.pixel_places, self.scales = DecoderSpec().pixel_places, DecoderSpec().scales
 
 {inspect.getsource(c.Encoder.places.fget)}
 {inspect.getsource(c.Encoder.forward)}
+{inspect.getsource(c.Encoder.grid)}
+
+{inspect.getsource(c.pyramid)}
 
 {inspect.getsource(c.AttentionDecoder)}
 
@@ -82,5 +89,5 @@ class Captioner(nn.Module):
 if __name__ == "__main__":
     model = Captioner().eval()
     print(model)
-    print(greedy(model, torch.zeros(1, 3, {c.FIT_SHORT}, {c.FIT_SHORT})))  # untrained: babble
+    print(greedy(model, torch.zeros(1, 3, {fit.short}, {fit.long})))  # untrained: babble
 '''

@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
 from core.bounds import choice, ranged
+from core.caption.fitting import DEFAULT_FIT, FITS, PictureFit
 from core.caption.scenes import MAX_WORDS, SIDE, with_articles
 from core.data.batches import normalize
 from core.models.layers import (
@@ -31,7 +31,6 @@ CELLS = ("lstm", "gru")
 PAD, START, END, UNK = 0, 1, 2, 3  # the vocabulary's first four entries (scenes.vocabulary)
 MAX_BEAM = 10  # the widest beam offered: wider only repeats near-identical sentences of this small grammar
 GRID = 8  # the encoder's grid is average-pooled to about this many cells on its shorter side
-FIT_SHORT, FIT_LONG = 64, 96  # every picture is scaled to fit these sides: the scene canvases are fixed points
 
 # From scratch: three conv-BN-ReLU-pool stages, 64x64 -> an 8x8 grid of 96-long feature vectors.
 SCRATCH_ENCODER = ModelSpec((Conv2d(32, 3, 1, 1, bias=False), BatchNorm2d(), ReLU(), MaxPool2d(2),
@@ -51,6 +50,10 @@ class DecoderSpec:
     # wide one, and captioners said "three" for two objects side by side on a square canvas. Runs saved before this
     # field existed lack it (caption_runs reads them with False).
     pixel_places: bool = True
+    # The encoder also reads the picture at half size, and attention chooses among both grids' cells: an object twice
+    # a CIFAR picture's size reads, at half size, as the picture the classifier learned from (issue 33: varied sizes).
+    # Runs saved before this field existed read one scale (caption_runs fills in 1).
+    scales: int = ranged(2, low=1, high=3)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -77,35 +80,71 @@ class Encoder(nn.Module):
     """A conv stack, its output pooled to about GRID cells across, flattened to (B, cells, channels + places): each
     cell also carries its own x and y in [-1, 1], which is how the decoder can say "left" or "at the top", and with
     `pixel_places` its x and y in pixels from the picture's centre / 32, which is how it can tell one object from two
-    on any canvas."""
+    on any canvas. With `scales` > 1 the picture is read again at half size (and quarter), each grid's cells placed
+    in the full picture's frame and marked with their scale, all in one list for attention to choose from."""
 
-    def __init__(self, spec: ModelSpec, seed: int | None = None, pixel_places: bool = True):
+    def __init__(self, spec: ModelSpec, seed: int | None = None, pixel_places: bool = True, scales: int = 1):
         super().__init__()
         self.convs = build_model(spec, seed=seed, classifier=False)
         self.channels = int(self.convs(torch.zeros(1, 3, 32, 32)).shape[1])
-        self.pixel_places = pixel_places
+        self.pixel_places, self.scales = pixel_places, scales
 
     @property
     def places(self) -> int:
-        """Numbers each cell carries about where it is: x and y as shares, and with pixel places x and y in pixels."""
-        return 4 if self.pixel_places else 2
+        """Numbers each cell carries about where it is: x and y as shares, with pixel places x and y in pixels, and
+        with several scales which scale it was read at."""
+        return 2 + 2 * self.pixel_places + (self.scales > 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        maps = self.convs(x)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+        """The cells of every scale, and each scale's grid shape (h, w), the full picture's first."""
+        grids, shapes = [], []
+        for level, pixels in enumerate(pyramid(x, self.scales)):
+            grid, shape = self.grid(self.convs(pixels), x.shape[-2:], level)
+            grids.append(grid)
+            shapes.append(shape)
+        return torch.cat(grids, 1), shapes
+
+    def grid(self, maps: torch.Tensor, size, level: int) -> tuple[torch.Tensor, tuple[int, int]]:
+        """One scale's maps as (B, cells, channels + places), placed in the frame of the full picture of `size`."""
         factor = max(1, min(maps.shape[-2:]) // GRID)
         if factor > 1:
             maps = F.avg_pool2d(maps, factor)
         b, c, h, w = maps.shape
-        ys = torch.linspace(-1, 1, h, device=x.device) if h > 1 else torch.zeros(1, device=x.device)
-        xs = torch.linspace(-1, 1, w, device=x.device) if w > 1 else torch.zeros(1, device=x.device)
+        ys = torch.linspace(-1, 1, h, device=maps.device) if h > 1 else torch.zeros(1, device=maps.device)
+        xs = torch.linspace(-1, 1, w, device=maps.device) if w > 1 else torch.zeros(1, device=maps.device)
         coords = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), 0)  # (2, h, w)
         if self.pixel_places:
-            height, width = x.shape[-2:]
-            px = ((torch.arange(w, device=x.device) + 0.5) * width / w - width / 2) / SIDE
-            py = ((torch.arange(h, device=x.device) + 0.5) * height / h - height / 2) / SIDE
+            height, width = size
+            px = ((torch.arange(w, device=maps.device) + 0.5) * width / w - width / 2) / SIDE
+            py = ((torch.arange(h, device=maps.device) + 0.5) * height / h - height / 2) / SIDE
             coords = torch.cat([coords, torch.stack(torch.meshgrid(px, py, indexing="xy"), 0)])
+        if self.scales > 1:
+            coords = torch.cat([coords, torch.full((1, h, w), float(level), device=maps.device)])
         grid = torch.cat([maps, coords.to(maps.dtype).expand(b, -1, h, w)], 1)
         return grid.flatten(2).transpose(1, 2), (h, w)
+
+
+def pyramid(x: torch.Tensor, scales: int) -> list[torch.Tensor]:
+    """The picture at full size, then at half size, and so on: `scales` pictures."""
+    return [x if level == 0 else F.avg_pool2d(x, 2 ** level, ceil_mode=True) for level in range(scales)]
+
+
+def best_scale(side: float, scales: int) -> int:
+    """The scale at which an object `side` pixels wide is nearest a CIFAR picture's 32 pixels (by ratio)."""
+    return min(range(scales), key=lambda level: abs(math.log2(max(side, 1) / 2 ** level / SIDE)))
+
+
+def attention_on_picture(alpha: torch.Tensor, shapes: list[tuple[int, int]]) -> torch.Tensor:
+    """Attention over every scale's cells (..., cells) as one map over the full picture's grid (..., h, w): each
+    coarser scale's weights spread evenly over the cells of the first grid they cover."""
+    (h, w), lead, start = shapes[0], alpha.shape[:-1], 0
+    total = torch.zeros(*lead, h, w, dtype=alpha.dtype, device=alpha.device)
+    for sh, sw in shapes:
+        part = alpha[..., start:start + sh * sw].reshape(-1, 1, sh, sw)
+        start += sh * sw
+        spread = F.interpolate(part, size=(h, w), mode="nearest") * (sh * sw) / (h * w)
+        total += spread.reshape(*lead, h, w)
+    return total
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -161,10 +200,14 @@ class AttentionDecoder(nn.Module):
 
 
 class Captioner(nn.Module):
-    def __init__(self, encoder_spec: ModelSpec, decoder_spec: DecoderSpec, vocab: list[str], seed: int | None = None):
+    """`fit` is how every picture it reads is scaled (core.caption.fitting), in training and in use alike."""
+
+    def __init__(self, encoder_spec: ModelSpec, decoder_spec: DecoderSpec, vocab: list[str], seed: int | None = None,
+                 fit: PictureFit = FITS[DEFAULT_FIT]):
         super().__init__()
-        self.encoder_spec, self.decoder_spec, self.vocab = encoder_spec, decoder_spec, list(vocab)
-        self.encoder = Encoder(encoder_spec, seed=seed, pixel_places=decoder_spec.pixel_places)
+        self.encoder_spec, self.decoder_spec, self.vocab, self.fit = encoder_spec, decoder_spec, list(vocab), fit
+        self.encoder = Encoder(encoder_spec, seed=seed, pixel_places=decoder_spec.pixel_places,
+                               scales=decoder_spec.scales)
         self.decoder = AttentionDecoder(len(vocab), self.encoder.channels + self.encoder.places, decoder_spec)
         if seed is not None:
             _initialize(self.decoder, torch.Generator().manual_seed(seed + 7))
@@ -212,26 +255,6 @@ def encode_sentences(sentences: list[str], vocab: list[str]) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# pictures of any size
-
-
-def fit_picture(picture: Image.Image) -> torch.Tensor:
-    """Scale a picture to fit FIT_LONG x FIT_SHORT in its own orientation, pad the short side to FIT_SHORT with
-    grey: the same rule for training canvases (which it leaves as they are) and for any upload. uint8 (3, H, W)."""
-    picture = picture.convert("RGB")
-    w, h = picture.size
-    scale = min(FIT_SHORT / min(w, h), FIT_LONG / max(w, h))
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if size != (w, h):
-        picture = picture.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
-    pixels = torch.from_numpy(np.asarray(picture).copy()).permute(2, 0, 1)
-    pad_w, pad_h = max(0, FIT_SHORT - size[0]), max(0, FIT_SHORT - size[1])
-    if pad_w or pad_h:
-        pixels = F.pad(pixels, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2), value=128)
-    return pixels
-
-
-# ----------------------------------------------------------------------------------------------------------------
 # decoding
 
 
@@ -267,7 +290,7 @@ def greedy(model: Captioner, pixels: torch.Tensor) -> list[list[str]]:
 def beam_search(model: Captioner, pixels: torch.Tensor, width: int = 3) -> list[Beam]:
     """The `width` most likely sentences for one normalized picture (1, 3, H, W), best first, each with the attention
     map of every word. At width 1 this is greedy decoding."""
-    grid, (h, w) = model.encoder(pixels)
+    grid, shapes = model.encoder(pixels)
     memory, keys, state = model.decoder.start(grid)
     live = [(0.0, [START], [], state)]  # (log-probability, ids, attention per word, recurrent state)
     finished = []
@@ -289,8 +312,9 @@ def beam_search(model: Captioner, pixels: torch.Tensor, width: int = 3) -> list[
         if len(finished) >= width or not live:
             break
     ranked = sorted(finished, key=lambda e: -e[0])[:width] or sorted(live, key=lambda e: -e[0])[:width]
-    return [Beam(model.words(ids[1:]), score, torch.stack(maps[:len(model.words(ids[1:]))] or [alpha[0]])
-                 .reshape(-1, h, w).cpu()) for score, ids, maps, _ in ranked]
+    return [Beam(model.words(ids[1:]), score,
+                 attention_on_picture(torch.stack(maps[:len(model.words(ids[1:]))] or [alpha[0]]), shapes).cpu())
+            for score, ids, maps, _ in ranked]
 
 
 def _stack_states(states):
@@ -306,6 +330,6 @@ def _state_at(states, i: int):
     return states[i:i + 1]
 
 
-def prepare(picture: Image.Image) -> torch.Tensor:
-    """A picture as the captioner's input: fitted, normalized like the classifier's, with a batch dimension."""
-    return normalize(fit_picture(picture)[None])
+def prepare(model: Captioner, picture: Image.Image) -> torch.Tensor:
+    """A picture as `model`'s input: fitted by its rule, normalized like the classifier's, with a batch dimension."""
+    return normalize(model.fit.picture(picture)[None])

@@ -14,6 +14,7 @@ from torch import nn
 
 from core.bounds import settings_problem
 from core.caption.config import CaptionConfig
+from core.caption.fitting import FITS, OLD_FIT, PictureFit
 from core.caption.model import Captioner, DecoderSpec
 from core.models.codec import spec_from_json, spec_to_json
 from core.models.layers import SpecError
@@ -37,14 +38,20 @@ class CaptionerRun:
     classes: tuple[str, ...]
     config: CaptionConfig
     summary: RunSummary
+    fit: PictureFit = OLD_FIT  # how it scales pictures (core.caption.fitting)
 
     @property
     def files(self) -> RunFolder:
         return RunFolder(self.path)
 
 
+# What runs saved before a setting existed did, filled in when they are read: before issue 33 every captioner trained on
+# the fixed scenes only and fitted pictures into 96x64.
+OLD_CONFIG = {"varied_share": 0.0, "picture": OLD_FIT.name, "varied_test_scenes": 0, "scales": 1}
+
+
 def describe_captioner(model: Captioner) -> dict:
-    return {"encoder": spec_to_json(model.encoder_spec), "decoder": asdict(model.decoder_spec)}
+    return {"encoder": spec_to_json(model.encoder_spec), "decoder": asdict(model.decoder_spec), "fit": model.fit.name}
 
 
 def save_captioner(path: Path, model: Captioner, classes) -> None:
@@ -88,19 +95,21 @@ def open_captioner(folder: Path) -> CaptionerRun:
     described, named = read_json(files.captioner), files.captioner.name
     try:
         encoder = spec_from_json(described["encoder"])
-        decoder = DecoderSpec(**{"pixel_places": False, **described["decoder"]})  # saved before it existed: without
+        decoder = DecoderSpec(**{"pixel_places": False, "scales": 1, **described["decoder"]})  # saved before: without
         problem = settings_problem(decoder)
         if problem:
             raise RunError(f"{folder.name}: {named}: {problem}")
-        config = CaptionConfig.from_json(read_json(files.config))
-    except (SpecError, ConfigError, KeyError, TypeError) as exc:
+        config = CaptionConfig.from_json({**OLD_CONFIG, **read_json(files.config)})
+        fit = FITS[described.get("fit", OLD_FIT.name)]
+    except (SpecError, ConfigError, KeyError, TypeError, AttributeError) as exc:  # an unknown fit: KeyError
         raise RunError(f"{folder.name}: {named} or {files.config.name} is damaged ({exc})") from None
     vocab = read_json(files.vocab)
     if (not isinstance(vocab, list) or not all(isinstance(w, str) and w for w in vocab)
             or len(set(vocab)) != len(vocab) or vocab[:4] != SPECIALS):
         raise RunError(f"{folder.name}: {files.vocab.name} is damaged: it must be a list of distinct words starting "
                        f"with {', '.join(SPECIALS)}")
-    return CaptionerRun(folder.name, folder, encoder, decoder, vocab, read_classes(files), config, files.read_summary())
+    return CaptionerRun(folder.name, folder, encoder, decoder, vocab, read_classes(files), config, files.read_summary(),
+                        fit)
 
 
 def load_captioner(run: CaptionerRun) -> Captioner:
@@ -118,7 +127,7 @@ def load_captioner(run: CaptionerRun) -> Captioner:
     if "vocab" in meta and json.loads(meta["vocab"]) != run.vocab:
         raise RunError(f"{run.id}: {vocab} differs from the vocabulary the weights were trained with; it was "
                        "changed after training (restore it, or train again)")
-    model = Captioner(run.encoder, run.decoder, run.vocab)
+    model = Captioner(run.encoder, run.decoder, run.vocab, fit=run.fit)
     expected = model.state_dict()
     for key, value in expected.items():
         if key not in tensors:

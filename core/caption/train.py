@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import random
 import time
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -15,15 +16,12 @@ from core import recipe
 from core.caption.adapt import ClassifierHead, adapt_encoder
 from core.caption.config import CaptionConfig
 from core.caption.evaluate import CaptionScores, caption_scenes, score_captions
+from core.caption.fitting import PictureFit
+from core.caption.inputs import SceneMix, as_input
 from core.caption.model import Captioner, encode_sentences, loss_of
-from core.caption.scenes import (
-    CANVASES,
-    SceneSampler,
-    evaluation_scenes,
-    render_batch,
-    taught,
-    vocabulary,
-)
+from core.caption.scenes import Scene, evaluation_scenes, taught, vocabulary
+from core.caption.varied import VariedScene, varied_test_scenes
+from core.caption.varied_scores import VariedScores, score_varied
 from core.data.batches import normalize
 from core.data.sources import Dataset
 from core.device import resolve_device
@@ -52,7 +50,7 @@ SAMPLES = 8  # test scenes captioned in every epoch's report, so a person sees t
 
 def build_captioner(config: CaptionConfig, classes, encoder_spec: ModelSpec,
                     encoder_state: dict | None = None) -> Captioner:
-    model = Captioner(encoder_spec, config.decoder(), vocabulary(classes), seed=config.seed)
+    model = Captioner(encoder_spec, config.decoder(), vocabulary(classes), seed=config.seed, fit=config.fit())
     if encoder_state is not None:
         model.encoder.convs.load_state_dict(encoder_state)
     return model
@@ -105,9 +103,11 @@ def _caption(model: Captioner, dataset: Dataset, config: CaptionConfig, callback
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(_param_groups(model, config, pretrained and not frozen), lr=config.lr)
     classes = list(dataset.classes)
-    sampler = SceneSampler(dataset.train_y, len(classes))
-    fixed = evaluation_scenes(dataset.test_y, len(classes), config.test_scenes)
-    held = evaluation_scenes(dataset.test_y, len(classes), config.held_out_scenes, held="only")
+    sampler = SceneMix(dataset.train_y, len(classes), config.varied_share)
+    tests = TestScenes(evaluation_scenes(dataset.test_y, len(classes), config.test_scenes),
+                       evaluation_scenes(dataset.test_y, len(classes), config.held_out_scenes, held="only"),
+                       varied_test_scenes(dataset.test_y, len(classes), config.varied_test_scenes)
+                       if config.varied_test_scenes else [])
     rng = random.Random(config.seed)
 
     def prepare(epoch: int) -> None:
@@ -122,7 +122,7 @@ def _caption(model: Captioner, dataset: Dataset, config: CaptionConfig, callback
         return StepOutput(loss, len(scenes))
 
     pacer = Pacer(callbacks, device, carried=(adapt_seconds, offset * config.batch_size))
-    epochs = EpochEnd(lambda epoch: _epoch_report(model, dataset, fixed, held, device, epoch, pacer.mean_step_loss,
+    epochs = EpochEnd(lambda epoch: _epoch_report(model, dataset, tests, device, epoch, pacer.mean_step_loss,
                                                   pacer.started), callbacks, model)
     watchers = [BeforeEpoch(prepare), StopOnControl(control, callbacks), LearningRateFromControl(control, callbacks),
                 DivergenceGuard(lower_lr(), callbacks), pacer, epochs]
@@ -144,7 +144,8 @@ def _adapt(model: Captioner, head: ClassifierHead, dataset: Dataset, config: Cap
     watchers = [StopOnControl(control), DivergenceGuard(_adapt_diverged),
                 Pacer(callbacks, device, later_steps=caption_steps), _Outcome()]
     done = adapt_encoder(model.encoder.convs, head, dataset.train_x, dataset.train_y, len(dataset.classes),
-                         config.adapt_scenes, config.batch_size, config.seed, device, watchers=watchers)
+                         config.adapt_scenes, config.batch_size, config.seed, device, watchers=watchers,
+                         fit=model.fit, varied_share=config.varied_share, scales=model.encoder.scales)
     if watchers[-1].diverged:
         raise watchers[-1].diverged
     if done:  # none when Stop came before the first step
@@ -184,11 +185,10 @@ def _param_groups(model: Captioner, config: CaptionConfig, finetuning: bool) -> 
 CHUNK = 16  # batches drawn and encoded together when a frozen encoder's features are reused
 
 
-def draw_scenes(sampler: SceneSampler, rng: random.Random, pictures: torch.Tensor, batch_size: int):
-    """One batch of fresh scenes of one random canvas shape: (uint8 pixels, scenes)."""
-    canvas = rng.choice(tuple(CANVASES))
-    scenes = [sampler.scene(rng, canvas) for _ in range(batch_size)]
-    return render_batch(scenes, pictures), scenes
+def draw_scenes(sampler: SceneMix, rng: random.Random, pictures: torch.Tensor, batch_size: int, fit: PictureFit):
+    """One batch of fresh scenes on one canvas, as the encoder's input: (uint8 pixels, scenes)."""
+    scenes = sampler.batch(rng, batch_size)
+    return as_input(scenes, pictures, fit), scenes
 
 
 def _epoch_batches(model, sampler, rng, pictures, config, batches: int, uses: int, device):
@@ -197,7 +197,7 @@ def _epoch_batches(model, sampler, rng, pictures, config, batches: int, uses: in
     step, so each scene's features serve several captions of it: about 3x the decoder steps per second here."""
     left = batches
     while left:
-        drawn = [draw_scenes(sampler, rng, pictures, config.batch_size) for _ in range(min(CHUNK, left))]
+        drawn = [draw_scenes(sampler, rng, pictures, config.batch_size, model.fit) for _ in range(min(CHUNK, left))]
         left -= len(drawn)
         if uses == 1:
             yield from ((normalize(px.to(device)), scenes) for px, scenes in drawn)
@@ -220,14 +220,33 @@ def _train_step(model, optimizer, trainable, inputs, captions, device, smoothing
     return loss.detach()
 
 
-def _epoch_report(model, dataset, fixed, held, device, epoch, train_loss, started) -> CaptionEpochReport:
+@dataclass(frozen=True)
+class TestScenes:
+    """The fixed scenes every epoch is scored on: the fixed kind, its held-out pairs, and the varied ones."""
+    fixed: list[Scene]
+    held: list[Scene]
+    varied: list[VariedScene]
+
+
+def _epoch_report(model, dataset, tests: TestScenes, device, epoch, train_loss, started) -> CaptionEpochReport:
     classes = list(dataset.classes)
-    said = caption_scenes(model, fixed, dataset.test_x, device)
-    scores: CaptionScores = score_captions(said, fixed, classes)
-    held_scores = score_captions(caption_scenes(model, held, dataset.test_x, device), held, classes)
+    said = caption_scenes(model, tests.fixed, dataset.test_x, device)
+    scores: CaptionScores = score_captions(said, tests.fixed, classes)
+    held_scores = score_captions(caption_scenes(model, tests.held, dataset.test_x, device), tests.held, classes)
+    varied_said = caption_scenes(model, tests.varied, dataset.test_x, device)
+    varied = score_varied(varied_said, tests.varied, classes) if tests.varied else None
+    samples = [{"scene": i, "sentence": said[i]} for i in range(min(SAMPLES, len(tests.fixed)))]
+    samples += [{"varied": i, "sentence": varied_said[i]} for i in range(min(SAMPLES, len(tests.varied)))]
     return CaptionEpochReport(
         epoch=epoch, train_loss=train_loss, exact=scores.exact, precision=scores.precision, recall=scores.recall,
-        bleu=scores.bleu, held_out_exact=held_scores.exact, held_out_recall=held_scores.recall,
-        samples=[{"scene": i, "sentence": said[i]} for i in range(min(SAMPLES, len(fixed)))],
-        seconds=time.perf_counter() - started,
+        bleu=scores.bleu, held_out_exact=held_scores.exact, held_out_recall=held_scores.recall, samples=samples,
+        seconds=time.perf_counter() - started, **_varied_fields(varied),
     )
+
+
+def _varied_fields(scores: VariedScores | None) -> dict:
+    if scores is None:
+        return {}
+    return {"varied_exact": scores.overall.exact, "varied_recall": scores.overall.recall,
+            "varied_bleu": scores.overall.bleu, "varied_large_exact": scores.no_small.exact,
+            "varied_large_recall": scores.no_small.recall}

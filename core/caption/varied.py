@@ -110,22 +110,24 @@ class VariedSampler:
             missing = [c for c, pictures in enumerate(self.by_class) if not pictures]
             raise ValueError(f"scenes need pictures of every class; class {missing[0]} has none in this split")
 
-    def scene(self, rng: random.Random) -> VariedScene:
+    def scene(self, rng: random.Random, canvas: tuple[int, int] | None = None) -> VariedScene:
+        """One scene, on a canvas (width, height) of its own or the one given (a training batch shares one)."""
         for _ in range(TRIES):
-            scene = self._draw(rng)
+            scene = self._draw(rng, canvas or self.canvas(rng))
             if scene is not None:
                 return scene
         raise RuntimeError(f"no unambiguous scene in {TRIES} draws for {self.extent}")
 
-    def _canvas(self, rng: random.Random) -> tuple[int, int]:
+    def canvas(self, rng: random.Random) -> tuple[int, int]:
+        """(width, height) within the range: the short side uniform, the aspect ratio log-uniform, either way round."""
         short = rng.randint(*self.extent.short_side)
         long = round(short * math.exp(rng.uniform(0, math.log(self.extent.max_aspect))))
         return (long, short) if rng.random() < 0.5 else (short, long)
 
-    def _draw(self, rng: random.Random) -> VariedScene | None:
-        """One try: a canvas, a layout, sizes and centres drawn inside the layout's zones; None if the boxes, once
-        rounded to pixels, do not read back as that layout (arrangement.py) or overlap too much."""
-        width, height = self._canvas(rng)
+    def _draw(self, rng: random.Random, canvas: tuple[int, int]) -> VariedScene | None:
+        """One try: a layout, sizes and centres drawn inside the layout's zones; None if the boxes, once rounded to
+        pixels, do not read back as that layout (arrangement.py) or overlap too much."""
+        width, height = canvas
         n = 2 if self.held == "only" else rng.randint(1, self.extent.max_objects)  # held-out pairs are pairs
         if n == 1:
             layout, place = "single", rng.choice(tuple(SINGLE_ZONES))

@@ -8,7 +8,7 @@ from pathlib import Path
 from core.caption.attention import attention_strip
 from core.caption.config import CaptionConfig
 from core.caption.job import encoder_source, train_captioner_blocking
-from core.caption.model import MAX_BEAM, beam_search, fit_picture, prepare
+from core.caption.model import MAX_BEAM, beam_search, prepare
 from core.caption.runs import load_captioner, open_captioner
 from core.cli._common import (
     DATA_HELP,
@@ -73,8 +73,11 @@ def cmd_caption_train(args) -> dict:
             say(args, adapted.reason)
             shown["adapted"] = True
         for e in snap.epochs[shown["epochs"]:]:
+            varied = "" if e.varied_exact is None else (
+                f", varied scenes exact {e.varied_exact:.1%} (objects all >= 32 px: exact {e.varied_large_exact:.1%},"
+                f" objects {e.varied_large_recall:.1%})")
             say(args, f"epoch {e.epoch}: loss {e.train_loss:.3f}, exact {e.exact:.1%}, objects right "
-                      f"{e.recall:.1%}, BLEU-4 {e.bleu:.3f}, held-out pairs exact {e.held_out_exact:.1%}; "
+                      f"{e.recall:.1%}, BLEU-4 {e.bleu:.3f}, held-out pairs exact {e.held_out_exact:.1%}{varied}; "
                       f"e.g. \"{e.samples[0]['sentence'] if e.samples else ''}\"")
         shown["epochs"] = len(snap.epochs)
 
@@ -103,13 +106,13 @@ def cmd_caption(args) -> dict:
     pictures = [(name, picture(name)) for name in args.images]  # every file checked before any work
     out = []
     for i, (name, image) in enumerate(pictures):
-        beams = beam_search(model, prepare(image), args.beam)
+        beams = beam_search(model, prepare(model, image), args.beam)
         best = beams[0]
         item = {"image": name, "sentence": best.sentence, "words": best.words,
                 "beams": [{"sentence": b.sentence, "score": b.score} for b in beams]}
         if out_dir is not None:
             path = out_dir / f"{i:02d}-{Path(name).stem[:40]}-attention.png"
-            attention_strip(fit_picture(image), best).save(path)
+            attention_strip(model.fit.picture(image), best).save(path)
             item["attention"] = str(path)
         out.append(item)
         if not args.json:

@@ -31,10 +31,10 @@ class Description:
     sentence: str
 
 
-def windows(width: int, height: int) -> list[tuple[int, int, int, int]]:
-    """Square windows at SCALES, stepped by half a window, always including both edges."""
+def windows(width: int, height: int, scales=SCALES) -> list[tuple[int, int, int, int]]:
+    """Square windows at `scales`, stepped by half a window, always including both edges."""
     boxes = set()
-    for scale in SCALES:
+    for scale in scales:
         side = max(8, int(min(width, height) * scale))
         step = max(1, side // 2)
         xs = sorted(set(list(range(0, width - side + 1, step)) + [width - side]))
@@ -94,9 +94,9 @@ def sentence(regions: list[Region], width: int, height: int, classes) -> str:
 
 
 @torch.no_grad()
-def describe(model: nn.Module, classes, picture: Image.Image, device="cpu") -> Description:
+def describe(model: nn.Module, classes, picture: Image.Image, device="cpu", scales=SCALES) -> Description:
     width, height = picture.size
-    boxes = windows(width, height)
+    boxes = windows(width, height, scales)
     crops = torch.stack([to_model_input(picture.crop(box)) for box in boxes])
     probs = predict_probabilities(model, crops, device)
     entropy = -(probs * probs.clamp_min(1e-12).log()).sum(1) / math.log(len(classes))

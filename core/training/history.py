@@ -46,8 +46,15 @@ class CaptionEpochReport:
     bleu: float  # BLEU-4 against every reference phrasing
     held_out_exact: float  # the same exact match on class pairs never seen together in training
     held_out_recall: float
-    samples: list[dict]  # {"scene": index in the test scenes, "sentence": str}
+    samples: list[dict]  # {"scene" (or "varied"): index in the fixed (varied) test scenes, "sentence": str}
     seconds: float
+    # The fixed varied test scenes (any object size, place and canvas; core.caption.varied), where the run scored them
+    # (runs from before them did not): all of them, and those whose objects are all 32 px or larger ("large").
+    varied_exact: float | None = None
+    varied_recall: float | None = None
+    varied_bleu: float | None = None
+    varied_large_exact: float | None = None
+    varied_large_recall: float | None = None
 
     @property
     def test_accuracy(self) -> float:  # what run listings show for every kind of run
