@@ -16,7 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import DATA_HELP, default_data
-from bench.varied_baseline import as_json, template_scores
 from core.caption.config import ENCODER_MODES, CaptionConfig
 from core.caption.evaluate import (
     caption_scenes,
@@ -29,7 +28,6 @@ from core.caption.fitting import FITS
 from core.caption.job import encoder_source, train_captioner_blocking
 from core.caption.runs import load_captioner, open_captioner
 from core.caption.scenes import evaluation_scenes
-from core.caption.varied import varied_test_scenes
 from core.data import sources as data
 from core.runs.folder import load_model, open_run, read_summary
 from core.training.evaluate import predict_classes
@@ -127,12 +125,6 @@ def main(argv=None) -> dict:
         classifier = load_model(run)
         report["template"] = vars(score_template(classifier, dataset.classes, scenes, dataset.test_x))
         report["template_held_out"] = vars(score_template(classifier, dataset.classes, held, dataset.test_x))
-        varied = varied_test_scenes(dataset.test_y, len(dataset.classes), config.varied_test_scenes)
-        if varied:
-            report["template_varied"] = as_json(template_scores(classifier, dataset.classes, varied, dataset.test_x))
-            tv = report["template_varied"]
-            print(f"template describer on the varied scenes: exact {tv['overall']['exact']:.1%}; objects all >= 32 px:"
-                  f" exact {tv['no_small']['exact']:.1%}, objects {tv['no_small']['recall']:.1%}", flush=True)
         t = report["template"]
         print(f"template describer ({run.id}): exact {t['exact']:.1%}, objects {t['recall']:.1%} "
               f"(precision {t['precision']:.1%}), BLEU-4 {t['bleu']:.3f}", flush=True)

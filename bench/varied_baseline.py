@@ -1,11 +1,12 @@
-"""How today's describers read varied scenes, the "before" of issue 33: `python -m bench.varied_baseline
---classifier-run DIR [--captioner-run DIR] [--data SRC] [--scenes 600] [--json]`.
+"""How the describers read varied scenes (issue 33): `python -m bench.varied_baseline --classifier-run DIR
+[--captioner-run DIR] [--data SRC] [--scenes 600] [--split test|validation] [--no-template] [--json]`.
 
 The template describer (the classifier run's windows, core.insight.describe) and, given one, a learned captioner
 (greedy, through the same fitting an upload gets) caption the fixed varied test scenes (core.caption.varied: test
 pictures only, any size and place, canvases up to 5:2). Each is scored overall, on the scenes whose objects are all
-32 px or larger (where issue 33 sets its targets), by the smallest object's size and by object count. Prints a table
-and one JSON line."""
+32 px or larger (where issue 33 sets its targets), by the smallest object's size and by object count. `--split
+validation` scores scenes drawn the same way from training pictures instead, which is what settings are chosen on.
+Prints a table and one JSON line."""
 from __future__ import annotations
 
 import argparse
@@ -18,12 +19,15 @@ from bench import DATA_HELP, default_data
 from core.caption.evaluate import TEMPLATE_SCALES, template_on_scenes
 from core.caption.model import beam_search, prepare
 from core.caption.runs import load_captioner, open_captioner
-from core.caption.varied import render_varied, varied_test_scenes
+from core.caption.varied import VARIED_TEST_SEED, render_varied, varied_test_scenes
 from core.caption.varied_scores import VariedScores, score_varied, score_varied_meanings
 from core.data import sources as data
 from core.data.images import to_pil
 from core.runs.classes import check_same_classes
 from core.runs.folder import load_model, open_run
+
+
+VALIDATION_SEED = 20_270_401  # --split validation: varied scenes from training pictures, never the test set's seed
 
 
 def template_scores(classifier, classes, scenes, pictures, scales=TEMPLATE_SCALES) -> VariedScores:
@@ -60,22 +64,30 @@ def main(argv=None) -> dict:
     parser.add_argument("--captioner-run", metavar="DIR", help="a learned captioner to score beside it")
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--scenes", type=int, default=600, help="how many of the fixed varied test scenes (600)")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="test: the fixed varied test scenes; validation: as many drawn the same way from TRAINING "
+                             "pictures by another seed, for choosing settings without looking at the test set")
+    parser.add_argument("--no-template", action="store_true", help="score the captioner only")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     dataset = data.load(args.data or default_data())
     classes = list(dataset.classes)
-    scenes = varied_test_scenes(dataset.test_y, len(classes))[:args.scenes]
+    labels, pictures = (dataset.test_y, dataset.test_x) if args.split == "test" else (dataset.train_y, dataset.train_x)
+    seed = VARIED_TEST_SEED if args.split == "test" else VALIDATION_SEED
+    scenes = varied_test_scenes(labels, len(classes), args.scenes, seed)
     run = open_run(Path(args.classifier_run))
     check_same_classes(run.id, run.classes, classes)
-    started = time.perf_counter()
-    template = template_scores(load_model(run).eval(), classes, scenes, dataset.test_x)
-    out = {"scenes": len(scenes), "template": as_json(template), "template_seconds": time.perf_counter() - started}
-    shown = [table("template describer", template)]
+    out, shown = {"scenes": len(scenes), "split": args.split}, []
+    if not args.no_template:
+        started = time.perf_counter()
+        template = template_scores(load_model(run).eval(), classes, scenes, pictures)
+        out.update(template=as_json(template), template_seconds=time.perf_counter() - started)
+        shown.append(table("template describer", template))
     if args.captioner_run:
         cap_run = open_captioner(Path(args.captioner_run))
         check_same_classes(cap_run.id, cap_run.classes, classes, "captioner")
         started = time.perf_counter()
-        c = captioner_scores(load_captioner(cap_run), classes, scenes, dataset.test_x)
+        c = captioner_scores(load_captioner(cap_run), classes, scenes, pictures)
         out["captioner"], out["captioner_seconds"] = as_json(c), time.perf_counter() - started
         shown.append(table("learned captioner", c))
     if not args.json:

@@ -305,6 +305,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.locator(".st-key-cap_scores .js-plotly-plot").wait_for()
         assert plot_points(page, "cap_scores") == 2  # one point per epoch
         page.get_by_text("Test scenes captioned after epoch 2").wait_for()
+        page.get_by_text("Varied test scenes: any size, place and canvas shape").wait_for()  # sampled every epoch too
         page.locator(".st-key-cap_epoch_pick").wait_for()  # the slider back to epoch 1's babble
 
     with step(page, "16-caption-words"):
@@ -325,7 +326,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         photo = tmp_path / "wide.png"
         photo.write_bytes(png_bytes(mode="RGB", size=(300, 120)))
         page.locator(".st-key-cap_upload input[type='file']").set_input_files(photo)
-        page.get_by_text("what the captioner saw").wait_for()
+        page.get_by_text("what the captioner saw: 128x51 px (your 300x120 picture, scaled by its one rule)").wait_for()
         fake = tmp_path / "notes.png"
         fake.write_text("not a picture")
         page.locator(".st-key-cap_upload input[type='file']").set_input_files(fake)
@@ -335,3 +336,6 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
         page.get_by_role("button", name="Compare").click()
         page.locator(".st-key-cap_compare_chart .js-plotly-plot").wait_for(timeout=60_000)
         assert plot_points(page, "cap_compare_chart", 0) == 4 and plot_points(page, "cap_compare_chart", 1) == 4
+        page.locator(".st-key-cap_compare_set").get_by_text("varied scenes").click()
+        page.get_by_role("button", name="Compare").click()
+        page.get_by_text("on 50 varied test scenes").wait_for(timeout=120_000)

@@ -2,7 +2,6 @@
 import pytest
 import torch
 from conftest import CLASSES
-from PIL import Image
 
 from core.caption.model import (
     END,

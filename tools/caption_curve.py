@@ -1,6 +1,7 @@
 """The README's captioning chart from `python -m bench.captioning`'s JSON line: `python tools/caption_curve.py
-bench.json [LABEL=other.json ...]` writes docs/img/caption_curve.png (the same plotly figure the app would draw,
-rendered by Chromium), other runs' curves dashed."""
+bench.json [LABEL=other.json ...] [varied=VARIED.json]` writes docs/img/caption_curve.png (the same plotly figure the
+app would draw, rendered by Chromium), other runs' curves dashed; `varied=` names `python -m bench.varied_baseline`'s
+JSON line, whose template describer scores on the varied test scenes are drawn as flat lines."""
 from __future__ import annotations
 
 import json
@@ -19,10 +20,12 @@ def main() -> None:
         return json.loads(Path(path).read_text().strip().splitlines()[-1])
 
     report = curve_of(sys.argv[1])
-    others = {label: curve_of(path)["curve"] for label, path in (arg.split("=", 1) for arg in sys.argv[2:])}
+    named = dict(arg.split("=", 1) for arg in sys.argv[2:])
+    varied_file = named.pop("varied", None)
+    others = {label: curve_of(path)["curve"] for label, path in named.items()}
     template = report.get("template")
-    if template and "template_varied" in report:  # its varied scores under the curve's names for them
-        varied = report["template_varied"]
+    if template and varied_file:  # the template's varied scores under the curve's names for them
+        varied = curve_of(varied_file)["template"]
         template = {**template, "varied_exact": varied["overall"]["exact"],
                     "varied_large_exact": varied["no_small"]["exact"], "varied_large_recall": varied["no_small"]["recall"]}
     path = figure_png(caption_time_figure(report["curve"], template, others),
