@@ -1,33 +1,70 @@
 """How the describers read varied scenes (issue 33): `python -m bench.varied_baseline --classifier-run DIR
-[--captioner-run DIR] [--data SRC] [--scenes 600] [--split test|validation] [--no-template] [--json]`.
+[--captioner-run DIR] [--data SRC] [--scenes 600] [--split test|validation] [--no-template] [--pairs N] [--json]`.
 
 The template describer (the classifier run's windows, core.insight.describe) and, given one, a learned captioner
 (greedy, through the same fitting an upload gets) caption the fixed varied test scenes (core.caption.varied: test
 pictures only, any size and place, canvases up to 5:2). Each is scored overall, on the scenes whose objects are all
 32 px or larger (where issue 33 sets its targets), by the smallest object's size and by object count. `--split
 validation` scores scenes drawn the same way from training pictures instead, which is what settings are chosen on.
-Prints a table and one JSON line."""
+With a captioner, `--pairs N` also scores the upload issue 33 began with: N pictures of two pictures side by side at
+32, 64 and 96 px each. Prints a table and one JSON line."""
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from dataclasses import asdict
 from pathlib import Path
+
+import torch
 
 from bench import DATA_HELP, default_data
 from core.caption.evaluate import TEMPLATE_SCALES, template_on_scenes
 from core.caption.model import beam_search, prepare
 from core.caption.runs import load_captioner, open_captioner
-from core.caption.varied import VARIED_TEST_SEED, render_varied, varied_test_scenes
+from core.caption.scenes import SceneObject
+from core.caption.varied import (
+    VARIED_TEST_SEED,
+    Backdrop,
+    VariedScene,
+    render_varied,
+    varied_test_scenes,
+)
 from core.caption.varied_scores import VariedScores, score_varied, score_varied_meanings
 from core.data import sources as data
 from core.data.images import to_pil
 from core.runs.classes import check_same_classes
 from core.runs.folder import load_model, open_run
 
-
 VALIDATION_SEED = 20_270_401  # --split validation: varied scenes from training pictures, never the test set's seed
+
+
+PAIR_SIDES = (32, 64, 96)  # the issue's example: two test pictures side by side at 64 px each, a 128x64 picture
+PAIR_SEED = 20_270_402
+
+
+def side_by_side(labels, n_classes: int, side: int, count: int, seed: int = PAIR_SEED) -> list[VariedScene]:
+    """Two pictures side by side, each `side` px, filling a (2 side) x side picture: the upload issue 33 began with."""
+    rng, by_class = random.Random(seed + side), [torch.nonzero(labels == c).flatten().tolist() for c in range(n_classes)]
+    scenes = []
+    for _ in range(count):
+        picks = [rng.randrange(n_classes) for _ in range(2)]
+        objects = tuple(SceneObject(c, rng.choice(by_class[c]), place, (x, 0, x + side, side))
+                        for c, place, x in zip(picks, ("left", "right"), (0, side)))
+        scenes.append(VariedScene(2 * side, side, "row2", objects, Backdrop("plain")))
+    return scenes
+
+
+def pair_scores(classifier, captioner, classes, labels, pictures, count: int, template: bool) -> dict:
+    out = {}
+    for side in PAIR_SIDES:
+        scenes = side_by_side(labels, len(classes), side, count)
+        row = {"scenes": count, "captioner": asdict(captioner_scores(captioner, classes, scenes, pictures).overall)}
+        if template:
+            row["template"] = asdict(template_scores(classifier, classes, scenes, pictures).overall)
+        out[str(side)] = row
+    return out
 
 
 def template_scores(classifier, classes, scenes, pictures, scales=TEMPLATE_SCALES) -> VariedScores:
@@ -68,6 +105,8 @@ def main(argv=None) -> dict:
                         help="test: the fixed varied test scenes; validation: as many drawn the same way from TRAINING "
                              "pictures by another seed, for choosing settings without looking at the test set")
     parser.add_argument("--no-template", action="store_true", help="score the captioner only")
+    parser.add_argument("--pairs", type=int, default=200, metavar="N",
+                        help="also N pictures of two pictures side by side at each of 32, 64 and 96 px (0: none)")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     dataset = data.load(args.data or default_data())
@@ -90,6 +129,15 @@ def main(argv=None) -> dict:
         c = captioner_scores(load_captioner(cap_run), classes, scenes, pictures)
         out["captioner"], out["captioner_seconds"] = as_json(c), time.perf_counter() - started
         shown.append(table("learned captioner", c))
+        if args.pairs:
+            model = load_captioner(cap_run)
+            out["pairs"] = pair_scores(load_model(run).eval(), model, classes, labels, pictures, args.pairs,
+                                       not args.no_template)
+            shown.append("two pictures side by side (exact meaning / objects named in place):\n" + "\n".join(
+                f"  {side} px each, {2 * int(side)}x{side}: captioner {r['captioner']['exact']:.1%} / "
+                f"{r['captioner']['recall']:.1%}" + (f", template {r['template']['exact']:.1%} / "
+                                                     f"{r['template']['recall']:.1%}" if "template" in r else "")
+                for side, r in out["pairs"].items()))
     if not args.json:
         print("\n\n".join(shown))
     print(json.dumps(out))

@@ -301,7 +301,7 @@ def test_the_varied_baseline_scores_both_describers_on_every_varied_scene_once_p
                 "32", "--hidden", "64", "--test-scenes", "24", "--held-out-scenes", "16", "--device", "cpu",
                 "--out", str(tmp_path / "cap")]) == 0
     report = baseline(["--data", str(tree), "--classifier-run", str(tmp_path / "cls"), "--captioner-run",
-                       str(tmp_path / "cap"), "--scenes", "30", "--json"])
+                       str(tmp_path / "cap"), "--scenes", "30", "--pairs", "6", "--json"])
     scenes = varied_test_scenes(load(str(tree)).test_y, 10)[:30]
     for describer in ("template", "captioner"):
         scores = report[describer]
@@ -312,6 +312,8 @@ def test_the_varied_baseline_scores_both_describers_on_every_varied_scene_once_p
         assert sum(g["objects"] for g in scores["objects_by_size"].values()) == sum(len(s.objects) for s in scenes)
         assert all(0 <= g["named"] <= g["objects"] for g in scores["objects_by_size"].values())
         assert all(0 <= scores["overall"][k] <= 1 for k in ("exact", "precision", "recall", "bleu"))
+    assert set(report["pairs"]) == {"32", "64", "96"}
+    assert all(r["captioner"]["scenes"] == r["template"]["scenes"] == 6 for r in report["pairs"].values())
 
 
 @pytest.mark.slow
@@ -344,3 +346,18 @@ def _noisy_test_split(dataset):
     import torch
 
     return replace(dataset, test_x=torch.randint(0, 256, dataset.test_x.shape, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("side", [32, 64, 96])
+def test_pictures_side_by_side_are_the_row_their_captions_say(side):
+    from bench.varied_baseline import side_by_side
+    from core.caption.arrangement import arrangement
+
+    labels = torch.arange(40) % 10
+    scenes = side_by_side(labels, 10, side, 20)
+    assert side_by_side(labels, 10, side, 20) == scenes  # seeded
+    for scene in scenes:
+        reading = arrangement([o.box for o in scene.objects], scene.width, scene.height)
+        assert (scene.width, scene.height) == (2 * side, side)
+        assert (reading.layout, reading.places) == ("row2", ("left", "right"))
+        assert all(labels[o.image] == o.label for o in scene.objects)

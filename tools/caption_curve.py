@@ -29,7 +29,7 @@ def main() -> None:
         template = {**template, "varied_exact": varied["overall"]["exact"],
                     "varied_large_exact": varied["no_small"]["exact"], "varied_large_recall": varied["no_small"]["recall"]}
     path = figure_png(caption_time_figure(report["curve"], template, others),
-                      ROOT / "docs" / "img" / "caption_curve.png", height=380)
+                      ROOT / "docs" / "img" / "caption_curve.png", height=520)
     print(path)
 
 

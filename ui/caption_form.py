@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.bounds import bounds_of
 from core.caption.config import CaptionConfig
+from core.caption.fitting import DEFAULT_FIT, FITS
 from core.device import describe_device
 from core.runs.folder import ListedRun
 from ui.setting_widgets import ladder, setting_ui, typed_settings
@@ -57,17 +58,24 @@ def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig
     return config, None if encoder == SCRATCH else encoder, start
 
 
+_FIT = FITS[DEFAULT_FIT]
 HOW_CAPTIONING_WORKS = (
     "- **Scenes**: canvases holding one to three CIFAR-10 pictures at known places; the captions are written from "
     "the layout by a small grammar, several phrasings each. Training scenes use training pictures only, test "
     "scenes test pictures only, and some class pairs (e.g. a frog left of a dog) never appear in training at all: "
-    "the held-out score says whether the model composes or memorises.\n"
+    "the held-out score says whether the model composes or memorises. *Varied* scenes put one to three pictures at "
+    "any size (16 px to the whole canvas) and any place on canvases of any shape, as photos come; their captions are "
+    "read from the boxes' geometry, and a scene the grammar cannot say unambiguously is drawn again.\n"
+    f"- **Scaling**: every picture, a training scene or your photo, reaches the encoder through one rule: shrunk to "
+    f"fit {_FIT.long}x{_FIT.short} when larger, grown to a short side of {_FIT.smallest} when smaller, otherwise as "
+    "it is.\n"
     "- **Encoder**: a CNN turns the picture into a grid of feature vectors, one per patch, each also told where it "
     "is, twice: as a share of the picture (for \"on the left\") and in pixels (so an object is as wide on every "
     "canvas, and two side by side are not taken for three); it can start from scratch or reuse a trained "
     "classifier's conv layers. A classifier trained on lone pictures sees them worse inside a scene (other sizes, "
     "any offset, neighbours around them); *adapt* first teaches it the scenes by naming each object from the grid "
-    "cells over it.\n"
+    "cells over it. It also reads the picture at half size, so an object twice a CIFAR picture's size looks like "
+    "one; attention picks cells of either size.\n"
     "- **Embedding**: every word is a learned vector, so words used alike end up near each other.\n"
     "- **Attention**: before each word the decoder scores every grid cell against its state; a softmax makes the "
     "scores weights summing to 1 and the weighted mean of the cells is what it reads. Those weights are the maps "
