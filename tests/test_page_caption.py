@@ -10,6 +10,7 @@ from core.bounds import bounds_of, choices_of
 from core.caption.config import CaptionConfig
 from core.caption.model import MAX_BEAM
 from core.runs import folder as runs
+from ui.figures import CAPTION_SCORES
 
 
 def captions(at) -> list[str]:
@@ -50,9 +51,9 @@ def test_train_watch_caption_and_compare(app_env, trained_run):
     run_id = start(at)
     poll_until(at, lambda a: any("Finished" in s.value for s in a.success), timeout=180)
     figures = plotly_figures(at)
-    assert figures["cap_loss"]["data"][0]["x"] and [t["name"] for t in figures["cap_scores"]["data"]] == [
-        "exact meaning", "objects named in place", "exact, held-out pairs", "BLEU-4 (x100)"]
-    assert sum(c.startswith("“") for c in captions(at)) == 8  # the sample test scenes, each with its sentence
+    assert figures["cap_loss"]["data"][0]["x"] and [t["name"] for t in figures["cap_scores"]["data"]] == list(
+        CAPTION_SCORES.values())  # the varied test scenes' scores too
+    assert sum(c.startswith("“") for c in captions(at)) == 16  # 8 fixed and 8 varied test scenes, each with its sentence
     assert runs.read_summary(runs.run_path(run_id)).kind == "captioner"
     assert json.loads((runs.run_path(run_id) / "config.json").read_text())["label_smoothing"] == 0.2
 
@@ -84,6 +85,9 @@ def test_train_watch_caption_and_compare(app_env, trained_run):
     bars = plotly_figures(at)["cap_compare_chart"]["data"]
     assert [b["name"] for b in bars] == ["learned captioner", "template describer"]
     assert all(0 <= y <= 100 for b in bars for y in b["y"])
+    at.segmented_control(key="cap_compare_set").set_value("varied scenes").run()
+    at.button(key="cap_compare").click().run()
+    assert not at.exception and any("on 50 varied test scenes" in c.value for c in at.caption)
 
 
 @pytest.mark.slow
