@@ -104,7 +104,7 @@ def _caption(model: Captioner, dataset: Dataset, config: CaptionConfig, callback
     optimizer = torch.optim.Adam(_param_groups(model, config, pretrained and not frozen), lr=config.lr)
     classes = list(dataset.classes)
     sampler = SceneMix(dataset.train_y, len(classes), config.varied_share)
-    tests = TestScenes(evaluation_scenes(dataset.test_y, len(classes), config.test_scenes),
+    tests = EvaluationScenes(evaluation_scenes(dataset.test_y, len(classes), config.test_scenes),
                        evaluation_scenes(dataset.test_y, len(classes), config.held_out_scenes, held="only"),
                        varied_test_scenes(dataset.test_y, len(classes), config.varied_test_scenes)
                        if config.varied_test_scenes else [])
@@ -221,14 +221,14 @@ def _train_step(model, optimizer, trainable, inputs, captions, device, smoothing
 
 
 @dataclass(frozen=True)
-class TestScenes:
+class EvaluationScenes:
     """The fixed scenes every epoch is scored on: the fixed kind, its held-out pairs, and the varied ones."""
     fixed: list[Scene]
     held: list[Scene]
     varied: list[VariedScene]
 
 
-def _epoch_report(model, dataset, tests: TestScenes, device, epoch, train_loss, started) -> CaptionEpochReport:
+def _epoch_report(model, dataset, tests: EvaluationScenes, device, epoch, train_loss, started) -> CaptionEpochReport:
     classes = list(dataset.classes)
     said = caption_scenes(model, tests.fixed, dataset.test_x, device)
     scores: CaptionScores = score_captions(said, tests.fixed, classes)
