@@ -39,9 +39,8 @@ def samples_ui(epochs: list[CaptionEpochReport], fixed: list[Scene], varied: lis
             st.caption("Varied test scenes: any size, place and canvas shape, as photos come")
         cols = st.columns(4)
         for i, sample in enumerate(shown):
-            picture = to_pil(render_scene(scenes[sample[kind]], test_x))
-            cols[i % 4].image(picture.resize((picture.width * 2, picture.height * 2)) if kind == "scene" else picture,
-                              caption=f"“{sample['sentence']}”", output_format="PNG")
+            picture = to_pil(render_scene(scenes[sample[kind]], test_x), 2 if kind == "scene" else 1)
+            cols[i % 4].image(picture, caption=f"“{sample['sentence']}”", output_format="PNG")
 
 
 SOURCES = ("A test scene", "A varied test scene", "Upload a photo")

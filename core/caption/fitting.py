@@ -19,6 +19,16 @@ Box = tuple[int, int, int, int]
 GREY = 128  # the padding of the old rule: the middle of the pixel range, zero once normalized
 
 
+def resized(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """uint8 (3, H, W) or (B, 3, H, W) scaled to height x width, antialiased: pictures shrink as well as grow."""
+    if pixels.shape[-2:] == (height, width):
+        return pixels
+    batch = pixels if pixels.dim() == 4 else pixels[None]
+    out = F.interpolate(batch.float(), size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+    out = out.round().clamp(0, 255).to(torch.uint8)
+    return out if pixels.dim() == 4 else out[0]
+
+
 @dataclass(frozen=True)
 class PictureFit:
     """Scale a picture, keeping its shape, until its short side is `short` or its long side `long`, whichever comes
@@ -59,10 +69,7 @@ class PictureFit:
         """uint8 (3, H, W) or a batch (B, 3, H, W) of one size, fitted: the rule itself."""
         height, width = canvas.shape[-2:]
         w, h = self.scaled_size(width, height)
-        batch = canvas if canvas.dim() == 4 else canvas[None]
-        if (w, h) != (width, height):  # antialiased: pictures shrink as well as grow
-            batch = F.interpolate(batch.float(), size=(h, w), mode="bilinear", antialias=True, align_corners=False)
-            batch = batch.round().clamp(0, 255).to(torch.uint8)
+        batch = resized(canvas if canvas.dim() == 4 else canvas[None], h, w)
         left, right, top, bottom = self.padding(width, height)
         if left or right or top or bottom:
             batch = F.pad(batch, (left, right, top, bottom), value=GREY)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from core.caption.arrangement import CENTRE, EDGE, arrangement, overlap_ok, size_word
+from core.caption.fitting import resized
 from core.caption.scenes import (
     LAYOUT_PLACES,
     SIDE,
@@ -195,15 +196,6 @@ class VariedSampler:
 # drawing
 
 
-def _scaled(picture: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """(3, h, w) uint8 scaled to (3, height, width) uint8; antialiased, since objects shrink as well as grow."""
-    if picture.shape[-2:] == (height, width):
-        return picture
-    out = F.interpolate(picture[None].float(), size=(height, width), mode="bilinear", antialias=True,
-                        align_corners=False)
-    return out[0].round().clamp(0, 255).to(torch.uint8)
-
-
 def _background(backdrop: Backdrop, width: int, height: int, pictures: torch.Tensor) -> torch.Tensor:
     if backdrop.kind == "plain":
         return torch.tensor(backdrop.colour, dtype=torch.uint8)[:, None, None].expand(3, height, width).clone()
@@ -214,7 +206,7 @@ def _background(backdrop: Backdrop, width: int, height: int, pictures: torch.Ten
     crop = pictures[backdrop.image][:, y0:y1, x0:x1].float()[None]
     for _ in range(2):  # blurred on the crop's few pixels, not the canvas's many: the upscale then blurs it further
         crop = F.avg_pool2d(crop, BLUR, stride=1, padding=BLUR // 2, count_include_pad=False)
-    return _scaled(crop[0].round().to(torch.uint8), height, width)
+    return resized(crop[0].round().to(torch.uint8), height, width)
 
 
 def render_varied(scene: VariedScene, pictures: torch.Tensor) -> torch.Tensor:
@@ -223,7 +215,7 @@ def render_varied(scene: VariedScene, pictures: torch.Tensor) -> torch.Tensor:
     canvas = _background(scene.backdrop, scene.width, scene.height, pictures)
     for obj in scene.objects:
         x0, y0, x1, y1 = obj.box
-        canvas[:, y0:y1, x0:x1] = _scaled(pictures[obj.image], y1 - y0, x1 - x0)
+        canvas[:, y0:y1, x0:x1] = resized(pictures[obj.image], y1 - y0, x1 - x0)
     return canvas
 
 
