@@ -17,4 +17,7 @@ PAGES = [
     st.Page("pages/caption.py", title="Caption", icon=":material/chat:"),
 ]
 
-navigate(PAGES)
+# Class mode only, and only for the teacher (ui.entry.navigate decides)
+TEACHER_PAGES = [st.Page("pages/class.py", title="Class", icon=":material/school:")]
+
+navigate(PAGES, TEACHER_PAGES)

@@ -10,5 +10,6 @@ The folder listing is the plan, one package per stage; a module imports only fro
     insight/   looking into a trained run: calibration, Grad-CAM, neighbours, robustness, time-lapse
     jobs/      work in background threads and their registry
     caption/   scenes, the attention captioner, its training, evaluation, runs and job
+    classroom/ accounts, who sees which run, the fair queue and the scheduler every run starts through
     cli/       `python -m core`
 """

@@ -4,12 +4,12 @@ import streamlit as st
 
 from core.caption.config import CaptionConfig
 from core.caption.export import captioner_script
-from core.caption.job import encoder_source, start_captioner
+from core.caption.job import encoder_source
+from core.classroom.requests import RunRequest
 from core.caption.model import SCRATCH_ENCODER, encoder_from_classifier
 from core.caption.scenes import evaluation_scenes, vocabulary
 from core.caption.varied import varied_test_scenes
 from core.errors import UserError
-from core.jobs.watched import find_run
 from core.runs import folder as runs
 from core.runs.classes import check_same_classes
 from core.training.history import adapt_event
@@ -22,12 +22,15 @@ from ui.caption_views import (
     template_comparison_ui,
 )
 from ui.entry import through_entry_ui
+from ui.queue_views import queued_ui
 from ui.figures import caption_scores_figure, loss_figure
 from ui.state import (
     captioner_model,
     dataset_ui,
-    registry,
+    find_watched,
+    owner,
     run_model,
+    scheduler,
     usable_captioners,
     usable_runs,
 )
@@ -52,10 +55,12 @@ classifiers = usable_runs()
 config, encoder_id, start = caption_settings_ui(classifiers)
 if start:
     try:
-        encoder = encoder_source(runs.run_path(encoder_id) if encoder_id else None, classes)
-        job = start_captioner(registry(), dataset, config, encoder)
-        st.session_state.caption_job = job.id
-        st.query_params["caption"] = job.id
+        if encoder_id:
+            run_model(encoder_id)  # an encoder run this viewer may not see is refused as if it did not exist
+        encoder_source(runs.run_path(encoder_id) if encoder_id else None, classes)  # checked before it queues
+        request = RunRequest.captioner(config, dataset.source, encoder_id, owner())
+        st.session_state.caption_job = scheduler().submit(request, dataset)
+        st.query_params["caption"] = st.session_state.caption_job
     except UserError as exc:
         st.error(f"**Training did not start.** {exc}")
 with st.expander("Show the code: the captioner as a plain PyTorch file"):
@@ -77,23 +82,26 @@ if run_id:
 watched = None
 if run_id:
     try:
-        watched = find_run(registry(), run_id, "captioner")  # a typed or stale address may name none
+        watched = find_watched(run_id, "captioner")  # a typed or stale address, or another student's: none
     except runs.RunError as exc:
         st.warning(str(exc))
 
 
-@st.fragment(run_every=2.0 if watched is not None and watched.alive else None)
+@st.fragment(run_every=2.0 if watched is not None and (watched.alive or watched.waiting) else None)
 def live_ui() -> None:
     try:
-        view = watched.view()
+        current = find_watched(watched.id, "captioner")  # again: a queued run gets its job when it starts
+        view = current.view()
     except runs.RunError as exc:  # its summary damaged since the page found it
         st.warning(str(exc))
         return
     history, status = view.history, view.status
     st.subheader(f"Captioner run `{view.id}` · {status}")
-    if view.training:
+    if status.waiting:
+        queued_ui(view.id, "cap")
+    elif view.training:
         st.progress(view.progress, text=view.progress_line("scenes", with_lr=False))
-        live_controls_ui(watched.job, view.lr, LRS, prefix="cap_")
+        live_controls_ui(current.job, view.lr, LRS, prefix="cap_")
     elif status == RunStatus.FINISHED:
         last = history.epochs[-1] if history.epochs else None
         st.success(f"Finished: {last.exact:.1%} of the test scenes captioned with exactly the right meaning."
@@ -112,11 +120,11 @@ def live_ui() -> None:
     if history.epochs:
         right.plotly_chart(caption_scores_figure(history.epochs), width="stretch", key="cap_scores")
         samples_ui(history.epochs, fixed, varied, dataset.test_x)
-    if view.live and view.done and st.session_state.get("cap_was_running") == view.id:
+    if view.done and not status.waiting and st.session_state.get("cap_was_running") == view.id:
         st.session_state.cap_was_running = None
         st.session_state.cap_pick_next = view.id  # the captioner just trained is the one to try below
         st.rerun()  # full rerun: stops the timer and lists the new captioner below
-    if view.training:
+    if view.training or status.waiting:
         st.session_state.cap_was_running = view.id
 
 

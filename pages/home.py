@@ -2,9 +2,8 @@
 import streamlit as st
 
 from core.device import describe_device
-from core.runs import folder as runs
 from ui.entry import through_entry_ui
-from ui.state import dataset_ui, source
+from ui.state import dataset_ui, source, visible_runs
 
 through_entry_ui()
 st.title("CIFAR-10 Studio")
@@ -28,7 +27,7 @@ with device_col:
     st.metric("Training runs on", describe_device("auto"))
 with runs_col:
     st.subheader("Saved runs")
-    saved = runs.list_runs()
+    saved = visible_runs()
     st.metric("Runs", len(saved))
     for r in saved[:5]:
         acc = r.summary.test_accuracy

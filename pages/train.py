@@ -2,8 +2,8 @@
 import streamlit as st
 
 from core.errors import UserError
+from core.classroom.requests import RunRequest
 from core.jobs.lr_find import LRFinderJob
-from core.jobs.watched import find_run
 from core.models.spec import layer_report
 from core.runs import folder as runs
 from core.runs.export import training_script
@@ -12,7 +12,8 @@ from core.training.status import RunStatus
 from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, compare_figure, loss_figure
 from ui.lr_find import lr_find_ui
-from ui.state import dataset_ui, first_filters, registry, spec
+from ui.queue_views import queued_ui
+from ui.state import dataset_ui, find_watched, first_filters, owner, scheduler, spec, visible_runs
 from ui.timelapse import timelapse_ui
 from ui.train_form import HOW_TRAINING_WORKS, LRS, settings_ui
 from ui.widgets import image_grid_ui, live_controls_ui
@@ -55,9 +56,9 @@ else:
         lr_find_ui(st.session_state.lr_job, f"{choice}_lr")
     if start:
         try:
-            job = registry().start(model_spec, dataset, config.check())
-            st.session_state.job_id = job.id
-            st.query_params["run"] = job.id
+            request = RunRequest.classifier(model_spec, config.check(), dataset.source, owner())
+            st.session_state.job_id = scheduler().submit(request, dataset)
+            st.query_params["run"] = st.session_state.job_id
         except UserError as exc:
             st.error(f"**Training did not start.** {exc}")
 
@@ -69,7 +70,7 @@ if run_id:  # remembered both ways: a reloaded tab finds it in the URL, a page s
 watched = None
 if run_id:
     try:
-        watched = find_run(registry(), run_id, "classifier")  # a captioner's run: the Caption page shows those
+        watched = find_watched(run_id, "classifier")  # a captioner's run, or another student's: none here
     except runs.RunError as exc:
         st.warning(str(exc))
 
@@ -77,20 +78,24 @@ if run_id:
 # Every 2 s rather than every second: on a 2-core machine the redraw (server and browser alike) competes with training
 # for the CPU, and halving it kept a batch-4 run at >= 90% of the CLI's speed (tools/measure_train_page.py).
 LIVE_PERIOD_S = 2.0
+SKIPPED = (RunStatus.DAMAGED, RunStatus.QUEUED, RunStatus.CANCELLED)  # nothing to compare
 
 
-@st.fragment(run_every=LIVE_PERIOD_S if watched is not None and watched.alive else None)
+@st.fragment(run_every=LIVE_PERIOD_S if watched is not None and (watched.alive or watched.waiting) else None)
 def live_ui() -> None:
     try:
-        view = watched.view()
+        current = find_watched(watched.id, "classifier")  # again: a queued run gets its job when it starts
+        view = current.view()
     except runs.RunError as exc:  # its summary damaged since the page found it
         st.warning(str(exc))
         return
     history, status = view.history, view.status
     st.subheader(f"Run `{view.id}` · {status}")
-    if view.training:
+    if status.waiting:
+        queued_ui(view.id, "train")
+    elif view.training:
         st.progress(view.progress, text=view.progress_line())
-        live_controls_ui(watched.job, view.lr, LRS)
+        live_controls_ui(current.job, view.lr, LRS)
     elif status == RunStatus.FINISHED:
         acc = history.epochs[-1].test_accuracy if history.epochs else None
         st.success(f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")
@@ -111,10 +116,10 @@ def live_ui() -> None:
                               help="Shows which classes the network learns late.")
         st.plotly_chart(accuracy_figure(history.epochs, list(dataset.classes), per_class), width="stretch",
                         key="acc_chart")
-    if view.live and view.done and st.session_state.get("was_running") == view.id:
+    if view.done and not status.waiting and st.session_state.get("was_running") == view.id:
         st.session_state.was_running = None
         st.rerun()  # full rerun: stops the timer and refreshes the run list
-    if view.training:
+    if view.training or status.waiting:
         st.session_state.was_running = view.id
 
 
@@ -122,7 +127,7 @@ if watched is not None:
     live_ui()
 
 st.subheader("Compare runs")
-saved = {r.id: r.summary for r in runs.list_runs(kind="classifier") if r.summary.status != RunStatus.DAMAGED}
+saved = {r.id: r.summary for r in visible_runs("classifier") if r.summary.status not in SKIPPED}
 picked = st.multiselect("Runs", list(saved), default=[], key="compare_runs",
                         format_func=lambda rid: f"{rid} ({saved[rid].status}, "
                                                 f"{'' if saved[rid].test_accuracy is None else format(saved[rid].test_accuracy, '.1%')})")

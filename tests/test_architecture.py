@@ -10,7 +10,7 @@ import pytest
 CORE = Path(__file__).resolve().parent.parent / "core"
 
 # The stages of core/, in the order imports may run: a module may import from its own stage or an earlier one.
-STAGES = ["", "data", "models", "training", "runs", "insight", "jobs", "caption", "cli"]
+STAGES = ["", "data", "models", "training", "runs", "insight", "jobs", "caption", "classroom", "cli"]
 TOP_LEVEL = {"__init__", "errors", "recipe", "device", "storage", "bounds"}
 # `python -m core` is the entry point: it stands above every stage, since all it does is call the CLI.
 ENTRY = "core.__main__"

@@ -11,10 +11,21 @@ ENTRY = Path(__file__).resolve().parents[1] / "dashboard.py"
 _inside = threading.local()  # set while dashboard.py runs a page, in that script run's thread
 
 
-def navigate(pages: list) -> None:
-    """dashboard.py's last line: run the page the URL names, marked as run through the entry point."""
+def navigate(pages: list, teacher_pages: list = ()) -> None:
+    """dashboard.py's last line: run the page the URL names, marked as run through the entry point. In class mode a
+    visitor who has not signed in gets only the sign-in page, and only the teacher gets `teacher_pages`."""
+    from core.classroom.accounts import class_mode
+    from ui.account_views import account_sidebar_ui, sign_in_ui, signed_in
+
     _inside.active = True
     try:
+        if class_mode():
+            who = signed_in()
+            if who is None:
+                pages = [st.Page(sign_in_ui, title="Sign in", icon=":material/login:", default=True)]
+            else:
+                account_sidebar_ui(who)
+                pages = [*pages, *teacher_pages] if who.teacher else pages
         st.navigation(pages).run()
     finally:
         _inside.active = False

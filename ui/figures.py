@@ -285,3 +285,12 @@ def abstain_figure(coverage: list[float], accuracy: list[float | None], threshol
                         marker=dict(size=14, color=PALETTE[0]))
     fig.update_xaxes(range=[0, 101])
     return _layout(fig, "Answer less, be right more often", "test images answered (%)", "accuracy of the answered (%)")
+
+
+def leaderboard_figure(students: list[str], accuracy: list[float], runs: list[str]) -> go.Figure:
+    """The best run of each student as one horizontal bar each, best on top."""
+    fig = go.Figure(go.Bar(x=[a * 100 for a in accuracy], y=students, orientation="h", marker_color=PALETTE[3],
+                           text=[f"{a:.1%}" for a in accuracy], textposition="auto", customdata=runs,
+                           hovertemplate="%{y}: %{x:.1f}%<br>%{customdata}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Best run per student", "test accuracy (%)", "", height=max(240, 28 * len(students) + 90))

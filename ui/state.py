@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+import os
+
+from core.classroom.access import can_see, find_visible_run, visible
+from core.classroom.accounts import Identity, class_mode
+from core.classroom.scheduler import Scheduler
 from core.data import sources as data
 from core.data.store import DatasetStore
 from core.jobs.registry import JobRegistry
+from core.jobs.watched import WatchedRun, not_found
 from core.models.spec import ModelSpec
 from core.runs import folder as runs
 from core.runs.layout import RunFolder
@@ -18,10 +24,47 @@ def store() -> DatasetStore:
     return DatasetStore()
 
 
+# Runs that train at once; the rest wait in the fair queue. Each run's torch uses every core, so on a small machine
+# more slots only make every run slower.
+SLOTS = int(os.environ.get("CIFAR10_SLOTS", "2"))
+
+
 @st.cache_resource(show_spinner=False)
+def scheduler() -> Scheduler:
+    """The server's queue and training slots (one per server process, living as long as it); queued runs left by a
+    previous server process wait again."""
+    return Scheduler(runs.RUNS_ROOT, slots=SLOTS, datasets=store())
+
+
 def registry() -> JobRegistry:
     """Training jobs of this server process; each job owns its own model, nothing is shared between sessions."""
-    return JobRegistry(runs_root=runs.RUNS_ROOT, max_running=4)
+    return scheduler().registry
+
+
+def viewer() -> Identity | None:
+    """Who is signed in (class mode), or None in personal mode, where there are no accounts and everything is shown."""
+    return st.session_state.get("identity") if class_mode() else None
+
+
+def owner() -> str | None:
+    """The owner a new run gets: the signed-in account, none in personal mode."""
+    who = viewer()
+    return None if who is None else who.name
+
+
+def find_watched(run_id: str, kind) -> WatchedRun:
+    """The run a page watches, if this viewer may see it (else the same message as for a run that does not exist)."""
+    return find_visible_run(registry(), run_id, kind, viewer())
+
+
+def visible_runs(kind: str | None = None) -> list[runs.ListedRun]:
+    """Every saved run of this kind the viewer may see, newest first."""
+    return visible(runs.list_runs(kind=kind), viewer())
+
+
+def _check_visible(run_id: str, kind) -> None:
+    if not can_see(viewer(), RunFolder(runs.run_path(run_id)).owner):
+        raise not_found(run_id, kind)
 
 
 def source() -> str:
@@ -69,13 +112,15 @@ def _load_run(run_id: str, stamp: float):
 
 
 def run_model(run_id: str):
-    """(Run, model in eval mode) for a saved run, reloaded when its weights change; raises RunError."""
+    """(Run, model in eval mode) for a saved run, reloaded when its weights change; raises RunError (also for a run
+    this viewer may not see: the cache is the server's, so the check comes first)."""
+    _check_visible(run_id, "classifier")
     return _load_run(run_id, RunFolder(runs.run_path(run_id)).weights_mtime())
 
 
 def usable_runs() -> list[runs.ListedRun]:
     """Saved runs that have weights to evaluate, newest first."""
-    return [r for r in runs.list_runs(kind="classifier") if r.summary.has_weights]
+    return [r for r in visible_runs("classifier") if r.summary.has_weights]
 
 
 def run_picker_ui(key: str) -> str | None:
@@ -105,7 +150,7 @@ def _filters(run_id: str, stamp: float):
 
 def usable_captioners() -> list[runs.ListedRun]:
     """Saved captioner runs with weights, newest first."""
-    return [r for r in runs.list_runs(kind="captioner") if r.summary.has_weights]
+    return [r for r in visible_runs("captioner") if r.summary.has_weights]
 
 
 @st.cache_resource(show_spinner="Loading the captioner…", max_entries=4)
@@ -117,7 +162,8 @@ def _load_captioner(run_id: str, stamp: float):
 
 
 def captioner_model(run_id: str):
-    """(CaptionerRun, Captioner) for a saved run, reloaded when its weights change; raises RunError."""
+    """(CaptionerRun, Captioner) for a saved run, reloaded when its weights change; raises RunError (as run_model)."""
+    _check_visible(run_id, "captioner")
     return _load_captioner(run_id, RunFolder(runs.run_path(run_id)).weights_mtime())
 
 

@@ -189,6 +189,11 @@ class BusyError(UserError):
     """The server trains as many runs as it can at once; the message says how many and what to do."""
 
 
+def new_job_id(name: str) -> str:
+    """A run id nobody can guess: whoever has a run's address can watch it (and, in personal mode, stop it)."""
+    return f"{new_run_id(name)}-{secrets.token_urlsafe(6).replace('_', 'x').replace('-', 'y')}"
+
+
 @dataclass
 class JobRegistry:
     """One per server process: jobs by unguessable id, with a cap on how many train at once."""
@@ -211,8 +216,14 @@ class JobRegistry:
                     f"{running} runs are training on this server already (the limit is {self.max_running}); "
                     "wait for one to finish or stop one"
                 )
-            run_id = f"{new_run_id(name)}-{secrets.token_urlsafe(6).replace('_', 'x').replace('-', 'y')}"
-            job = make(run_path(run_id, self.runs_root))
+            job = make(run_path(new_job_id(name), self.runs_root))
+            self._evict()
+            self._jobs[job.id] = job
+        return job.start()
+
+    def adopt(self, job: BackgroundJob) -> BackgroundJob:
+        """Start a job made elsewhere (the scheduler, which keeps its own count of slots) and keep it here."""
+        with self._lock:
             self._evict()
             self._jobs[job.id] = job
         return job.start()

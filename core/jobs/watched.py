@@ -23,6 +23,14 @@ class WatchedRun:
         """Whether its thread still trains (the page keeps redrawing while it does)."""
         return self.job is not None and self.job.alive
 
+    @property
+    def waiting(self) -> bool:
+        """Whether it waits in the queue (the page keeps watching for it to start)."""
+        try:
+            return RunFolder(self.folder).read_summary().status.waiting
+        except RunError:
+            return False
+
     def view(self) -> RunView:
         """The run as it is now; read again on every call."""
         return self.job.snapshot().view() if self.job is not None else RunView.from_folder(self.folder)
@@ -34,12 +42,16 @@ def find_run(registry: JobRegistry, run_id: str, kind: RunKind) -> WatchedRun:
     job = registry.get(run_id)
     if job is not None and job.kind == kind:
         return WatchedRun(job.id, job.folder, job)
-    missing = f"No {kind} run called `{run_id[:80]}` was found"
     try:
-        folder = run_path(run_id)  # the runs folder of this process, where pages look for every saved run
+        folder = run_path(run_id, registry.runs_root)  # the runs folder of this server, where pages look for runs
     except RunError as exc:
-        raise RunError(f"{missing}: {exc}") from None
+        raise RunError(f"{not_found(run_id, kind)}: {exc}") from None
     files = RunFolder(folder)
     if files.kind != kind or not files.summary.exists():
-        raise RunError(f"{missing}.")
+        raise not_found(run_id, kind)
     return WatchedRun(run_id, folder, None)
+
+
+def not_found(run_id: str, kind: RunKind) -> RunError:
+    """The one message for a run that is not there, or not there for this viewer (core.classroom.access)."""
+    return RunError(f"No {kind} run called `{run_id[:80]}` was found.")

@@ -13,7 +13,19 @@ class Worker:
     def __init__(self, name: str):
         self.control = Control()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._on_end: list = []
+
+    def when_done(self, callback) -> None:
+        """Call `callback(self)` in the worker's thread once `_run` has returned (a scheduler starts the next run)."""
+        self._on_end.append(callback)
+
+    def _main(self) -> None:
+        try:
+            self._run()
+        finally:
+            for callback in self._on_end:
+                callback(self)
 
     def start(self):
         self._thread.start()

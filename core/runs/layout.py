@@ -52,6 +52,10 @@ class RunFolder:
         return self.path / "weights.safetensors"
 
     @property
+    def request(self) -> Path:  # what was asked for and by whom, written when it was queued (core.classroom)
+        return self.path / "request.json"
+
+    @property
     def error_log(self) -> Path:  # tracebacks of what failed, for a maintainer
         return self.path / "error.log"
 
@@ -107,8 +111,28 @@ class RunFolder:
 
     @property
     def kind(self) -> RunKind | None:
-        """"classifier" or "captioner" from the folder's files (which a damaged summary cannot hide); None if neither."""
-        return next((k for k in KINDS if self.model_file(k).is_file()), None)
+        """"classifier" or "captioner" from the folder's files (which a damaged summary cannot hide), or from the
+        request of a run still queued; None if neither."""
+        found = next((k for k in KINDS if self.model_file(k).is_file()), None)
+        if found is None and self.request.is_file():
+            asked = self.read_request().get("kind")
+            found = asked if asked in KINDS else None
+        return found
+
+    def read_request(self) -> dict:
+        """The request.json of a run started through the queue; {} for runs started otherwise (the CLI, older
+        versions) or a request that cannot be read."""
+        try:
+            data = json.loads(self.request.read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def owner(self) -> str | None:
+        """Who asked for this run (class mode); None for runs without an owner."""
+        owner = self.read_request().get("owner")
+        return owner if isinstance(owner, str) else None
 
     def weights_stamp(self) -> str:
         """Changes whenever the weights are saved again: caches derived from them keep it to stay fresh."""

@@ -14,10 +14,17 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # refused or crashed; the reason says why (and error.log has the traceback)
     INTERRUPTED = "interrupted"  # read back "running" from a process that died
     DAMAGED = "damaged"  # a run folder whose summary cannot be read
+    QUEUED = "queued"  # asked for, waiting for a free slot (core.classroom.scheduler): nothing trained yet
+    CANCELLED = "cancelled"  # taken out of the queue before it started
 
     @property
     def active(self) -> bool:
         return self in (RunStatus.STARTING, RunStatus.RUNNING)
+
+    @property
+    def waiting(self) -> bool:
+        """Not started yet, but will be: a page keeps watching it."""
+        return self == RunStatus.QUEUED
 
     @property
     def went_wrong(self) -> bool:

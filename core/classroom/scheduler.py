@@ -1,0 +1,190 @@
+"""The server's runs behind a fair queue: Start never fails for capacity. A run is written to its folder as a request
+(request.json, status "queued") the moment it is asked for, waits its turn (core.classroom.queue), and trains in one of
+a fixed number of slots; when one ends, the next starts. Queued runs survive a restart: the folders are the queue."""
+from __future__ import annotations
+
+import statistics
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.classroom.queue import (
+    MAX_WAITING_PER_OWNER,
+    Place,
+    Training,
+    Waiting,
+    next_to_start,
+    places,
+)
+from core.classroom.requests import RunRequest, build_job, read_request, write_request
+from core.data.sources import Dataset
+from core.data.store import DatasetStore
+from core.errors import UserError
+from core.jobs.registry import BackgroundJob, JobRegistry, new_job_id
+from core.runs.folder import list_runs, log_traceback, run_path
+from core.runs.layout import RunError, RunFolder, write_json
+from core.training.status import RunStatus
+
+
+class QueueFullError(UserError):
+    """One owner has as many runs waiting as the server allows."""
+
+
+@dataclass
+class Pending:
+    request: RunRequest
+    folder: Path
+    job: BackgroundJob | None  # built when asked for (which checks it); None for a request read back after a restart
+
+
+class Scheduler:
+    """One per server process. `slots` runs train at once (threads of this process); the rest wait in fair order."""
+
+    def __init__(self, runs_root: Path, slots: int = 2, datasets: DatasetStore | None = None,
+                 waiting_cap: int = MAX_WAITING_PER_OWNER):
+        self.registry = JobRegistry(runs_root=runs_root, max_running=slots)
+        self.runs_root, self.slots, self.waiting_cap = Path(runs_root), slots, waiting_cap
+        self.datasets = datasets or DatasetStore()
+        self._waiting: dict[str, Pending] = {}
+        self._training: dict[str, tuple[str | None, BackgroundJob]] = {}  # run id -> (owner, job)
+        self._served: dict[str | None, int] = {}  # runs started per owner since nobody last waited (queue.py)
+        self._lock = threading.RLock()
+        self._recover()
+
+    # --- asking, cancelling ---
+
+    def submit(self, request: RunRequest, dataset: Dataset) -> str:
+        """Queue a run (starting it at once when a slot is free); returns its id. A request that cannot train (a bad
+        model or setting, a missing encoder run) is refused here, before anything is written."""
+        run_id = new_job_id(request.name)
+        folder = run_path(run_id, self.runs_root)
+        job = build_job(request, dataset, folder, self.runs_root)
+        with self._lock:
+            mine = sum(p.request.owner == request.owner for p in self._waiting.values())
+            if request.owner is not None and mine >= self.waiting_cap:
+                raise QueueFullError(f"you have {mine} runs waiting already (the limit is {self.waiting_cap}): cancel "
+                                     "one, or wait until one starts")
+            write_request(folder, request)
+            self._waiting[run_id] = Pending(request, folder, job)
+            self._dispatch()
+        return run_id
+
+    def cancel(self, run_id: str) -> bool:
+        """Take a waiting run out of the queue (status "cancelled"), or stop a training one (its weights so far are
+        kept, as Stop does). False when it is neither (finished, or unknown)."""
+        with self._lock:
+            pending = self._waiting.pop(run_id, None)
+            training = self._training.get(run_id)
+        if pending is not None:
+            self._mark(pending.folder, RunStatus.CANCELLED, "cancelled while it waited in the queue")
+            return True
+        if training is not None:
+            training[1].stop()
+            return True
+        return False
+
+    # --- what pages show ---
+
+    def owner_of(self, run_id: str) -> str | None:
+        with self._lock:
+            if run_id in self._waiting:
+                return self._waiting[run_id].request.owner
+            if run_id in self._training:
+                return self._training[run_id][0]
+        return RunFolder(self.runs_root / run_id).owner
+
+    def queue(self) -> list[tuple[Place, RunRequest]]:
+        """Every waiting run, in the order they will start, with its place and estimated start."""
+        with self._lock:
+            pending, served = dict(self._waiting), dict(self._served)
+            training = self._trainings()
+        estimates = _estimates(self.runs_root)
+        waiting = [Waiting(rid, p.request.owner, p.request.queued, _estimate(p.request, estimates))
+                   for rid, p in pending.items()]
+        return [(place, pending[place.run_id].request) for place in places(waiting, training, self.slots, served)]
+
+    def place_of(self, run_id: str) -> Place | None:
+        return next((place for place, _ in self.queue() if place.run_id == run_id), None)
+
+    def training(self) -> list[tuple[str, str | None]]:
+        """(run id, owner) of every run training now."""
+        with self._lock:
+            return [(rid, owner) for rid, (owner, _) in self._training.items()]
+
+    # --- inside ---
+
+    def _trainings(self) -> list[Training]:
+        out = []
+        for rid, (owner, job) in self._training.items():
+            snap = job.snapshot()
+            out.append(Training(rid, owner, snap.steps[-1].eta if snap.steps else None))
+        return out
+
+    def _dispatch(self) -> None:
+        """Fill every free slot, in fair order. Called when a run is asked for and when one ends."""
+        with self._lock:
+            while self._waiting and len(self._training) < self.slots:
+                waiting = [Waiting(rid, p.request.owner, p.request.queued) for rid, p in self._waiting.items()]
+                training = [Training(rid, owner, None) for rid, (owner, _) in self._training.items()]
+                chosen = next_to_start(waiting, training, self._served)
+                pending = self._waiting.pop(chosen.run_id)
+                self._served[chosen.owner] = self._served.get(chosen.owner, 0) + 1
+                job = pending.job or self._rebuild(chosen.run_id, pending)
+                if job is None:
+                    continue
+                self._training[chosen.run_id] = (pending.request.owner, job)
+                job.when_done(self._ended)
+                self.registry.adopt(job)
+            if not self._waiting:
+                self._served.clear()  # contention is over: the next busy spell starts everyone level
+
+    def _ended(self, job: BackgroundJob) -> None:
+        with self._lock:
+            self._training.pop(job.id, None)
+        self._dispatch()
+
+    def _rebuild(self, run_id: str, pending: Pending) -> BackgroundJob | None:
+        """The job of a request read back after a restart; a request that can no longer train (its data or encoder run
+        gone) is marked failed, saying why, and the queue goes on."""
+        try:
+            dataset = self.datasets.get(pending.request.source)
+            return build_job(pending.request, dataset, pending.folder, self.runs_root)
+        except Exception as exc:  # any reason at all: one bad request must not stop the queue
+            log_traceback(pending.folder, "the queued run could not start")
+            self._mark(pending.folder, RunStatus.FAILED, f"could not start: {exc}")
+            return None
+
+    def _recover(self) -> None:
+        """Requests still queued in their folders (from before a restart) wait again, in their old order."""
+        for listed in list_runs(self.runs_root):
+            if listed.summary.status != RunStatus.QUEUED:
+                continue
+            try:
+                self._waiting[listed.id] = Pending(read_request(listed.path), listed.path, None)
+            except RunError as exc:
+                self._mark(listed.path, RunStatus.FAILED, str(exc))
+        self._dispatch()
+
+    @staticmethod
+    def _mark(folder: Path, status: RunStatus, reason: str) -> None:
+        files = RunFolder(folder)
+        try:
+            summary = files.read_summary()
+        except RunError:
+            return
+        write_json(files.summary, summary.changed(status=status, reason=reason).to_json())
+
+
+def _estimates(root: Path) -> dict[str, float]:
+    """Seconds per epoch of each model name, the median over the runs that finished here."""
+    per_epoch: dict[str, list[float]] = {}
+    for listed in list_runs(root):
+        s = listed.summary
+        if s.status == RunStatus.FINISHED and s.train_seconds and s.epochs_done:
+            per_epoch.setdefault(s.name, []).append(s.train_seconds / s.epochs_done)
+    return {name: statistics.median(values) for name, values in per_epoch.items()}
+
+
+def _estimate(request: RunRequest, estimates: dict[str, float]) -> float | None:
+    per_epoch = estimates.get(request.name)
+    return None if per_epoch is None else per_epoch * request.epochs
