@@ -5,10 +5,10 @@ import streamlit as st
 from core.caption.config import CaptionConfig
 from core.caption.export import captioner_script
 from core.caption.job import encoder_source
-from core.classroom.requests import RunRequest
 from core.caption.model import SCRATCH_ENCODER, encoder_from_classifier
 from core.caption.scenes import evaluation_scenes, vocabulary
 from core.caption.varied import varied_test_scenes
+from core.classroom.requests import RunRequest
 from core.errors import UserError
 from core.runs import folder as runs
 from core.runs.classes import check_same_classes
@@ -22,8 +22,8 @@ from ui.caption_views import (
     template_comparison_ui,
 )
 from ui.entry import through_entry_ui
-from ui.queue_views import queued_ui
 from ui.figures import caption_scores_figure, loss_figure
+from ui.queue_views import queued_ui
 from ui.state import (
     captioner_model,
     dataset_ui,

@@ -1,8 +1,8 @@
 """Train: settings, Start/Stop, and live charts of a run that keeps going when the tab closes (its id is in the URL)."""
 import streamlit as st
 
-from core.errors import UserError
 from core.classroom.requests import RunRequest
+from core.errors import UserError
 from core.jobs.lr_find import LRFinderJob
 from core.models.spec import layer_report
 from core.runs import folder as runs
@@ -13,7 +13,15 @@ from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, compare_figure, loss_figure
 from ui.lr_find import lr_find_ui
 from ui.queue_views import queued_ui
-from ui.state import dataset_ui, find_watched, first_filters, owner, scheduler, spec, visible_runs
+from ui.state import (
+    dataset_ui,
+    find_watched,
+    first_filters,
+    owner,
+    scheduler,
+    spec,
+    visible_runs,
+)
 from ui.timelapse import timelapse_ui
 from ui.train_form import HOW_TRAINING_WORKS, LRS, settings_ui
 from ui.widgets import image_grid_ui, live_controls_ui

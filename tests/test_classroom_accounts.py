@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from core.classroom.accounts import AccountBook, AccountError, Identity, SignInGuard, class_mode
+from core.classroom.accounts import (
+    AccountBook,
+    AccountError,
+    Identity,
+    SignInGuard,
+    class_mode,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

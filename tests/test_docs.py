@@ -107,7 +107,8 @@ def test_every_cli_command_is_documented():
     commands = cli_commands()
     assert {"train", "evaluate", "caption"} <= commands  # the parse found the parser
     text = (ROOT / "docs" / "cli.md").read_text()
-    missing = sorted(c for c in commands if f"python -m core {c} " not in text)
+    missing = sorted(c for c in commands  # a command of a group is documented as `python -m core GROUP COMMAND `
+                     if f"python -m core {c} " not in text and not re.search(rf"python -m core [\w-]+ {c} ", text))
     assert not missing, f"docs/cli.md has no usage line for: {missing}"
 
 

@@ -21,11 +21,12 @@ def navigate(pages: list, teacher_pages: list = ()) -> None:
     try:
         if class_mode():
             who = signed_in()
-            if who is None:
-                pages = [st.Page(sign_in_ui, title="Sign in", icon=":material/login:", default=True)]
-            else:
-                account_sidebar_ui(who)
-                pages = [*pages, *teacher_pages] if who.teacher else pages
+            if who is None:  # the form in place of the page, at the address asked for (a shared link survives it)
+                st.navigation([*pages, *teacher_pages], position="hidden")
+                sign_in_ui()
+                return
+            account_sidebar_ui(who)
+            pages = [*pages, *teacher_pages] if who.teacher else pages
         st.navigation(pages).run()
     finally:
         _inside.active = False

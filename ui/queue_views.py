@@ -21,8 +21,9 @@ def queued_ui(run_id: str, key: str) -> None:
     if place is None:  # it started (or was cancelled) since the page looked
         st.info("Starting…")
         return
-    st.info(f"**Waiting in the queue: place {place.place} of {place.of}.** {start_line(place.start_in_s).capitalize()}. "
-            "The queue takes every student in turn, so nobody waits behind another's whole list.")
+    when = start_line(place.start_in_s)
+    st.info(f"**Waiting in the queue: place {place.place} of {place.of}.** {when[0].upper()}{when[1:]}. The queue "
+            "takes every student in turn, so nobody waits behind another's whole list.")
     if st.button("Cancel this run", key=f"{key}_cancel", icon=":material/cancel:"):
         scheduler().cancel(run_id)
         st.rerun()

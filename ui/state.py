@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-import os
-
 from core.classroom.access import can_see, find_visible_run, visible
 from core.classroom.accounts import Identity, class_mode
-from core.classroom.scheduler import Scheduler
+from core.classroom.scheduler import Scheduler, executor_settings
 from core.data import sources as data
 from core.data.store import DatasetStore
 from core.jobs.registry import JobRegistry
@@ -24,16 +22,11 @@ def store() -> DatasetStore:
     return DatasetStore()
 
 
-# Runs that train at once; the rest wait in the fair queue. Each run's torch uses every core, so on a small machine
-# more slots only make every run slower.
-SLOTS = int(os.environ.get("CIFAR10_SLOTS", "2"))
-
-
 @st.cache_resource(show_spinner=False)
 def scheduler() -> Scheduler:
     """The server's queue and training slots (one per server process, living as long as it); queued runs left by a
-    previous server process wait again."""
-    return Scheduler(runs.RUNS_ROOT, slots=SLOTS, datasets=store())
+    previous server process wait again. Class mode trains in Ray worker processes, personal mode in threads."""
+    return Scheduler(runs.RUNS_ROOT, datasets=store(), **executor_settings(class_mode()))
 
 
 def registry() -> JobRegistry:

@@ -1,1 +1,1 @@
-"""A class on one server: accounts, who sees which run, and the fair queue every run waits in."""
+"""Stage 8, the class: accounts, who sees which run, and the fair queue and scheduler every run starts through."""

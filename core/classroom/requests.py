@@ -1,5 +1,6 @@
 """A run as asked for: what to train, on which data, for whom. Written to the run folder as request.json when the run
-is queued, so whoever trains it (this process after a restart, or a worker) builds the same job from the folder alone."""
+is queued, so whoever trains it (this process after a restart, or a worker) builds the same job from the folder
+alone."""
 from __future__ import annotations
 
 import time
@@ -84,6 +85,17 @@ def read_request(folder: Path) -> RunRequest:
     if not data:
         raise RunError(f"{folder.name}: request.json is missing or damaged")
     return RunRequest.from_json(data)
+
+
+def mark(folder: Path, status: RunStatus, reason: str) -> None:
+    """Set a run's status from outside its training (cancelled in the queue, a request that cannot start, a worker
+    that died); a folder whose summary cannot be read is left as it is."""
+    files = RunFolder(folder)
+    try:
+        summary = files.read_summary()
+    except RunError:
+        return
+    write_json(files.summary, summary.changed(status=status, reason=reason).to_json())
 
 
 def build_job(request: RunRequest, dataset: Dataset, folder: Path, runs_root: Path) -> BackgroundJob:

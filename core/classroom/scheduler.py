@@ -3,11 +3,14 @@
 a fixed number of slots; when one ends, the next starts. Queued runs survive a restart: the folders are the queue."""
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+from core.classroom.executors import Executor, ThreadExecutor
 from core.classroom.queue import (
     MAX_WAITING_PER_OWNER,
     Place,
@@ -16,13 +19,19 @@ from core.classroom.queue import (
     next_to_start,
     places,
 )
-from core.classroom.requests import RunRequest, build_job, read_request, write_request
+from core.classroom.requests import (
+    RunRequest,
+    build_job,
+    mark,
+    read_request,
+    write_request,
+)
 from core.data.sources import Dataset
 from core.data.store import DatasetStore
 from core.errors import UserError
 from core.jobs.registry import BackgroundJob, JobRegistry, new_job_id
 from core.runs.folder import list_runs, log_traceback, run_path
-from core.runs.layout import RunError, RunFolder, write_json
+from core.runs.layout import RunError, RunFolder
 from core.training.status import RunStatus
 
 
@@ -38,15 +47,18 @@ class Pending:
 
 
 class Scheduler:
-    """One per server process. `slots` runs train at once (threads of this process); the rest wait in fair order."""
+    """One per server process. `slots` runs train at once, by the executor's means (threads of this process unless
+    told otherwise); the rest wait in fair order."""
 
     def __init__(self, runs_root: Path, slots: int = 2, datasets: DatasetStore | None = None,
-                 waiting_cap: int = MAX_WAITING_PER_OWNER):
-        self.registry = JobRegistry(runs_root=runs_root, max_running=slots)
+                 waiting_cap: int = MAX_WAITING_PER_OWNER,
+                 executor: Callable[[JobRegistry, DatasetStore, Path], Executor] = ThreadExecutor):
+        self.registry = JobRegistry(runs_root=runs_root, max_running=max(slots, 1))
         self.runs_root, self.slots, self.waiting_cap = Path(runs_root), slots, waiting_cap
         self.datasets = datasets or DatasetStore()
+        self.executor = executor(self.registry, self.datasets, self.runs_root)
         self._waiting: dict[str, Pending] = {}
-        self._training: dict[str, tuple[str | None, BackgroundJob]] = {}  # run id -> (owner, job)
+        self._training: dict[str, tuple[str | None, BackgroundJob]] = {}  # run id -> (owner, job or RemoteRun)
         self._served: dict[str | None, int] = {}  # runs started per owner since nobody last waited (queue.py)
         self._lock = threading.RLock()
         self._recover()
@@ -65,7 +77,7 @@ class Scheduler:
                 raise QueueFullError(f"you have {mine} runs waiting already (the limit is {self.waiting_cap}): cancel "
                                      "one, or wait until one starts")
             write_request(folder, request)
-            self._waiting[run_id] = Pending(request, folder, job)
+            self._waiting[run_id] = Pending(request, folder, job if self.executor.in_process else None)
             self._dispatch()
         return run_id
 
@@ -76,7 +88,7 @@ class Scheduler:
             pending = self._waiting.pop(run_id, None)
             training = self._training.get(run_id)
         if pending is not None:
-            self._mark(pending.folder, RunStatus.CANCELLED, "cancelled while it waited in the queue")
+            mark(pending.folder, RunStatus.CANCELLED, "cancelled while it waited in the queue")
             return True
         if training is not None:
             training[1].stop()
@@ -129,30 +141,21 @@ class Scheduler:
                 chosen = next_to_start(waiting, training, self._served)
                 pending = self._waiting.pop(chosen.run_id)
                 self._served[chosen.owner] = self._served.get(chosen.owner, 0) + 1
-                job = pending.job or self._rebuild(chosen.run_id, pending)
-                if job is None:
+                try:
+                    handle = self.executor.start(chosen.run_id, pending.request, pending.folder, pending.job,
+                                                 self._ended)
+                except Exception as exc:  # any reason at all (its data or encoder run gone): the queue goes on
+                    log_traceback(pending.folder, "the queued run could not start")
+                    mark(pending.folder, RunStatus.FAILED, f"could not start: {exc}")
                     continue
-                self._training[chosen.run_id] = (pending.request.owner, job)
-                job.when_done(self._ended)
-                self.registry.adopt(job)
+                self._training[chosen.run_id] = (pending.request.owner, handle)
             if not self._waiting:
                 self._served.clear()  # contention is over: the next busy spell starts everyone level
 
-    def _ended(self, job: BackgroundJob) -> None:
+    def _ended(self, run_id: str) -> None:
         with self._lock:
-            self._training.pop(job.id, None)
+            self._training.pop(run_id, None)
         self._dispatch()
-
-    def _rebuild(self, run_id: str, pending: Pending) -> BackgroundJob | None:
-        """The job of a request read back after a restart; a request that can no longer train (its data or encoder run
-        gone) is marked failed, saying why, and the queue goes on."""
-        try:
-            dataset = self.datasets.get(pending.request.source)
-            return build_job(pending.request, dataset, pending.folder, self.runs_root)
-        except Exception as exc:  # any reason at all: one bad request must not stop the queue
-            log_traceback(pending.folder, "the queued run could not start")
-            self._mark(pending.folder, RunStatus.FAILED, f"could not start: {exc}")
-            return None
 
     def _recover(self) -> None:
         """Requests still queued in their folders (from before a restart) wait again, in their old order."""
@@ -162,17 +165,23 @@ class Scheduler:
             try:
                 self._waiting[listed.id] = Pending(read_request(listed.path), listed.path, None)
             except RunError as exc:
-                self._mark(listed.path, RunStatus.FAILED, str(exc))
+                mark(listed.path, RunStatus.FAILED, str(exc))
         self._dispatch()
 
-    @staticmethod
-    def _mark(folder: Path, status: RunStatus, reason: str) -> None:
-        files = RunFolder(folder)
-        try:
-            summary = files.read_summary()
-        except RunError:
-            return
-        write_json(files.summary, summary.changed(status=status, reason=reason).to_json())
+
+def executor_settings(class_mode: bool) -> dict:
+    """Slots and executor from the environment: CIFAR10_EXECUTOR ("thread" or "ray"; Ray by default in class mode,
+    threads in personal mode, which never imports Ray) and CIFAR10_SLOTS (runs at once; by default 2 threads, or one
+    Ray run per CIFAR10_RAY_CPUS_PER_RUN cores of this machine)."""
+    kind = os.environ.get("CIFAR10_EXECUTOR", "ray" if class_mode else "thread")
+    if kind not in ("thread", "ray"):
+        raise UserError(f"CIFAR10_EXECUTOR must be 'thread' or 'ray', not {kind[:20]!r}")
+    if kind == "thread":
+        return {"slots": int(os.environ.get("CIFAR10_SLOTS", "2")), "executor": ThreadExecutor}
+    from core.classroom.ray_workers import CPUS_PER_RUN, RayExecutor
+
+    slots = int(os.environ.get("CIFAR10_SLOTS", max(1, (os.cpu_count() or 1) // CPUS_PER_RUN)))
+    return {"slots": slots, "executor": RayExecutor}
 
 
 def _estimates(root: Path) -> dict[str, float]:

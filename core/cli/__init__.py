@@ -1,1 +1,1 @@
-"""Stage 8, the command line: `python -m core`, one module per command group."""
+"""Stage 9, the command line: `python -m core`, one module per command group."""

@@ -10,13 +10,13 @@ from core.cli._common import CliError, add_json, say
 
 def add_parser(subparsers) -> None:
     accounts = subparsers.add_parser("accounts", help="add, remove or list the accounts of class mode")
-    actions = accounts.add_subparsers(dest="action", required=True)
+    actions = accounts.add_subparsers(dest="action", required=True, help="what to do with the accounts")
     add = actions.add_parser("add", help="add an account; the password is read from stdin (one line)")
     add.add_argument("name", help="the sign-in name: lower-case letters, digits, '.', '_' or '-'")
     add.add_argument("--teacher", action="store_true", help="sees every student's runs and the Class page")
     add.add_argument("--replace", action="store_true", help="set a new password for an existing account")
     remove = actions.add_parser("remove", help="remove an account (its runs stay, owned by the name)")
-    remove.add_argument("name")
+    remove.add_argument("name", help="the account's sign-in name")
     actions.add_parser("list", help="list the accounts")
     for parser in (add, remove, actions.choices["list"]):
         add_json(parser)

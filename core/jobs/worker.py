@@ -20,6 +20,10 @@ class Worker:
         """Call `callback(self)` in the worker's thread once `_run` has returned (a scheduler starts the next run)."""
         self._on_end.append(callback)
 
+    def run_here(self) -> None:
+        """Do the work in the calling thread instead (a worker process has nothing else to do with it)."""
+        self._main()
+
     def _main(self) -> None:
         try:
             self._run()

@@ -56,6 +56,14 @@ class RunFolder:
         return self.path / "request.json"
 
     @property
+    def control(self) -> Path:  # Stop and a new learning rate for a run a worker process trains (core.classroom)
+        return self.path / "control.json"
+
+    @property
+    def worker(self) -> Path:  # which process on which machine trains it (a Ray worker), for a maintainer
+        return self.path / "worker.json"
+
+    @property
     def error_log(self) -> Path:  # tracebacks of what failed, for a maintainer
         return self.path / "error.log"
 
