@@ -84,8 +84,8 @@ def browser_tabs(base: str, names: list[str], halt: threading.Event, renders: li
         for name in names:
             page = browser.new_context().new_page()
             page.goto(base)
-            page.get_by_label("Name").fill(name)
-            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("textbox", name="Name").fill(name)
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             page.get_by_role("heading", name="CIFAR-10 Studio").first.wait_for(timeout=60_000)
             pages.append((page, "Class" if name == "teach" else "Train"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import write_tree
 
-from bench.browser import ARGS, CHROMIUM, ServerFailed, dashboard_server, nav, wait_for
+from bench.browser import ARGS, CHROMIUM, ServerFailed, choose, dashboard_server, nav, wait_for
 from core.classroom.accounts import AccountBook
 
 pytestmark = pytest.mark.slow  # a real server and Chromium
@@ -59,8 +59,8 @@ def sign_in(browser, base: str, name: str):
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.set_default_timeout(30_000)
     page.goto(base)
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORDS[name])
+    page.get_by_role("textbox", name="Name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(PASSWORDS[name])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as {name}").wait_for()
     return page
@@ -68,16 +68,21 @@ def sign_in(browser, base: str, name: str):
 
 def start_run(page, epochs: str) -> str:
     nav(page, "Train")
+    choose(page, "train_model", "seed")
     page.locator(".st-key-seed_epochs input").fill(epochs)
     page.locator(".st-key-seed_batch input").fill("4")
     page.get_by_role("button", name="Start training").click()
-    wait_for(lambda: "run=" in page.url, what="the run's address")
+    page.get_by_text("Run ", exact=False).filter(has_text=" · ").first.wait_for(timeout=60_000)
+    wait_for(lambda: "run=" in page.url, what="the run's address", timeout=60)
     return page.url.split("run=")[1]
 
 
 def test_two_students_and_a_teacher_share_one_server(server, browser):
-    with shot(browser.new_page(), "00-sign-in-required") as _:
-        pass
+    visitor = browser.new_page()
+    with shot(visitor, "00-sign-in-required"):
+        visitor.goto(f"{server}/train")
+        visitor.get_by_role("button", name="Sign in").wait_for()
+        assert visitor.get_by_role("button", name="Start training").count() == 0  # no page before sign-in
     alice = sign_in(browser, server, "alice")
     with shot(alice, "01-alice-trains"):
         first = start_run(alice, "200")  # holds the one slot a while
@@ -87,18 +92,26 @@ def test_two_students_and_a_teacher_share_one_server(server, browser):
         start_run(bob, "1")
         bob.get_by_text("Waiting in the queue: place 1 of 1").wait_for()
     with shot(bob, "03-bob-cannot-open-alices-run"):
-        bob.goto(f"{server}/train?run={first}")
+        bob.goto(f"{server}/train?run={first}")  # a typed address is a new session: he signs in again, on it
+        bob.get_by_role("textbox", name="Name").fill("bob")
+        bob.get_by_role("textbox", name="Password").fill(PASSWORDS["bob"])
+        bob.get_by_role("button", name="Sign in").click()
         bob.get_by_text(f"No classifier run called {first} was found.").wait_for()
         assert bob.get_by_role("button", name="Stop").count() == 0
+        assert first not in bob.locator(".st-key-compare_runs").inner_text()
     teacher = sign_in(browser, server, "teach")
     with shot(teacher, "04-teacher-class-page"):
         nav(teacher, "Class")
         teacher.get_by_text("The queue").wait_for()
         wait_for(lambda: "alice" in teacher.locator("[data-testid='stDataFrame']").first.inner_text()
                  or teacher.get_by_text("alice").count() > 0, what="alice's run on the Class page")
-    with shot(alice, "05-alice-stops-and-bob-starts"):
+    with shot(alice, "05-alice-stops"):
         alice.get_by_role("button", name="Stop").click()
         alice.get_by_text("Stopped.").wait_for(timeout=60_000)
-        bob.goto(server)  # a fresh load of his page: the run he asked for has its own address in the session
-        bob.get_by_text("Signed in as bob").or_(bob.get_by_label("Name")).first.wait_for()
+    with shot(teacher, "06-bobs-run-started-and-finished"):
+        teacher.reload()
+        teacher.get_by_role("textbox", name="Name").fill("teach")
+        teacher.get_by_role("textbox", name="Password").fill(PASSWORDS["teach"])
+        teacher.get_by_role("button", name="Sign in").click()
+        teacher.get_by_text("Nobody is waiting").wait_for(timeout=60_000)
     assert "Class" not in alice.locator("[data-testid='stSidebarNav']").inner_text()

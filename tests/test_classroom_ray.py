@@ -77,8 +77,8 @@ def test_stop_and_a_new_learning_rate_reach_the_worker_through_the_folder(class_
     wait_for(lambda: len(read_history(run_path(run_id, scheduler.runs_root)).steps) > 5, what="steps")
     handle = scheduler.registry.get(run_id)
     handle.set_lr(0.0123)
-    wait_for(lambda: read_history(run_path(run_id, scheduler.runs_root)).steps[-1].lr == pytest.approx(0.0123),
-             what="the new learning rate")
+    wait_for(lambda: [(e.type, e.lr_to) for e in read_history(run_path(run_id, scheduler.runs_root)).events]
+             == [("lr", pytest.approx(0.0123))], what="the new learning rate")  # taken by the loop at a step
     handle.stop()
     wait_for(lambda: status(class_server, run_id) in ENDED)
     assert status(class_server, run_id) == RunStatus.STOPPED

@@ -1,13 +1,20 @@
 """The scheduler: Start never fails for capacity, runs start in fair order, a queued run can be cancelled, and the
 queue survives a restart because the run folders are the queue."""
+import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
+from functools import partial
+from pathlib import Path
 
 import pytest
 
+from core.classroom.executors import ThreadExecutor
 from core.classroom.queue import MAX_WAITING_PER_OWNER
 from core.classroom.requests import RunRequest, read_request
-from core.classroom.scheduler import QueueFullError, Scheduler
+from core.classroom.scheduler import QueueFullError, Scheduler, executor_settings
+from core.errors import UserError
 from core.models.layers import Linear
 from core.models.spec import ModelSpec
 from core.runs.folder import list_runs, read_summary, run_path
@@ -16,6 +23,7 @@ from core.training.status import RunStatus
 from tests.conftest import SMALL_CONFIG, SMALL_SPEC
 
 QUICK = replace(SMALL_CONFIG, epochs=1)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def request(dataset, owner, epochs=1):
@@ -108,3 +116,36 @@ def test_a_request_round_trips_through_its_json(tiny_dataset):
     assert RunRequest.from_json(asked.to_json()) == asked
     with pytest.raises(RunError, match="damaged"):
         RunRequest.from_json({**asked.to_json(), "kind": "robot"})
+
+
+def test_personal_mode_trains_in_threads_and_never_imports_ray():
+    code = ("import sys; from core.classroom.scheduler import Scheduler, executor_settings; "
+            "s = executor_settings(False); assert s['executor'].func.__name__ == 'ThreadExecutor', s; "
+            "assert s['executor'].keywords == {'share_cores': False}; assert 'ray' not in sys.modules; print('ok')")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIFAR10_", "RAY_"))}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("setting,expected", [(None, "RayExecutor"), ("ray", "RayExecutor"),
+                                              ("thread", "ThreadExecutor")])
+def test_class_mode_trains_in_ray_workers_unless_told_threads(monkeypatch, setting, expected):
+    if setting is None:
+        monkeypatch.delenv("CIFAR10_EXECUTOR", raising=False)
+    else:
+        monkeypatch.setenv("CIFAR10_EXECUTOR", setting)
+    chosen = executor_settings(True)["executor"]
+    assert getattr(chosen, "func", chosen).__name__ == expected
+
+
+def test_an_unknown_executor_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("CIFAR10_EXECUTOR", "dask")
+    with pytest.raises(UserError, match="CIFAR10_EXECUTOR must be 'thread' or 'ray', not 'dask'"):
+        executor_settings(True)
+
+
+def test_runs_side_by_side_in_class_mode_threads_share_the_cores(tiny_dataset, root):
+    scheduler = Scheduler(root, slots=2, executor=partial(ThreadExecutor, share_cores=True))
+    assert scheduler.executor.threads == max(1, (os.cpu_count() or 1) // 2)
+    assert Scheduler(root, slots=2).executor.threads is None  # personal mode: torch's own count, as always

@@ -20,6 +20,7 @@ PASSWORDS = {"alice": "alice's password", "bob": "bob's password", "teach": "the
 def class_env(app_env, tmp_path, monkeypatch):
     accounts = tmp_path / "accounts.json"
     monkeypatch.setattr("core.classroom.accounts.ACCOUNTS_FILE", accounts)
+    monkeypatch.setenv("CIFAR10_EXECUTOR", "thread")  # the Ray path has its own tests (test_classroom_ray.py)
     book = AccountBook(accounts)
     for name, password in PASSWORDS.items():
         book.add(name, password, teacher=name == "teach")

@@ -3,6 +3,7 @@ dependency). Class mode: a Ray worker process (core.classroom.ray_workers), so o
 takes nothing else down. Both leave the same run folder behind."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -23,16 +24,20 @@ class Executor(Protocol):
 
 
 class ThreadExecutor:
-    """Each run in a daemon thread of this process, as the dashboard has always trained."""
+    """Each run in a daemon thread of this process, as the dashboard has always trained. `share_cores`: each run's
+    torch threads are the machine's cores divided among the slots (class mode without Ray), so runs side by side do
+    not ask for more threads than there are cores; personal mode leaves torch's own count, as it always has."""
 
     in_process = True
 
-    def __init__(self, registry: JobRegistry, datasets: DatasetStore, runs_root: Path):
+    def __init__(self, registry: JobRegistry, datasets: DatasetStore, runs_root: Path, share_cores: bool = False):
         self.registry, self.datasets, self.runs_root = registry, datasets, runs_root
+        self.threads = max(1, (os.cpu_count() or 1) // max(1, registry.max_running)) if share_cores else None
 
     def start(self, run_id: str, request: RunRequest, folder: Path, job: BackgroundJob | None, on_end: Ended):
         if job is None:  # asked for before a restart: built again from its request
             dataset: Dataset = self.datasets.get(request.source)
             job = build_job(request, dataset, folder, self.runs_root)
+        job.threads = self.threads
         job.when_done(lambda _: on_end(run_id))
         return self.registry.adopt(job)

@@ -7,6 +7,7 @@ import os
 import statistics
 import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -176,8 +177,9 @@ def executor_settings(class_mode: bool) -> dict:
     kind = os.environ.get("CIFAR10_EXECUTOR", "ray" if class_mode else "thread")
     if kind not in ("thread", "ray"):
         raise UserError(f"CIFAR10_EXECUTOR must be 'thread' or 'ray', not {kind[:20]!r}")
-    if kind == "thread":
-        return {"slots": int(os.environ.get("CIFAR10_SLOTS", "2")), "executor": ThreadExecutor}
+    if kind == "thread":  # in class mode the runs share the cores; personal mode keeps torch's own thread count
+        return {"slots": int(os.environ.get("CIFAR10_SLOTS", "2")),
+                "executor": partial(ThreadExecutor, share_cores=class_mode)}
     from core.classroom.ray_workers import CPUS_PER_RUN, RayExecutor
 
     slots = int(os.environ.get("CIFAR10_SLOTS", max(1, (os.cpu_count() or 1) // CPUS_PER_RUN)))

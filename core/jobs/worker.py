@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 
+import torch
+
 from core.training.callbacks import Control
 
 
@@ -15,6 +17,7 @@ class Worker:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._on_end: list = []
+        self.threads: int | None = None  # torch threads of its thread (OpenMP keeps it per thread); None: as is
 
     def when_done(self, callback) -> None:
         """Call `callback(self)` in the worker's thread once `_run` has returned (a scheduler starts the next run)."""
@@ -25,6 +28,8 @@ class Worker:
         self._main()
 
     def _main(self) -> None:
+        if self.threads:
+            torch.set_num_threads(self.threads)
         try:
             self._run()
         finally:
