@@ -1,19 +1,21 @@
 """A class on one server, simulated: `python -m bench.classroom [--users 20] [--starts-per-user 3]
 [--executor thread|ray] [--cpus N] [--tabs 3] [--data SRC] [--json]`.
 
-Every student asks for their runs at once (the worst case for fairness: the first student's three requests come before
-anyone else's first) through Scheduler.submit, the call the Train page makes. Each run is 1 epoch of the tutorial's
+Every student presses Start their K times at the start of the lesson, in a shuffled order, through Scheduler.submit, the
+call the Train page makes (the first two presses take the two idle slots, whoever made them). Each run is 1 epoch of the tutorial's
 network on a small slice of CIFAR-10 (100 training and 20 test pictures per class, written as a class-folder tree).
 Meanwhile a real dashboard in class mode answers /_stcore/health every 0.2 s and a few Chromium tabs signed in as
 students and the teacher reload the Train and Class pages. With Ray, one more run (3 epochs) is killed with SIGKILL
 after its first epoch to see it marked failed while the class goes on. Prints a table and one JSON line with the keys
 users, runs, finished, lost, max_concurrent, first_round_users, start_max_s, health_p99_s, health_max_s,
-page_render_max_s, killed_run_status, killed_failed_after_s, others_finished_after_kill, seconds."""
+page_render_max_s, page_renders, tabs_problem, killed_run_status, killed_failed_after_s, others_finished_after_kill,
+seconds."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import random
 import signal
 import tempfile
 import threading
@@ -73,7 +75,24 @@ class HealthProbe(threading.Thread):
                 self.seconds.append(10.0)
 
 
-def browser_tabs(base: str, names: list[str], halt: threading.Event, renders: list[float]) -> None:
+class Tabs(threading.Thread):
+    """Browser tabs signed in as `names`, each reloading its page until halted (browser_tabs)."""
+
+    def __init__(self, base: str, names: list[str]):
+        super().__init__(daemon=True)
+        self.base, self.names, self.renders, self.problem = base, names, [], None
+        self.ready, self.halt = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        try:
+            browser_tabs(self.base, self.names, self.halt, self.renders, self.ready)
+        except Exception as exc:  # reported in the output, never lost in the thread
+            self.problem = f"{type(exc).__name__}: {str(exc)[:300]}"
+        self.ready.set()
+
+
+def browser_tabs(base: str, names: list[str], halt: threading.Event, renders: list[float],
+                 ready: threading.Event) -> None:
     """Each name signs in in its own browser context, then reloads the Train page (the Class page for the teacher)
     until halted; each render's seconds (to its heading) go to `renders`."""
     from playwright.sync_api import sync_playwright
@@ -89,6 +108,7 @@ def browser_tabs(base: str, names: list[str], halt: threading.Event, renders: li
             page.get_by_role("button", name="Sign in").click()
             page.get_by_role("heading", name="CIFAR-10 Studio").first.wait_for(timeout=60_000)
             pages.append((page, "Class" if name == "teach" else "Train"))
+        ready.set()
         while not halt.is_set():
             for page, title in pages:
                 started = time.perf_counter()
@@ -137,22 +157,22 @@ def simulate(args, work: Path) -> dict:
                   "CIFAR10_DATA": slice_source, "CIFAR10_EXECUTOR": "thread"}
     out: dict = {"users": args.users, "executor": args.executor, "cpus": args.cpus}
     with dashboard_server(server_env, log=work / "server.log") as base:
-        probe, halt, renders = HealthProbe(base), threading.Event(), []
-        probe.start()
-        tabs = threading.Thread(target=browser_tabs, args=(base, [*names[:args.tabs - 1], "teach"], halt, renders),
-                                daemon=True)
-        if args.tabs:
+        probe, tabs = HealthProbe(base), Tabs(base, [*names[:args.tabs - 1], "teach"])
+        if args.tabs:  # the class signs in before anyone presses Start
             tabs.start()
-        started = time.perf_counter()
+            tabs.ready.wait(300)
         if args.executor == "ray":  # Ray starts in its own thread: wait for it, so its start is not a student's
             scheduler.executor._ready.wait()
+        probe.start()
+        started = time.perf_counter()
         starts, ids, concurrent = [], [], [0]
-        for name in names:
-            for _ in range(args.starts_per_user):
-                asked = time.perf_counter()
-                ids.append((name, scheduler.submit(RunRequest.classifier(tutorial.spec, config, slice_source, name),
-                                                   dataset)))
-                starts.append(time.perf_counter() - asked)
+        clicks = [name for name in names for _ in range(args.starts_per_user)]
+        random.Random(0).shuffle(clicks)  # everyone presses Start at the start of the lesson, in no set order
+        for name in clicks:
+            asked = time.perf_counter()
+            ids.append((name, scheduler.submit(RunRequest.classifier(tutorial.spec, config, slice_source, name),
+                                               dataset)))
+            starts.append(time.perf_counter() - asked)
         victim = None
         if args.executor == "ray":
             victim = scheduler.submit(RunRequest.classifier(tutorial.spec, replace(config, epochs=3), slice_source,
@@ -164,7 +184,7 @@ def simulate(args, work: Path) -> dict:
             concurrent.append(len(scheduler.training()))
             time.sleep(0.1)
         out["seconds"] = time.perf_counter() - started
-        halt.set()
+        tabs.halt.set()
         probe.halt.set()
         if args.tabs:
             tabs.join(120)
@@ -175,7 +195,9 @@ def simulate(args, work: Path) -> dict:
                lost=sum(s not in ENDED for s in statuses), max_concurrent=max(concurrent),
                first_round_users=len({name for name, _ in first}), start_max_s=max(starts),
                health_p99_s=health[int(0.99 * (len(health) - 1))] if health else None,
-               health_max_s=health[-1] if health else None, page_render_max_s=max(renders) if renders else None,
+               health_max_s=health[-1] if health else None,
+               page_render_max_s=max(tabs.renders) if tabs.renders else None, page_renders=len(tabs.renders),
+               tabs_problem=tabs.problem,
                killed_run_status=None, killed_failed_after_s=None, others_finished_after_kill=None)
     if victim is not None:
         status, after = killer.get("result", (str(status_of(root, victim)), None))

@@ -2,7 +2,7 @@
 read (and are tested) apart from threads and folders.
 
 Fair means round-robin across owners: every owner's first waiting run comes before anyone's second, and within a round
-the owner who has waited longest goes first. Runs an owner has started since the queue was last empty (the scheduler
+the owner who has waited longest goes first. Runs an owner has started since the server was last idle (the scheduler
 counts them, training ones included) count as turns already taken, so a student who asked for three runs at once gets
 the second only after everyone else's first."""
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Training:
 def fair_order(waiting: list[Waiting], training: list[Training],
                served: dict[str | None, int] | None = None) -> list[Waiting]:
     """The waiting runs in the order they should start: by round (an owner's n-th waiting run, counting the turns they
-    were `served` since the queue was last empty, and at least their runs in training), then by when it was queued."""
+    were `served` since the server was last idle, and at least their runs in training), then by when it was queued."""
     busy = dict(served or {})
     in_training: dict[str | None, int] = {}
     for run in training:

@@ -60,7 +60,7 @@ class Scheduler:
         self.executor = executor(self.registry, self.datasets, self.runs_root)
         self._waiting: dict[str, Pending] = {}
         self._training: dict[str, tuple[str | None, BackgroundJob]] = {}  # run id -> (owner, job or RemoteRun)
-        self._served: dict[str | None, int] = {}  # runs started per owner since nobody last waited (queue.py)
+        self._served: dict[str | None, int] = {}  # runs started per owner since the server was last idle (queue.py)
         self._lock = threading.RLock()
         self._recover()
 
@@ -150,8 +150,8 @@ class Scheduler:
                     mark(pending.folder, RunStatus.FAILED, f"could not start: {exc}")
                     continue
                 self._training[chosen.run_id] = (pending.request.owner, handle)
-            if not self._waiting:
-                self._served.clear()  # contention is over: the next busy spell starts everyone level
+            if not self._waiting and not self._training:
+                self._served.clear()  # the server is idle: the next busy spell starts everyone level
 
     def _ended(self, run_id: str) -> None:
         with self._lock:
