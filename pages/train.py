@@ -1,7 +1,10 @@
 """Train: settings, Start/Stop, and live charts of a run that keeps going when the tab closes (its id is in the URL)."""
+import time
+
 import streamlit as st
 
 from core.classroom.requests import RunRequest
+from core.classroom.scheduler import TaskRequest
 from core.errors import UserError
 from core.jobs.lr_find import LRFinderJob
 from core.models.spec import layer_report
@@ -54,14 +57,16 @@ else:
     if find:
         try:
             old = st.session_state.get("lr_job")
-            if old is not None:
-                old.stop()  # one range test per session: a new one replaces the last
-            st.session_state.lr_job = LRFinderJob(model_spec, dataset, config.check()).start()
-            st.session_state.lr_job_form = choice
+            if old is not None:  # one range test per session: a new one replaces the last, waiting or running
+                old.stop()
+                scheduler().cancel(st.session_state.get("lr_task", ""))
+            job = LRFinderJob(model_spec, dataset, config.check())
+            st.session_state.lr_task = scheduler().submit_task(TaskRequest("lr-find", owner(), time.time()), job)
+            st.session_state.lr_job, st.session_state.lr_job_form = job, choice
         except UserError as exc:
             st.error(f"**The learning-rate finder did not start.** {exc}")
     if st.session_state.get("lr_job") is not None and st.session_state.get("lr_job_form") == choice:
-        lr_find_ui(st.session_state.lr_job, f"{choice}_lr")
+        lr_find_ui(st.session_state.lr_job, f"{choice}_lr", st.session_state.get("lr_task"))
     if start:
         try:
             request = RunRequest.classifier(model_spec, config.check(), dataset.source, owner())

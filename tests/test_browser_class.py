@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from conftest import write_tree
 
-from bench.browser import ARGS, CHROMIUM, ServerFailed, choose, dashboard_server, nav, wait_for
+from bench.browser import (
+    ARGS,
+    CHROMIUM,
+    ServerFailed,
+    choose,
+    dashboard_server,
+    nav,
+    wait_for,
+)
 from core.classroom.accounts import AccountBook
 
 pytestmark = pytest.mark.slow  # a real server and Chromium

@@ -13,8 +13,14 @@ import pytest
 from core.classroom.executors import ThreadExecutor
 from core.classroom.queue import MAX_WAITING_PER_OWNER
 from core.classroom.requests import RunRequest, read_request
-from core.classroom.scheduler import QueueFullError, Scheduler, executor_settings
+from core.classroom.scheduler import (
+    QueueFullError,
+    Scheduler,
+    TaskRequest,
+    executor_settings,
+)
 from core.errors import UserError
+from core.jobs.worker import Worker
 from core.models.layers import Linear
 from core.models.spec import ModelSpec
 from core.runs.folder import list_runs, read_summary, run_path
@@ -149,3 +155,27 @@ def test_runs_side_by_side_in_class_mode_threads_share_the_cores(tiny_dataset, r
     scheduler = Scheduler(root, slots=2, executor=partial(ThreadExecutor, share_cores=True))
     assert scheduler.executor.threads == max(1, (os.cpu_count() or 1) // 2)
     assert Scheduler(root, slots=2).executor.threads is None  # personal mode: torch's own count, as always
+
+
+class Recorded(Worker):
+    """A task that notes when it ran."""
+
+    def __init__(self, log: list, name: str):
+        super().__init__(name)
+        self.log, self.name = log, name
+
+    def _run(self) -> None:
+        self.log.append(self.name)
+
+
+def test_the_learning_rate_finder_waits_its_turn_in_the_same_queue(tiny_dataset, root):
+    scheduler, log = Scheduler(root, slots=1), []
+    run = scheduler.submit(request(tiny_dataset, "ann", epochs=30), tiny_dataset)
+    finder = Recorded(log, "bob's finder")
+    task = scheduler.submit_task(TaskRequest("lr-find", "bob", time.time()), finder)
+    assert finder.waiting and scheduler.place_of(task).place == 1
+    cancelled = Recorded(log, "cy's finder")
+    scheduler.cancel(scheduler.submit_task(TaskRequest("lr-find", "cy", time.time()), cancelled))
+    scheduler.cancel(run)  # its slot frees: bob's finder runs, cy's never does
+    wait_all_done(root, [run])
+    assert finder.join(30) and log == ["bob's finder"] and cancelled.waiting

@@ -15,8 +15,9 @@ def start_line(start_in_s: float | None) -> str:
     return f"it should start in about {format_eta(start_in_s)} (min:s)"
 
 
-def queued_ui(run_id: str, key: str) -> None:
-    """Place, estimated start and a Cancel button for a waiting run; the page's fragment redraws it every tick."""
+def queued_ui(run_id: str, key: str, on_cancel=None) -> None:
+    """Place, estimated start and a Cancel button for a waiting run; the page's fragment redraws it every tick.
+    `on_cancel`: what else to forget once it is cancelled (a task has no run folder to say so)."""
     place = scheduler().place_of(run_id)
     if place is None:  # it started (or was cancelled) since the page looked
         st.info("Starting…")
@@ -26,4 +27,6 @@ def queued_ui(run_id: str, key: str) -> None:
             "takes every student in turn, so nobody waits behind another's whole list.")
     if st.button("Cancel this run", key=f"{key}_cancel", icon=":material/cancel:"):
         scheduler().cancel(run_id)
+        if on_cancel is not None:
+            on_cancel()
         st.rerun()

@@ -40,10 +40,20 @@ class QueueFullError(UserError):
     """One owner has as many runs waiting as the server allows."""
 
 
+@dataclass(frozen=True)
+class TaskRequest:
+    """A short job that waits its turn in the same queue as the runs but leaves no run folder: the learning-rate
+    finder. It runs in a thread of this process in whatever mode, holding a slot while it runs."""
+    name: str
+    owner: str | None
+    queued: float
+    epochs: int = 0  # what the queue's tables show; its steps are few
+
+
 @dataclass
 class Pending:
-    request: RunRequest
-    folder: Path
+    request: RunRequest | TaskRequest
+    folder: Path | None  # None for a task, which has no run folder
     job: BackgroundJob | None  # built when asked for (which checks it); None for a request read back after a restart
 
 
@@ -82,6 +92,18 @@ class Scheduler:
             self._dispatch()
         return run_id
 
+    def submit_task(self, task: TaskRequest, job) -> str:
+        """Queue a task (a Worker, already checked); it starts in a free slot like a run. Returns its id."""
+        task_id = new_job_id(task.name)
+        with self._lock:
+            mine = sum(p.request.owner == task.owner for p in self._waiting.values())
+            if task.owner is not None and mine >= self.waiting_cap:
+                raise QueueFullError(f"you have {mine} runs waiting already (the limit is {self.waiting_cap}): cancel "
+                                     "one, or wait until one starts")
+            self._waiting[task_id] = Pending(task, None, job)
+            self._dispatch()
+        return task_id
+
     def cancel(self, run_id: str) -> bool:
         """Take a waiting run out of the queue (status "cancelled"), or stop a training one (its weights so far are
         kept, as Stop does). False when it is neither (finished, or unknown)."""
@@ -89,7 +111,8 @@ class Scheduler:
             pending = self._waiting.pop(run_id, None)
             training = self._training.get(run_id)
         if pending is not None:
-            mark(pending.folder, RunStatus.CANCELLED, "cancelled while it waited in the queue")
+            if pending.folder is not None:
+                mark(pending.folder, RunStatus.CANCELLED, "cancelled while it waited in the queue")
             return True
         if training is not None:
             training[1].stop()
@@ -129,8 +152,8 @@ class Scheduler:
     def _trainings(self) -> list[Training]:
         out = []
         for rid, (owner, job) in self._training.items():
-            snap = job.snapshot()
-            out.append(Training(rid, owner, snap.steps[-1].eta if snap.steps else None))
+            steps = getattr(job.snapshot(), "steps", None)  # a task (the finder) reports no ETA: short, unknown
+            out.append(Training(rid, owner, steps[-1].eta if steps else None))
         return out
 
     def _dispatch(self) -> None:
@@ -142,6 +165,11 @@ class Scheduler:
                 chosen = next_to_start(waiting, training, self._served)
                 pending = self._waiting.pop(chosen.run_id)
                 self._served[chosen.owner] = self._served.get(chosen.owner, 0) + 1
+                if pending.folder is None:  # a task: a thread of this process, whatever the executor
+                    handle = pending.job
+                    handle.when_done(lambda _, rid=chosen.run_id: self._ended(rid))
+                    self._training[chosen.run_id] = (pending.request.owner, handle.start())
+                    continue
                 try:
                     handle = self.executor.start(chosen.run_id, pending.request, pending.folder, pending.job,
                                                  self._ended)

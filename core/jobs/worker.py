@@ -40,6 +40,11 @@ class Worker:
         self._thread.start()
         return self
 
+    @property
+    def waiting(self) -> bool:
+        """Made but not started: waiting its turn in a queue (a cancelled one waits forever, and is dropped)."""
+        return self._thread.ident is None
+
     def stop(self) -> None:
         self.control.stop()  # the loop reports the stop at the step where it takes effect
 
