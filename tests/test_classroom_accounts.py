@@ -128,3 +128,18 @@ def test_the_cli_adds_lists_and_removes_accounts_reading_the_password_from_stdin
     assert json.loads(cli("list").stdout.splitlines()[-1]) == {"accounts": [{"name": "teach", "teacher": True}]}
     assert cli("remove", "teach").returncode == 0
     assert json.loads(cli("list").stdout.splitlines()[-1]) == {"accounts": []}
+
+
+def test_a_school_identity_is_the_same_account_as_its_password(book):
+    book.add("ann", "ann's password", email="Ann@school.example")
+    book.add("teach", "", teacher=True, email="teacher@school.example")  # the school's provider only
+    assert book.by_email("ann@school.example") == book.verify("ann", "ann's password") == Identity("ann")
+    assert book.by_email("teacher@school.example") == Identity("teach", True)
+    assert book.verify("teach", "") is None  # no password: only the provider signs it in
+    assert book.by_email("mallory@school.example") is None and book.by_email(None) is None
+    with pytest.raises(AccountError, match="belongs to ann already"):
+        book.add("bob", "bob's password", email="ann@school.example")
+    with pytest.raises(AccountError, match="not an email address"):
+        book.add("bob", "bob's password", email="bob")
+    with pytest.raises(AccountError, match="at least 8 characters"):
+        book.add("bob", "")  # neither a password nor a school identity

@@ -12,11 +12,26 @@ def guard() -> SignInGuard:
     return SignInGuard()
 
 
+def school_sign_in() -> bool:
+    """Whether the server has an OpenID Connect provider for st.login ([auth] in .streamlit/secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
 def signed_in() -> Identity | None:
-    """The session's identity, while its account still exists (a removed account is signed out on its next click)."""
+    """The session's identity, while its account still exists (a removed account is signed out on its next click).
+    Someone signed in through the school's provider is the account with that email: the same Identity as a password
+    gives, kept across reloads by st.login's cookie."""
     who = st.session_state.get("identity")
+    if who is None and school_sign_in() and st.user.is_logged_in:
+        who = AccountBook().by_email(st.user.get("email"))
+        if who is None:
+            st.session_state.school_refused = st.user.get("email")
     if who is not None and who.name not in {name for name, _ in AccountBook().names()}:
-        st.session_state.identity = who = None
+        who = None
+    st.session_state.identity = who
     return who
 
 
@@ -33,6 +48,13 @@ def sign_in_ui() -> None:
             st.rerun()
         except AccountError as exc:
             st.error(str(exc))
+    if school_sign_in():
+        refused = st.session_state.pop("school_refused", None)
+        if refused:
+            st.error(f"{refused} has no account on this server: ask your teacher to add it "
+                     "(`python -m core accounts add NAME --email ...`).")
+        st.button("Sign in with your school account", key="school_sign_in", on_click=st.login,
+                  icon=":material/school:")
 
 
 def account_sidebar_ui(who: Identity) -> None:
@@ -40,4 +62,6 @@ def account_sidebar_ui(who: Identity) -> None:
         st.caption(f"Signed in as **{who.name}**" + (" (teacher)" if who.teacher else ""))
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             st.session_state.identity = None
+            if school_sign_in() and st.user.is_logged_in:
+                st.logout()  # st.login's cookie too, or the next click would sign in again
             st.rerun()

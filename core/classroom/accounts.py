@@ -52,7 +52,9 @@ def check_name(name: str) -> str:
 
 
 class AccountBook:
-    """The accounts file: {"v": 1, "accounts": {name: {"teacher": bool, "hash": argon2 encoded hash}}}."""
+    """The accounts file: {"v": 1, "accounts": {name: {"teacher": bool, "hash": argon2 encoded hash or absent,
+    "email": the school identity's address or absent}}}. An account signs in with its password, or through the
+    school's OpenID Connect provider (Streamlit's st.login) when its email matches; both give the same Identity."""
 
     def __init__(self, path: Path | None = None):
         self.path = Path(path or ACCOUNTS_FILE)
@@ -65,7 +67,7 @@ class AccountBook:
             data = json.loads(self.path.read_text())
             accounts = data["accounts"]
             if not isinstance(accounts, dict) or not all(
-                    isinstance(a, dict) and isinstance(a.get("hash"), str) for a in accounts.values()):
+                    isinstance(a, dict) and isinstance(a.get("hash", ""), str) for a in accounts.values()):
                 raise ValueError
         except (OSError, ValueError, KeyError, TypeError):
             raise AccountError(f"{self.path} is damaged (not an accounts file); restore it from a backup, or move it "
@@ -81,17 +83,35 @@ class AccountBook:
         """(name, teacher) for every account, sorted by name."""
         return sorted((name, bool(a.get("teacher"))) for name, a in self._read().items())
 
-    def add(self, name: str, password: str, teacher: bool = False, replace: bool = False) -> Identity:
+    def add(self, name: str, password: str, teacher: bool = False, replace: bool = False,
+            email: str | None = None) -> Identity:
+        """An account with a password, or (given the school `email`) without one: it then signs in only through the
+        school's provider."""
         check_name(name)
-        if len(password) < MIN_PASSWORD:
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+            raise AccountError(f"{email[:60]!r} is not an email address")
+        if (password or email is None) and len(password) < MIN_PASSWORD:
             raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
         with self._lock:
             accounts = self._read()
             if name in accounts and not replace:
                 raise AccountError(f"{name} has an account already (add --replace to set a new password)")
-            accounts[name] = {"teacher": teacher, "hash": _hasher().hash(password)}
+            taken = [n for n, a in accounts.items() if email and n != name and a.get("email", "").lower() == email.lower()]
+            if taken:
+                raise AccountError(f"{email} belongs to {taken[0]} already")
+            accounts[name] = {"teacher": teacher, **({"hash": _hasher().hash(password)} if password else {}),
+                              **({"email": email} if email else {})}
             self._write(accounts)
         return Identity(name, teacher)
+
+    def by_email(self, email: str | None) -> Identity | None:
+        """The account a school identity (st.login's verified email) belongs to; None if none does."""
+        if not email:
+            return None
+        for name, account in self._read().items():
+            if account.get("email", "").lower() == email.lower():
+                return Identity(name, bool(account.get("teacher")))
+        return None
 
     def remove(self, name: str) -> None:
         with self._lock:
@@ -107,12 +127,12 @@ class AccountBook:
         from argon2.exceptions import InvalidHashError, VerificationError
 
         account = self._read().get(name.strip().lower()) if isinstance(name, str) else None
-        hasher = _hasher()
+        stored = account.get("hash") if account else None  # an account of the school's provider has none
         try:
-            hasher.verify(account["hash"] if account else _dummy_hash(), password)
+            _hasher().verify(stored or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
-        return Identity(name.strip().lower(), bool(account.get("teacher"))) if account else None
+        return Identity(name.strip().lower(), bool(account.get("teacher"))) if stored else None
 
 
 _DUMMY: list[str] = []

@@ -15,6 +15,8 @@ def add_parser(subparsers) -> None:
     add.add_argument("name", help="the sign-in name: lower-case letters, digits, '.', '_' or '-'")
     add.add_argument("--teacher", action="store_true", help="sees every student's runs and the Class page")
     add.add_argument("--replace", action="store_true", help="set a new password for an existing account")
+    add.add_argument("--email", help="the school identity's email: signs in through the school's OpenID Connect "
+                                     "provider (st.login) too; with an empty password, only that way")
     remove = actions.add_parser("remove", help="remove an account (its runs stay, owned by the name)")
     remove.add_argument("name", help="the account's sign-in name")
     actions.add_parser("list", help="list the accounts")
@@ -37,7 +39,7 @@ def read_password() -> str:
 def cmd_accounts(args) -> dict:
     book = AccountBook()
     if args.action == "add":
-        who = book.add(args.name, read_password(), args.teacher, args.replace)
+        who = book.add(args.name, read_password(), args.teacher, args.replace, args.email)
         say(args, f"added {who.name}{' (teacher)' if who.teacher else ''} to {ACCOUNTS_FILE}: this server runs in "
                   "class mode")
         return {"added": who.name, "teacher": who.teacher, "file": str(ACCOUNTS_FILE)}
