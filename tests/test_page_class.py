@@ -3,7 +3,7 @@ guessing, by the compare picker and the run pickers; and the teacher's Class pag
 from pathlib import Path
 
 import pytest
-from conftest import copy_run
+from conftest import copy_run, plotly_figures
 from streamlit.testing.v1 import AppTest
 from test_page_train import poll_until, start
 
@@ -89,6 +89,10 @@ def test_the_teacher_sees_every_run_on_the_class_page_and_students_have_no_such_
     table = teacher.dataframe[0].value  # the queue is empty (a caption): the first table is every run
     assert sorted(table["student"]) == ["alice", "bob"]
     assert set(table["run"]) == {trained_run, other.name}
+    teacher.multiselect(key="class_compare").set_value([trained_run, other.name]).run()
+    curves = plotly_figures(teacher)["class_cmp_acc"]["data"]
+    assert sorted(trace["name"].split(" · ")[0] for trace in curves) == ["alice", "bob"]
+    assert [len(trace["x"]) for trace in curves] == [2, 2]  # both runs' two epochs
     csv = as_csv(class_rows(runs.RUNS_ROOT))
     assert "alice" in csv and "bob" in csv and csv.splitlines()[0].startswith("run_id,student,")
     student = signed_in("alice")

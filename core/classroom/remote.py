@@ -60,9 +60,9 @@ class RemoteRun:
             curve.add(step)
         points = curve.points()
         last = history.steps[-1] if history.steps else None
+        lr = last.lr if last else (files.read_request().get("config") or {}).get("lr", 0.0)  # before its first step
         return JobSnapshot(self.id, status, reason, [p.report for p in points], [p.smoothed for p in points],
-                           history.epochs, history.events, last.total_steps if last else 0, last.lr if last else 0.0,
-                           self.folder)
+                           history.epochs, history.events, last.total_steps if last else 0, lr, self.folder)
 
     # --- the executor ---
 
