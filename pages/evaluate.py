@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from core.data.images import MAX_IMAGE_BYTES, ImageError, decode_image, to_pil
+from core.data.images import MAX_IMAGE_BYTES, to_pil
 from core.errors import UserError
 from core.insight.evaluation import (
     CELL_IMAGES,
@@ -24,7 +24,7 @@ from ui.figures import (
 )
 from ui.robustness import robustness_ui
 from ui.state import dataset_ui, run_model, run_picker_ui
-from ui.widgets import image_grid_ui
+from ui.widgets import image_grid_ui, photo_ui
 
 through_entry_ui()
 st.title("Evaluate")
@@ -119,17 +119,13 @@ robustness_ui(run, model, dataset)
 st.subheader("Try an image")
 st.caption("This network only knows the 10 CIFAR-10 classes; it shrinks your photo to 32x32 first.")
 u1, u2 = st.columns(2)
-upload = u1.file_uploader("Upload a photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="photo_upload",
-                          help=f"Up to {MAX_IMAGE_BYTES // 2**20} MB. Checked by content, not by name.")
+with u1:
+    photo = photo_ui("photo_upload", "classified", f"Up to {MAX_IMAGE_BYTES // 2**20} MB. Checked by content, not by "
+                                                   "name.")
 if u2.button("Draw a random test image", key="random_test"):
     st.session_state.random_index = int(torch.randint(len(dataset.test_x), (1,)))
-picture, label = None, None
-if upload is not None:
-    try:
-        picture, label = decode_image(upload.getvalue(), upload.name), upload.name
-    except ImageError as exc:
-        st.error(f"**That file cannot be classified.** {exc}")
-elif "random_index" in st.session_state:
+picture, label = photo if photo is not None else (None, None)
+if picture is None and "random_index" in st.session_state:
     i = st.session_state.random_index
     picture, label = to_pil(dataset.test_x[i]), f"test image #{i} ({classes[int(dataset.test_y[i])]})"
 if picture is not None:

@@ -23,16 +23,31 @@ def error_ui(message: str, title: str = "That did not work") -> None:
     st.error(f"**{title}.** {message}")
 
 
-def photo_upload_ui(key: str, what: str):
-    """A photo uploader; the decoded picture, or None (nothing uploaded, or a file explained as unusable)."""
-    upload = st.file_uploader("Photo", type=PHOTO_TYPES, key=key)
-    if upload is None:
+def photo_ui(key: str, what: str, help: str | None = None):
+    """A photo from a file or the webcam (st.camera_input, drawn only when chosen, so the browser asks for the camera
+    only then); either way decoded by content with the same checks. (picture, label), or None (nothing yet, or a file
+    explained as unusable)."""
+    camera = st.toggle("Use the webcam", key=f"{key}_webcam", help="Take a photo with this computer's camera instead "
+                       "of uploading a file; it goes through the same checks as an upload.")
+    if camera:
+        shot = st.camera_input("Take a photo", key=f"{key}_camera")
+        data, label = (shot.getvalue(), "your webcam photo") if shot is not None else (None, "")
+    else:
+        upload = st.file_uploader("Photo", type=PHOTO_TYPES, key=key, help=help)
+        data, label = (upload.getvalue(), upload.name) if upload is not None else (None, "")
+    if data is None:
         return None
     try:
-        return decode_image(upload.getvalue(), upload.name)
+        return decode_image(data, label), label
     except ImageError as exc:
-        st.error(f"**That file cannot be {what}.** {exc}")
+        st.error(f"**That {'photo' if camera else 'file'} cannot be {what}.** {exc}")
         return None
+
+
+def photo_upload_ui(key: str, what: str):
+    """photo_ui's picture alone."""
+    photo = photo_ui(key, what)
+    return None if photo is None else photo[0]
 
 
 def live_controls_ui(job, lr: float, lrs: list[float], prefix: str = "") -> None:
