@@ -139,3 +139,18 @@ def test_the_train_page_does_not_show_a_captioner_run(app_env, tiny_dataset):
         assert any("No classifier run called" in w.value for w in at.warning)
         registry()._jobs.clear()
     assert run_path(job.id).exists()
+
+
+def test_the_encoder_defaults_to_the_most_accurate_finished_classifier(app_env, trained_run, tutorial_run_once):
+    import json
+
+    from conftest import copy_run
+
+    better = copy_run(tutorial_run_once, runs.run_path("20260102-000000-tutorial-better"), str(app_env))
+    summary = json.loads((better / "summary.json").read_text())
+    (better / "summary.json").write_text(json.dumps({**summary, "test_accuracy": 0.99}))
+    at = open_page("caption")
+    encoder = at.selectbox(key="cap_encoder")
+    assert encoder.value == better.name  # the most accurate first, whatever its age
+    assert encoder.options[-1] == "train an encoder from scratch"
+    assert "81.1%" in encoder.help and "30.7%" in encoder.help  # why, with the measured figures

@@ -33,18 +33,23 @@ ROWS = (("encoder_mode", "cell", "epochs", "scenes_per_epoch"), ("batch_size", "
 NARROWED = {"lr": {"options": sorted({*LRS, CaptionConfig().lr})}, "encoder_lr": {"options": ENCODER_SHARES}}
 
 
+ENCODER_HELP = ("A trained classifier already knows what the ten classes look like: its conv layers make a ready "
+                "encoder (transfer learning), so only the decoder must learn. The most accurate one is chosen first: "
+                "at the same settings a classifier's encoder named 81.1% of the test scenes' objects in place, one "
+                "trained from scratch 30.7% (docs/captioning.md).")
+
+
 def caption_settings_ui(classifier_runs: list[ListedRun]) -> tuple[CaptionConfig, str | None, bool]:
     """The form; returns the config, the classifier run to take the encoder from (None: from scratch), and whether
     Start was pressed."""
     base = CaptionConfig()
+    ranked = sorted(classifier_runs, key=lambda r: -(r.summary.test_accuracy or 0.0))  # the most accurate first
     labels = {r.id: f"conv layers of {r.id} ({r.summary.model}, "
                     f"{'' if r.summary.test_accuracy is None else format(r.summary.test_accuracy, '.1%')})"
-              for r in classifier_runs}
+              for r in ranked}
     with st.form("caption_settings", border=True):
-        encoder = st.selectbox("Encoder", [SCRATCH, *labels], key="cap_encoder",
-                               format_func=lambda k: labels.get(k, k),
-                               help="A trained classifier already knows what the ten classes look like: its conv "
-                                    "layers make a ready encoder (transfer learning), so only the decoder must learn.")
+        encoder = st.selectbox("Encoder", [*labels, SCRATCH], key="cap_encoder",
+                               format_func=lambda k: labels.get(k, k), help=ENCODER_HELP)
         values = {}
         for row in ROWS:
             for column, name in zip(st.columns(len(row)), row):
