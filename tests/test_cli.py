@@ -242,7 +242,7 @@ def test_runs_lists_and_deletes(trained, capsys, data_root, tmp_path):
     listed_root = tmp_path / "runs"  # the runs folder the CLI lists (see the data_root fixture)
     shutil.copytree(trained["run"], listed_root / "20260101-000000-tutorial-abc123")
     code, out, _ = run_cli(capsys, "runs", "--json")
-    [run] = last_json(out)["runs"]
+    [run] = [r for r in last_json(out)["runs"] if not r["starter"]]  # the starters shipped with the project follow
     assert code == 0 and run["id"] == "20260101-000000-tutorial-abc123" and run["status"] == "finished"
     assert run["model"] == "tutorial" and run["test_accuracy"] == pytest.approx(trained["test_accuracy"])
     code, out, _ = run_cli(capsys, "runs", "--delete", str(listed_root / run["id"]), "--json")
@@ -250,7 +250,7 @@ def test_runs_lists_and_deletes(trained, capsys, data_root, tmp_path):
     code, out, _ = run_cli(capsys, "runs", "--delete", trained["run"], "--json")
     assert code == 0 and not Path(trained["run"]).exists()
     code, out, _ = run_cli(capsys, "runs", "--json")
-    assert code == 0 and last_json(out) == {"runs": []}
+    assert code == 0 and all(r["starter"] for r in last_json(out)["runs"])  # only the read-only starters are left
 
 
 def _train_choices():
@@ -438,7 +438,7 @@ def test_runs_lists_both_kinds_and_deletes_a_captioner(captioner, trained, capsy
     shutil.copytree(trained["run"], listed_root / "20260101-000000-tutorial-abc123")
     shutil.copytree(captioner["run"], listed_root / "20260101-000001-captioner-abc123")
     code, out, _ = run_cli(capsys, "runs", "--json")
-    kinds = {r["id"]: r["kind"] for r in last_json(out)["runs"]}
+    kinds = {r["id"]: r["kind"] for r in last_json(out)["runs"] if not r["starter"]}
     assert code == 0 and kinds == {"20260101-000000-tutorial-abc123": "classifier",
                                    "20260101-000001-captioner-abc123": "captioner"}
     code, _, err = run_cli(capsys, "runs", "--delete", captioner["run"], "--json")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.classroom.access import can_see, find_visible_run, visible
+from core.classroom.access import can_see_folder, find_visible_run, visible
 from core.classroom.accounts import Identity, class_mode
 from core.classroom.scheduler import Scheduler, executor_settings
 from core.data import sources as data
@@ -56,7 +56,7 @@ def visible_runs(kind: str | None = None) -> list[runs.ListedRun]:
 
 
 def _check_visible(run_id: str, kind) -> None:
-    if not can_see(viewer(), RunFolder(runs.run_path(run_id)).owner):
+    if not can_see_folder(viewer(), runs.run_path(run_id)):
         raise not_found(run_id, kind)
 
 

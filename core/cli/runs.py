@@ -22,6 +22,7 @@ def cmd_runs(args) -> dict:
     if not args.json:
         for r in listed:
             acc = r.summary.test_accuracy
-            print(f"{r.id:<48} {r.summary.status:<12} {'' if acc is None else f'{acc:.1%}'}")
+            print(f"{r.id:<48} {r.summary.status:<12} {'' if acc is None else f'{acc:.1%}'}"
+                  f"{'  (starter, read-only)' if r.starter else ''}")
     return {"runs": [{"id": r.id, "status": r.summary.status, "test_accuracy": r.summary.test_accuracy,
-                      "model": r.summary.model, "kind": r.kind} for r in listed]}
+                      "model": r.summary.model, "kind": r.kind, "starter": r.starter} for r in listed]}

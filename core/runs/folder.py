@@ -21,7 +21,7 @@ from torch import nn
 from core.models.codec import spec_from_json, spec_to_json
 from core.models.layers import SpecError
 from core.models.spec import ModelSpec, build_model, summarize
-from core.runs.layout import RunError, RunFolder, read_json, write_json
+from core.runs.layout import STARTERS_ROOT, RunError, RunFolder, read_json, write_json
 from core.runs.summary import RunKind, RunSummary
 from core.storage import write_atomic
 from core.training import history
@@ -52,10 +52,13 @@ def new_run_id(name: str = "run") -> str:
 
 
 def run_path(run: str | Path, root: Path | None = None) -> Path:
-    """A run id (inside the runs folder) or an explicit folder path given on the command line."""
+    """A run id (inside the runs folder, else a starter shipped with the project) or an explicit folder path given on
+    the command line."""
     root = Path(root or RUNS_ROOT)
     text = str(run)
     if _ID.match(text) and ".." not in text:
+        if not (root / text).exists() and (STARTERS_ROOT / text).is_dir():
+            return STARTERS_ROOT / text
         return root / text
     raise RunError(f"{text[:60]!r} is not a run id (letters, digits, '.', '_' and '-', no '..')")
 
@@ -65,9 +68,11 @@ def run_kind(folder: Path) -> RunKind | None:
 
 
 def resolve_cli_run(path: str, kind: str | None = "classifier") -> Path:
-    """The CLI accepts a folder path: it is the person's own disk, but it must be a run folder of the right kind
-    (None: any kind)."""
+    """The CLI accepts a folder path (the person's own disk) or a run id (in the runs folder, or a starter's), but it
+    must be a run folder of the right kind (None: any kind)."""
     folder = Path(path).expanduser()
+    if not folder.exists() and _ID.match(path) and ".." not in path:
+        folder = run_path(path)
     files = RunFolder(folder)
     found = files.kind
     if found is None:
@@ -165,6 +170,7 @@ class ListedRun:
     path: Path
     kind: str  # from the folder's files, which a damaged summary cannot hide
     summary: RunSummary
+    starter: bool = False  # shipped with the project (starters/), read-only
 
 
 def read_summary(folder: Path) -> RunSummary:
@@ -222,9 +228,14 @@ def read_history(folder: Path) -> History:
 
 
 def list_runs(root: Path | None = None, kind: str | None = None) -> list[ListedRun]:
-    """Summaries of every readable run (of one kind: classifier or captioner, if given), newest first; unreadable
-    folders are listed with their problem."""
-    root = Path(root or RUNS_ROOT)
+    """Summaries of every readable run (of one kind: classifier or captioner, if given), newest first, then the
+    starters shipped with the project when listing the runs folder itself (no `root` given); unreadable folders are
+    listed with their problem."""
+    out = _listed(Path(root or RUNS_ROOT), kind)
+    return out + _listed(STARTERS_ROOT, kind) if root is None else out
+
+
+def _listed(root: Path, kind: str | None) -> list[ListedRun]:
     out = []
     for folder in sorted(root.glob("*"), reverse=True) if root.exists() else []:
         if not folder.is_dir() or not _ID.match(folder.name):
@@ -233,7 +244,7 @@ def list_runs(root: Path | None = None, kind: str | None = None) -> list[ListedR
             summary = read_summary(folder)
         except RunError as exc:
             summary = RunSummary(status=RunStatus.DAMAGED, reason=str(exc))
-        entry = ListedRun(folder.name, folder, run_kind(folder) or "classifier", summary)
+        entry = ListedRun(folder.name, folder, run_kind(folder) or "classifier", summary, RunFolder(folder).starter)
         if kind is None or entry.kind == kind:
             out.append(entry)
     return out
@@ -242,6 +253,9 @@ def list_runs(root: Path | None = None, kind: str | None = None) -> list[ListedR
 def delete_run(folder: Path) -> None:
     if run_kind(folder) is None:
         raise RunError(f"{folder} is not a run folder")
+    if RunFolder(folder).starter:
+        raise RunError(f"{folder.name} is a starter run shipped with the studio: it cannot be deleted (train your own "
+                       "runs to keep or delete)")
     shutil.rmtree(folder)
 
 

@@ -16,6 +16,8 @@ from core.training import history
 from core.training.history import EpochReport, History
 
 _FRAME = re.compile(r"epoch-(\d{4})\.safetensors")
+# Runs shipped with the project (starters/README.md): read-only, listed beside a person's own runs.
+STARTERS_ROOT = Path(__file__).resolve().parents[2] / "starters"
 
 
 class RunError(UserError):
@@ -29,6 +31,25 @@ class RunFolder:
     @property
     def id(self) -> str:
         return self.path.name
+
+    @property
+    def starter(self) -> bool:
+        """Shipped with the project (starters/): nobody may stop, delete or overwrite it."""
+        return self.path.parent.resolve() == STARTERS_ROOT.resolve()
+
+    @property
+    def derived(self) -> Path:
+        """Where files computed from the weights on first use go: the run folder, or for a starter (whose folder is
+        part of the project) the data folder's cache."""
+        if not self.starter:
+            return self.path
+        from core.data import sources  # read at call time: tests and CIFAR10_ROOT move it
+
+        return Path(sources.DATA_ROOT) / "cache" / "starters" / self.id
+
+    @property
+    def provenance(self) -> Path:  # a starter's: the command, data, commit and measured accuracy that made it
+        return self.path / "provenance.json"
 
     # --- what every run has ---
     @property
@@ -83,15 +104,15 @@ class RunFolder:
     # --- kept by the insight tools, each stamped with the weights it belongs to ---
     @property
     def calibration(self) -> Path:
-        return self.path / "calibration.json"
+        return self.derived / "calibration.json"
 
     @property
     def robustness(self) -> Path:
-        return self.path / "robustness.json"
+        return self.derived / "robustness.json"
 
     @property
     def neighbours(self) -> Path:  # the training set's features
-        return self.path / "neighbours.safetensors"
+        return self.derived / "neighbours.safetensors"
 
     # --- the time-lapse: one frame per epoch, and the pictures every frame follows ---
     @property
