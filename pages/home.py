@@ -28,11 +28,17 @@ with device_col:
 with runs_col:
     st.subheader("Saved runs")
     saved = visible_runs()
-    st.metric("Runs", len(saved))
-    for r in saved[:5]:
+    own = [r for r in saved if not r.starter]
+    st.metric("Runs", len(own))
+    for r in own[:5]:
         acc = r.summary.test_accuracy
         what = "of test scenes captioned exactly" if r.kind == "captioner" else "test accuracy"
         st.caption(f"`{r.id}` · {r.summary.status} · " + (f"{acc:.1%} {what}" if acc is not None else "no accuracy yet"))
+    starters = [r for r in saved if r.starter]
+    if starters:
+        st.caption("Shipped with the studio, ready now (read-only): " + ", ".join(
+            f"`{r.id}` ({r.summary.test_accuracy:.1%})" if r.summary.test_accuracy is not None else f"`{r.id}`"
+            for r in starters))
 
 st.subheader("Where to start")
 st.page_link("pages/dataset.py", label="1. Look at the data: image grid, classes, what normalization does", icon=":material/photo_library:")

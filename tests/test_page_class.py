@@ -72,7 +72,7 @@ def test_another_student_cannot_reach_the_run_by_url_guess_or_picker(class_env, 
     assert [w.value.replace("abc124", "abc123") for w in guessed.warning] == refused  # the same words: nothing learned
     assert trained_run not in as_bob.multiselect(key="compare_runs").options
     as_bob.switch_page("pages/evaluate.py").run()
-    assert not as_bob.selectbox  # no run picker: nothing of bob's to evaluate
+    assert trained_run not in as_bob.selectbox(key="eval_run").options  # only the starters, everyone's
     as_alice = signed_in("alice")
     as_alice.switch_page("pages/evaluate.py").run()
     assert as_alice.selectbox(key="eval_run").value == trained_run

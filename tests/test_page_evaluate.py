@@ -4,10 +4,21 @@ import re
 import pytest
 from conftest import open_page, plotly_figures, png_bytes
 
+from core.runs import folder as runs
 
-def test_no_runs_yet_points_to_training(app_env):
+
+def test_with_no_runs_of_ones_own_the_starter_answers_and_fast_is_one_click_away(app_env):
     at = open_page("evaluate")
-    assert "No trained runs yet" in at.info[0].value
+    assert "No trained runs of your own yet: the starter shipped with the studio answers now" in at.info[0].value
+    assert at.selectbox(key="eval_run").value == "starter-accurate"
+    assert not at.exception and at.metric[0].label == "Test accuracy"  # evaluated at once, on this data
+    button = at.button(key="eval_run_fast_now")
+    assert button.label.startswith("Train `fast` now (8 epochs: not timed on this machine yet)")
+    button.click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    run_id = at.session_state.job_id
+    assert at.session_state.train_model == "fast" and at.get("title")[0].value == "Train"
+    assert runs.read_summary(runs.run_path(run_id)).model == "fast"
 
 
 def test_per_class_accuracy_precision_recall_and_confusion(trained_run):

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.classroom.requests import RunRequest
+from core.classroom.scheduler import seconds_per_epoch
+from core.errors import UserError
+from core.runs import folder as runs
 from core.runs.view import format_eta
-from ui.state import scheduler
+from core.training.presets import PRESETS
+from ui.state import dataset_ui, owner, scheduler
 
 
 def start_line(start_in_s: float | None) -> str:
@@ -30,3 +35,23 @@ def queued_ui(run_id: str, key: str, on_cancel=None) -> None:
         if on_cancel is not None:
             on_cancel()
         st.rerun()
+
+
+def train_fast_now_ui(key: str) -> None:
+    """One click to train the `fast` preset as it is, then watch it on the Train page; its time as measured here."""
+    preset = PRESETS["fast"]
+    per_epoch = seconds_per_epoch(runs.RUNS_ROOT).get(preset.spec.name)
+    took = (f"about {format_eta(per_epoch * preset.config.epochs)} (min:s) on this machine, from the `fast` runs "
+            "finished here" if per_epoch else "not timed on this machine yet")
+    if st.button(f"Train `fast` now ({preset.config.epochs} epochs: {took})", key=key, icon=":material/bolt:"):
+        dataset = dataset_ui()
+        if dataset is None:
+            return
+        try:
+            request = RunRequest.classifier(preset.spec, preset.config, dataset.source, owner())
+            st.session_state.job_id = scheduler().submit(request, dataset)
+        except UserError as exc:
+            st.error(f"**Training did not start.** {exc}")
+            return
+        st.session_state.train_model = "fast"  # the Train page's form shows what is training
+        st.switch_page("pages/train.py")

@@ -117,12 +117,21 @@ def usable_runs() -> list[runs.ListedRun]:
 
 
 def run_picker_ui(key: str) -> str | None:
+    """A selectbox of the runs this person may use, their own first; with none of their own, the starters, and one
+    click to train `fast`."""
     saved = usable_runs()
-    if not saved:
-        st.info("No trained runs yet. Train one first; finished runs appear here.")
-        st.page_link("pages/train.py", label="Go to the Train page", icon=":material/trending_down:")
-        return None
-    labels = {r.id: f"{r.id} · {r.summary.model} · {r.summary.status}" for r in saved}
+    if not any(not r.starter for r in saved):
+        from ui.queue_views import (
+            train_fast_now_ui,  # it draws with this module's state
+        )
+
+        st.info("No trained runs of your own yet: " + ("the starter shipped with the studio answers now, or train "
+                                                       "one of your own." if saved else "train one first."))
+        train_fast_now_ui(f"{key}_fast_now")
+        if not saved:
+            return None
+    labels = {r.id: f"{r.id} · {r.summary.model} · {r.summary.status}" + (" · starter, read-only" if r.starter
+                                                                              else "") for r in saved}
     return st.selectbox("Run", list(labels), key=key, format_func=labels.get)
 
 

@@ -134,7 +134,7 @@ class Scheduler:
         with self._lock:
             pending, served = dict(self._waiting), dict(self._served)
             training = self._trainings()
-        estimates = _estimates(self.runs_root)
+        estimates = seconds_per_epoch(self.runs_root)
         waiting = [Waiting(rid, p.request.owner, p.request.queued, _estimate(p.request, estimates))
                    for rid, p in pending.items()]
         return [(place, pending[place.run_id].request) for place in places(waiting, training, self.slots, served)]
@@ -214,7 +214,7 @@ def executor_settings(class_mode: bool) -> dict:
     return {"slots": slots, "executor": RayExecutor}
 
 
-def _estimates(root: Path) -> dict[str, float]:
+def seconds_per_epoch(root: Path) -> dict[str, float]:
     """Seconds per epoch of each model name, the median over the runs that finished here."""
     per_epoch: dict[str, list[float]] = {}
     for listed in list_runs(root):

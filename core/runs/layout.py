@@ -43,7 +43,9 @@ class RunFolder:
         part of the project) the data folder's cache."""
         if not self.starter:
             return self.path
-        from core.data import sources  # read at call time: tests and CIFAR10_ROOT move it
+        from core.data import (
+            sources,  # read at call time: tests and CIFAR10_ROOT move it
+        )
 
         return Path(sources.DATA_ROOT) / "cache" / "starters" / self.id
 
