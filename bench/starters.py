@@ -48,8 +48,9 @@ def machine() -> str:
     return f"{model or platform.processor()}, {torch.get_num_threads()} threads, {isa}; torch {torch.__version__}"
 
 
-def install(run: Path, name: str, out: Path, provenance: dict) -> Path:
-    """Copy the run's own files into out/name and write its provenance; the run's summary keeps what it measured."""
+def install(run: Path, name: str, out: Path, provenance: dict, **summary_changes) -> Path:
+    """Copy the run's own files into out/name and write its provenance; the run's summary keeps what it measured
+    (`summary_changes`: ids it names that the install renames, such as its encoder's run)."""
     target = out / name
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
@@ -59,6 +60,9 @@ def install(run: Path, name: str, out: Path, provenance: dict) -> Path:
             shutil.copytree(source, target / item)
         elif source.exists():
             shutil.copy2(source, target / item)
+    if summary_changes:
+        summary = json.loads((target / "summary.json").read_text())
+        (target / "summary.json").write_text(json.dumps({**summary, **summary_changes}, indent=2))
     sha = hashlib.sha256((target / "weights.safetensors").read_bytes()).hexdigest()
     (target / "provenance.json").write_text(json.dumps({**provenance, "weights_sha256": sha}, indent=2) + "\n")
     return target
@@ -103,7 +107,7 @@ def main(argv=None) -> None:
             **common, "command": args.captioner_command or "python -m core " + " ".join(caption),
             "encoder": f"{CLASSIFIER} (trained as {summary.get('encoder_from')}: the same weights)",
             "exact": summary.get("test_accuracy"), "objects": summary.get("object_recall"),
-            "bleu": summary.get("bleu")})
+            "bleu": summary.get("bleu")}, encoder_from=CLASSIFIER)
         print(f"{installed}: {summary.get('test_accuracy') or 0:.1%} of test scenes captioned exactly")
 
 
