@@ -14,7 +14,7 @@ from core.runs.folder import list_runs, load_model, open_run, run_path
 from core.runs.layout import STARTERS_ROOT, RunError, RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
-STARTERS = sorted(p.name for p in STARTERS_ROOT.iterdir() if p.is_dir())
+STARTERS = sorted((p.name for p in STARTERS_ROOT.iterdir() if p.is_dir()), reverse=True)  # listed as runs are
 CLASSIFIER = "starter-accurate"
 
 
