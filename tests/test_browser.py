@@ -295,6 +295,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
 
     with step(page, "15-caption-train"):
         nav(page, "Caption")
+        choose(page, "cap_encoder", "train an encoder from scratch")  # the default, the starter's, adapts for minutes
         for key, value in (("cap_epochs", "2"), ("cap_scenes", "640"), ("cap_batch", "32"), ("cap_hidden", "64")):
             box = page.locator(f".st-key-{key} input")
             box.fill(value)

@@ -198,15 +198,19 @@ class Scheduler:
         self._dispatch()
 
 
+PERSONAL_SLOTS = 4  # runs one learner trains at once, as before the queue; a fifth now waits instead of being refused
+
+
 def executor_settings(class_mode: bool) -> dict:
     """Slots and executor from the environment: CIFAR10_EXECUTOR ("thread" or "ray"; Ray by default in class mode,
-    threads in personal mode, which never imports Ray) and CIFAR10_SLOTS (runs at once; by default 2 threads, or one
-    Ray run per CIFAR10_RAY_CPUS_PER_RUN cores of this machine)."""
+    threads in personal mode, which never imports Ray) and CIFAR10_SLOTS (runs at once; by default 4 threads in
+    personal mode, one thread per core in class mode, or one Ray run per CIFAR10_RAY_CPUS_PER_RUN cores)."""
     kind = os.environ.get("CIFAR10_EXECUTOR", "ray" if class_mode else "thread")
     if kind not in ("thread", "ray"):
         raise UserError(f"CIFAR10_EXECUTOR must be 'thread' or 'ray', not {kind[:20]!r}")
     if kind == "thread":  # in class mode the runs share the cores; personal mode keeps torch's own thread count
-        return {"slots": int(os.environ.get("CIFAR10_SLOTS", "2")),
+        default = max(1, os.cpu_count() or 1) if class_mode else PERSONAL_SLOTS
+        return {"slots": int(os.environ.get("CIFAR10_SLOTS", default)),
                 "executor": partial(ThreadExecutor, share_cores=class_mode)}
     from core.classroom.ray_workers import CPUS_PER_RUN, RayExecutor
 
