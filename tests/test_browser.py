@@ -93,6 +93,7 @@ def test_a_shared_model_link_is_the_first_visit_after_a_start(server, page):
         assert "Dataset" in nav_links and "dashboard" not in nav_links, nav_links
 
 
+@pytest.mark.timeout(600)  # every page in turn, two runs and a captioner trained: the longest test there is
 def test_a_new_user_walks_through_the_app(server, page, tmp_path):
     base, _ = server
     with step(page, "01-home"):
