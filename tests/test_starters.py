@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from bench import OFFICIAL_COPY
 from core.classroom.access import can_see_folder
@@ -32,7 +33,7 @@ def test_starters_are_listed_after_ones_own_runs_and_opened_by_id(data_root, fin
     assert [r.id for r in starters] == STARTERS
     assert run_path(CLASSIFIER) == STARTERS_ROOT / CLASSIFIER
     model = load_model(open_run(run_path(CLASSIFIER)))
-    assert model(__import__("torch").zeros(1, 3, 32, 32)).shape == (1, 10)
+    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
 
 
 def test_the_cli_marks_them_and_refuses_to_delete_one(tmp_path):

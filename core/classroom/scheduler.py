@@ -83,10 +83,7 @@ class Scheduler:
         folder = run_path(run_id, self.runs_root)
         job = build_job(request, dataset, folder, self.runs_root)
         with self._lock:
-            mine = sum(p.request.owner == request.owner for p in self._waiting.values())
-            if request.owner is not None and mine >= self.waiting_cap:
-                raise QueueFullError(f"you have {mine} runs waiting already (the limit is {self.waiting_cap}): cancel "
-                                     "one, or wait until one starts")
+            self._check_cap(request.owner)
             write_request(folder, request)
             self._waiting[run_id] = Pending(request, folder, job if self.executor.in_process else None)
             self._dispatch()
@@ -96,10 +93,7 @@ class Scheduler:
         """Queue a task (a Worker, already checked); it starts in a free slot like a run. Returns its id."""
         task_id = new_job_id(task.name)
         with self._lock:
-            mine = sum(p.request.owner == task.owner for p in self._waiting.values())
-            if task.owner is not None and mine >= self.waiting_cap:
-                raise QueueFullError(f"you have {mine} runs waiting already (the limit is {self.waiting_cap}): cancel "
-                                     "one, or wait until one starts")
+            self._check_cap(task.owner)
             self._waiting[task_id] = Pending(task, None, job)
             self._dispatch()
         return task_id
@@ -148,6 +142,13 @@ class Scheduler:
             return [(rid, owner) for rid, (owner, _) in self._training.items()]
 
     # --- inside ---
+
+    def _check_cap(self, owner: str | None) -> None:
+        """Refuse one more waiting run or task of an owner who has `waiting_cap` waiting already (personal mode: none)."""
+        mine = sum(p.request.owner == owner for p in self._waiting.values())
+        if owner is not None and mine >= self.waiting_cap:
+            raise QueueFullError(f"you have {mine} runs waiting already (the limit is {self.waiting_cap}): cancel "
+                                 "one, or wait until one starts")
 
     def _trainings(self) -> list[Training]:
         out = []
