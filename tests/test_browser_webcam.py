@@ -41,8 +41,27 @@ def test_a_webcam_photo_is_classified_like_an_upload(server):
         nav(page, "Evaluate")
         page.get_by_text("Try an image").wait_for()
         page.get_by_text("Use the webcam").click()
-        page.get_by_role("button", name="Take Photo").click()
-        page.get_by_text("your webcam photo,").wait_for()  # the picture's caption: label and size
+        take_photo(page)
         page.screenshot(path=shots / "evaluate-webcam.png", full_page=True)
         assert page.locator(".st-key-topk_chart .js-plotly-plot").count() == 1
         browser.close()
+
+
+def take_photo(page) -> None:
+    """Press Take Photo once the fake camera streams; a loaded CI machine can take a blank frame, so retake once."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video')].some(v => v.readyState >= 2 && v.videoWidth > 0)",
+        timeout=60_000,
+    )
+    caption = page.get_by_text("your webcam photo,")  # the picture's caption: label and size
+    for attempt in range(2):
+        page.get_by_role("button", name="Take Photo").click()
+        try:
+            caption.wait_for(timeout=45_000)
+            return
+        except Exception:
+            if attempt:
+                raise
+            clear = page.get_by_role("button", name="Clear photo")
+            if clear.count():
+                clear.click()
