@@ -7,11 +7,13 @@ from core.classroom.requests import RunRequest
 from core.classroom.scheduler import TaskRequest
 from core.errors import UserError
 from core.jobs.lr_find import LRFinderJob
+from core.models.overview import overview
 from core.models.spec import layer_report
 from core.runs import folder as runs
 from core.runs.export import training_script
 from core.training.presets import PRESETS
 from core.training.status import RunStatus
+from ui.diagram import model_dot
 from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, compare_figure, loss_figure
 from ui.lr_find import lr_find_ui
@@ -45,7 +47,10 @@ if problem is not None:
     st.error(f"**This model cannot be trained until it is fixed on the Model page.** {problem}")
     st.page_link("pages/model.py", label="Fix it on the Model page", icon=":material/stacks:")
 else:
-    st.caption(f"Training **{model_spec.name}**: {model_spec}")
+    infos, _ = layer_report(model_spec)
+    st.markdown(overview(model_spec).line())
+    with st.expander("Every layer, with the shape of what it outputs"):
+        st.graphviz_chart(model_dot(model_spec, infos, None))
     config, start, find = settings_ui(base, choice, len(dataset.train_x))
     code_col, teach_col = st.columns(2)
     with code_col.expander("Show the code: this run as a plain PyTorch script"):

@@ -1,9 +1,11 @@
 """The Train page's settings form and its in-place explanations (widgets only; the config is checked in core)."""
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
-from core.bounds import bounds_of
+from core.bounds import GROUPS, bounds_of, declared, setting_of
 from core.device import describe_device
 from core.training.config import TrainConfig, nesterov_fits
 from core.training.lr_find import LRFindConfig
@@ -13,7 +15,7 @@ LRS = ladder(TrainConfig, "lr")  # four per decade
 DECAYS = (0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, bounds_of(TrainConfig, "weight_decay").span[1])
 
 # Each setting the form offers: its widget's key (after the preset's name; tests and the browser walk find widgets by
-# it) and kind. Label, help, range and step come from the setting's declaration on TrainConfig.
+# it) and kind. Label, help, range, step and group come from the setting's declaration on TrainConfig.
 WIDGETS = {
     "epochs": ("epochs", "number"), "batch_size": ("batch", "number"), "optimizer": ("opt", "select"),
     "lr": ("lr", "select_slider"), "momentum": ("mom", "slider"), "weight_decay": ("wd", "select_slider"),
@@ -22,19 +24,51 @@ WIDGETS = {
     "crop_scale": ("rrc", "slider"), "color_jitter": ("jitter", "slider"), "erasing": ("erase", "slider"),
     "noise": ("noise", "slider"), "blur": ("blur", "slider"), "photo_share": ("share", "slider"),
     "holdout": ("holdout", "number"), "photo_apart": ("apart", "checkbox"), "consistency": ("consistency", "slider"),
+    "patience": ("patience", "number"),
 }
-ROWS = (  # the form's rows: the settings side by side, and the columns' relative widths
-    (("epochs", "batch_size", "optimizer", "lr"), 4),
-    (("momentum", "weight_decay", "schedule", "label_smoothing"), 4),
-    (("crop_padding", "flip", "limit_train", "device"), 4),
-    (("crop_scale", "color_jitter", "erasing", "noise", "blur", "photo_share"), 6),
-    (("holdout", "photo_apart", "consistency"), [2, 1.5, 2]),
-)
+# The sections under the essentials, each closed until asked for, in the order of the declarations' groups
+SECTION_TITLES = {"optimizer": "Optimizer", "schedule": "Learning-rate schedule", "regularisation": "Regularisation",
+                  "augmentation": "Augmentation", "data": "Training images, hold-out and early stopping",
+                  "device": "Device"}
+PER_ROW = 4
+
+
+def sections() -> list[tuple[str, list[str]]]:
+    """(group, its settings on the form) in GROUPS order, essentials first: the form's layout, from the declarations."""
+    names = [f.name for f in declared(TrainConfig) if f.name in WIDGETS]
+    grouped = [(g, [n for n in names if setting_of(TrainConfig, n).group == g]) for g in GROUPS]
+    return [(g, members) for g, members in grouped if members]
+
+
+_OFF = re.compile(r"[(;] ?(-?[\d.]+) = off\)")  # "(0 = off)", "(...; 0 = off)"
+
+
+def is_off(name: str, value) -> bool:
+    """Whether a setting is at the value its help declares as off ("(0 = off)"), or a switch that is off."""
+    if isinstance(value, bool):
+        return not value
+    off = _OFF.search(setting_of(TrainConfig, name).help)
+    return off is not None and float(off.group(1)) == float(value)
+
+
+def section_summary(names: list[str], values: dict) -> str:
+    """One line on what a section is set to: the settings that are on, or that everything in it is off."""
+    shown = []
+    for name in names:
+        value = values[name]
+        if is_off(name, value):
+            continue
+        label = setting_of(TrainConfig, name).label
+        shown.append(label if isinstance(value, bool) else f"{label} {value:g}" if isinstance(value, (int, float))
+                     else f"{label} {value}")
+    return " · ".join(shown) if shown else "all off"
 
 
 def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig, bool, bool]:
-    """The Train page's form, prefilled from a preset's config; returns the config, whether Start was pressed and
-    whether the learning-rate finder was asked for (it runs with the form's settings as they are now)."""
+    """The Train page's form, prefilled from a preset's config: the essentials, Start and the learning-rate finder
+    first, every other group in a section that opens on request and says in its title what it is set to. Returns
+    the config, whether Start was pressed and whether the finder was asked for (with the form's settings as they
+    are now)."""
     chosen_lr = st.session_state.get(f"{key}_lr")  # the finder's suggestion, once applied, is one of the choices
     narrowed = {  # what the declaration cannot know: the choices offered, and the images there are
         "lr": {"options": sorted({*LRS, base.lr} | ({chosen_lr} if chosen_lr else set())),
@@ -44,17 +78,28 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
         "holdout": {"high": n_train // 5, "value": min(base.holdout, n_train // 5)},  # at most a fifth is held out
     }
     values = {}
-    with st.form(f"settings_{key}", border=True):
-        for names, widths in ROWS:
-            for column, name in zip(st.columns(widths), names):
+
+    def row(where, names: list[str]) -> None:
+        for start in range(0, len(names), PER_ROW):
+            for column, name in zip(where.columns(PER_ROW), names[start:start + PER_ROW]):
                 suffix, widget = WIDGETS[name]
                 given = {"value": getattr(base, name), **narrowed.get(name, {})}
                 values[name] = setting_ui(column, TrainConfig, name, f"{key}_{suffix}", widget, **given)
-        st.caption(f"Device auto trains on {describe_device('auto')} here.")  # what the declaration cannot know
+
+    with st.form(f"settings_{key}", border=True):
+        (_, essentials), *rest = sections()
+        row(st, essentials)
         b1, b2, _ = st.columns([1, 1, 2])
         start = b1.form_submit_button("Start training", type="primary")
         find = b2.form_submit_button("Find a learning rate", help="A learning-rate range test with these settings: "
                                      "a fresh copy of the model trains briefly while the rate grows.")
+        for group, names in rest:
+            now = {n: st.session_state.get(f"{key}_{WIDGETS[n][0]}", getattr(base, n)) for n in names}
+            with st.expander(f"**{SECTION_TITLES[group]}** · {section_summary(names, now)}"):
+                st.caption(GROUPS[group].capitalize() + ".")
+                row(st, names)
+                if group == "device":
+                    st.caption(f"Device auto trains on {describe_device('auto')} here.")
     values = typed_settings(TrainConfig, values)
     nesterov = base.nesterov and nesterov_fits(values["optimizer"], values["momentum"])  # leaving SGD leaves it
     return TrainConfig(**{**base.to_json(), **values, "nesterov": nesterov}), start, find

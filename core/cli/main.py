@@ -7,11 +7,12 @@ import json
 import sys
 import traceback
 
-from core.cli import accounts, caption, evaluate, insight, lr_find, models, runs, train
+from core.cli import accounts, caption, evaluate, export, insight, lr_find, models, runs, train
 from core.cli._common import DEBUG_HELP, Parser
 from core.errors import UserError
 
-GROUPS = (train, evaluate, insight, runs, caption, lr_find, models, accounts)  # each adds its commands, in this order
+# each adds its commands, in this order
+GROUPS = (train, evaluate, insight, runs, export, caption, lr_find, models, accounts)
 USER_ERRORS = (UserError, KeyError, OSError)  # what a person did wrong (a missing file, an unknown class): one line
 
 

@@ -142,8 +142,11 @@ def open_run(folder: Path) -> Run:
     return Run(folder.name, folder, spec, config, read_classes(files), files.read_summary())
 
 
-def load_model(run: Run) -> nn.Module:
-    path = run.files.weights
+def load_model(run: Run, best: bool = False) -> nn.Module:
+    """The run's last weights, or with `best` those of its best epoch by held-out accuracy (runs with a holdout)."""
+    path = run.files.best_weights if best else run.files.weights
+    if best and not path.exists():
+        raise RunError(f"{run.id} kept no best epoch: only runs with held-out training images (holdout) judge epochs")
     if not path.exists():
         raise RunError(f"{run.id} has no saved weights yet (it saves them after each epoch)")
     model = load_weights(path, run.spec)
@@ -301,6 +304,16 @@ class RunRecorder(Recorder):
     def save(self, model: nn.Module) -> None:
         save_weights(RunFolder(self.folder).weights, model, self.spec, self.classes)
 
+    def on_epoch(self, report: EpochReport, model: nn.Module) -> None:
+        best = self.summary.best_holdout_accuracy
+        if report.holdout_accuracy is not None and (best is None or report.holdout_accuracy > best):
+            save_weights(RunFolder(self.folder).best_weights, model, self.spec, self.classes)  # before the summary
+        super().on_epoch(report, model)
+
     def epoch_summary(self, report: EpochReport) -> dict:
-        return {"epochs_done": report.epoch, "test_accuracy": report.test_accuracy,
-                "per_class_accuracy": report.per_class_accuracy}
+        changes = {"epochs_done": report.epoch, "test_accuracy": report.test_accuracy,
+                   "per_class_accuracy": report.per_class_accuracy}
+        best = self.summary.best_holdout_accuracy
+        if report.holdout_accuracy is not None and (best is None or report.holdout_accuracy > best):
+            changes.update(best_epoch=report.epoch, best_holdout_accuracy=report.holdout_accuracy)
+        return changes

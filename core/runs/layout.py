@@ -75,6 +75,10 @@ class RunFolder:
         return self.path / "weights.safetensors"
 
     @property
+    def best_weights(self) -> Path:  # safetensors of the epoch with the best held-out accuracy (runs with a holdout)
+        return self.path / "best.safetensors"
+
+    @property
     def request(self) -> Path:  # what was asked for and by whom, written when it was queued (core.classroom)
         return self.path / "request.json"
 
@@ -115,6 +119,10 @@ class RunFolder:
     @property
     def neighbours(self) -> Path:  # the training set's features
         return self.derived / "neighbours.safetensors"
+
+    @property
+    def feature_map(self) -> Path:  # the test images' 2-D map (t-SNE of their features), for one size and seed
+        return self.derived / "feature_map.safetensors"
 
     # --- the time-lapse: one frame per epoch, and the pictures every frame follows ---
     @property

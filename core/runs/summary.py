@@ -33,6 +33,9 @@ class RunSummary:
     images_per_second: float | None = None  # training images (scenes, for a captioner) per second; set at the end
     test_accuracy: float | None = None  # 0..1 after the last epoch; a captioner's exact-match share of test scenes
     per_class_accuracy: dict[str, float] = field(default_factory=dict)
+    best_epoch: int | None = None  # the epoch with the highest held-out accuracy so far (runs with held-out images)
+    best_holdout_accuracy: float | None = None
+    parent: str | None = None  # the run this one continues from ("N more epochs"), whose weights it started with
     # captioners only
     encoder_from: str | None = None  # the classifier run whose conv layers the encoder started from
     bleu: float | None = None

@@ -208,3 +208,23 @@ class BeforeEpoch:
 
     def before_epoch(self, loop: Loop) -> None:
         self.prepare(loop.epoch)
+
+
+class EarlyStop:
+    """Ends a run that has stopped getting better: once held-out accuracy (never the test set's) has not beaten its
+    best for `patience` epochs, the run finishes after that epoch with an "early-stop" event saying why. Placed after
+    EpochEnd, whose reports it reads."""
+
+    def __init__(self, patience: int, epochs: EpochEnd, report: Callbacks):
+        self.patience, self.epochs, self.report = patience, epochs, report
+
+    def after_epoch(self, loop: Loop) -> None:
+        scores = [e.holdout_accuracy for e in self.epochs.epochs if e.holdout_accuracy is not None]
+        if loop.ending or not self.patience or len(scores) <= self.patience:
+            return
+        best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # the first epoch to reach the best
+        if len(scores) - 1 - best >= self.patience:
+            loop.end(RunStatus.FINISHED)
+            self.report.on_event(Event("early-stop", loop.run_step, reason=(
+                f"stopped early after epoch {loop.epoch}: held-out accuracy has not beaten epoch {best + 1}'s "
+                f"{scores[best]:.1%} for {self.patience} epoch{'s' * (self.patience > 1)}")))

@@ -121,6 +121,10 @@ class TrainConfig:
                           help="Training images kept out of training (the same slice for every run, at most a "
                                "fifth) to calibrate the run's confidence on, never on the test set (0 = train on "
                                "all).")
+    # runs saved before early stopping existed read back as 0 (off)
+    patience: int = ranged(0, low=0, high=100, label="Early stopping patience", unit="epochs", group="data",
+                           help="Stop the run once held-out accuracy has not improved for this many epochs, keeping "
+                                "the best epoch's weights beside the last (needs held-out images; 0 = off).")
     seed: int = ranged(0, low=0, high=2**31 - 1, label="Seed", group="essentials", form=False,
                        help="Seeds initialisation, shuffling, augmentation and dropout: the same seed gives the same "
                             "run.")
@@ -139,6 +143,9 @@ class TrainConfig:
             raise ConfigError(problem)
         if self.nesterov and not nesterov_fits(self.optimizer, self.momentum):
             raise ConfigError("nesterov needs the sgd optimizer with momentum above 0")
+        if self.patience and not self.holdout:
+            raise ConfigError("early stopping (patience) judges epochs on held-out training images, never the test "
+                              "set: set holdout to keep some out of training (e.g. 2000)")
         return self
 
     @property

@@ -34,6 +34,9 @@ class EpochReport:
     per_class_accuracy: dict[str, float]
     seconds: float  # wall time since the start, after this epoch's evaluation
     train_seconds: float = 0.0  # time in training steps so far, evaluations excluded (what time-to-accuracy counts)
+    # 0..1 on the training images held out of training (TrainConfig.holdout), where the run has them: what the best
+    # epoch and early stopping are judged by, never the test set
+    holdout_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,11 @@ class CaptionEpochReport:
 
 @dataclass(frozen=True)
 class Event:
-    type: Literal["lr", "stop", "diverged", "adapt"]
+    type: Literal["lr", "stop", "diverged", "adapt", "early-stop"]
     step: int  # the step it took effect at
     lr_from: float | None = None  # "lr": the learning rate before and after
     lr_to: float | None = None
-    reason: str = ""  # "diverged": what happened; "adapt": how far the encoder's grid came
+    reason: str = ""  # "diverged": what happened; "adapt": how far the encoder's grid came; "early-stop": why
 
 
 def adapt_event(events: list[Event]) -> Event | None:
@@ -123,7 +126,7 @@ def read_history(path: Path, epoch_type: type = EpochReport) -> History:
                 history.steps.append(_record(StepReport, item))
             elif kind == "epoch":
                 history.epochs.append(_record(epoch_type, item))
-            elif kind in ("lr", "stop", "diverged", "adapt"):
+            elif kind in ("lr", "stop", "diverged", "adapt", "early-stop"):
                 history.events.append(Event(kind, int(item["step"]), item.get("from"), item.get("to"),
                                             str(item.get("reason", ""))))
         except (ValueError, TypeError, KeyError, AttributeError):

@@ -26,6 +26,7 @@ from core.training.callbacks import (
     Callbacks,
     Control,
     DivergenceGuard,
+    EarlyStop,
     EpochEnd,
     LearningRateFromControl,
     Pacer,
@@ -103,6 +104,13 @@ def unseen_indices(n: int, config: TrainConfig) -> torch.Tensor:
     return mask.nonzero().flatten()
 
 
+def held_out_images(dataset: Dataset, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training images held out of training (TrainConfig.holdout), which each epoch is judged on for the best
+    epoch and early stopping; empty without a holdout."""
+    idx = holdout_split(len(dataset.train_x), config.holdout)[1] if config.holdout else torch.empty(0, dtype=torch.long)
+    return dataset.train_x[idx], dataset.train_y[idx]
+
+
 def training_subset(dataset: Dataset, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     idx = training_indices(len(dataset.train_x), config)
     if idx is None:
@@ -171,10 +179,13 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
         return StepOutput(loss.detach(), len(idx), logits[:len(idx)], y[:len(idx)])  # twins appended are not counted
 
     pacer = Pacer(callbacks, device)
-    epochs = EpochEnd(lambda epoch: _epoch_report(model, dataset, config, device, epoch, pacer), callbacks, model)
+    held_x, held_y = held_out_images(dataset, config)
+    epochs = EpochEnd(lambda epoch: _epoch_report(model, dataset, config, device, epoch, pacer, held_x, held_y),
+                      callbacks, model)
     watchers = [BeforeEpoch(prepare), StopOnControl(control, callbacks), LearningRateFromControl(control, callbacks),
                 DivergenceGuard(lower_lr(", or add BatchNorm2d after the convolutions"), callbacks),
-                *([Lookahead(model)] if config.lookahead else []), pacer, epochs]
+                *([Lookahead(model)] if config.lookahead else []), pacer, epochs,
+                EarlyStop(config.patience, epochs, callbacks)]
     loop = Loop(optimizer, total, config.lr, lambda done: schedule_factor(config.schedule, done / total), watchers)
     loop.run((shuffled_batches(len(train_x), config.batch_size, generator, device) for _ in range(config.epochs)), step)
     return FitResult(model, loop.status, loop.reason, epochs.epochs, pacer.train_time,
@@ -247,10 +258,13 @@ def jensen_shannon(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
             + nn.functional.kl_div(log_mean, q, reduction="batchmean")) / 2
 
 
-def _epoch_report(model, dataset, config, device, epoch: int, pace: Pacer) -> EpochReport:
-    predictions = predict_classes(model, dataset.test_x, device, tta=config.tta,
-                                  amp=autocast_dtype(config, device), channels_last=config.channels_last)
-    report = accuracy_report(predictions, dataset.test_y, dataset.classes)
+def _epoch_report(model, dataset, config, device, epoch: int, pace: Pacer, held_x, held_y) -> EpochReport:
+    def predict(images: torch.Tensor) -> torch.Tensor:
+        return predict_classes(model, images, device, tta=config.tta, amp=autocast_dtype(config, device),
+                               channels_last=config.channels_last)
+
+    report = accuracy_report(predict(dataset.test_x), dataset.test_y, dataset.classes)
+    held = (predict(held_x) == held_y).float().mean().item() if len(held_y) else None
     return EpochReport(
         epoch=epoch,
         train_loss=pace.epoch_loss,
@@ -259,4 +273,5 @@ def _epoch_report(model, dataset, config, device, epoch: int, pace: Pacer) -> Ep
         per_class_accuracy=report.per_class_accuracy,
         seconds=time.perf_counter() - pace.started,
         train_seconds=pace.train_time,
+        holdout_accuracy=held,
     )
