@@ -14,6 +14,7 @@ from core.runs.export import training_script
 from core.training.presets import PRESETS
 from core.training.status import RunStatus
 from ui.diagram import model_dot
+from ui.continue_views import continue_ui, lineage_ui
 from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, compare_figure, loss_figure
 from ui.lr_find import lr_find_ui
@@ -116,14 +117,18 @@ def live_ui() -> None:
         live_controls_ui(current.job, view.lr, LRS)
     elif status == RunStatus.FINISHED:
         acc = history.epochs[-1].test_accuracy if history.epochs else None
-        st.success(f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")
+        st.success((f"Finished: test accuracy {acc:.1%}." if acc is not None else "Finished.")
+                   + (f" {view.reason[0].upper()}{view.reason[1:]}." if view.reason else ""))  # e.g. stopped early
         st.page_link("pages/evaluate.py", label="Evaluate this run class by class", icon=":material/target:")
     elif status.went_wrong:
         st.error(f"**The run {status}.** {view.reason}")
     elif status == RunStatus.STOPPED:
         st.info("Stopped. What it learned so far is saved; the Evaluate page can use it.")
+    if status in (RunStatus.FINISHED, RunStatus.STOPPED) and history.epochs:
+        continue_ui(view.id, dataset, len(history.epochs))
     if history.steps:
         st.plotly_chart(loss_figure(history.steps, history.events), width="stretch", key="loss_chart")
+    lineage_ui(view.id)
     if not timelapse_ui(watched.folder):  # runs saved before the time-lapse
         tiles = first_filters(view.id)
         if tiles is not None:

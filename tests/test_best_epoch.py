@@ -85,3 +85,11 @@ def test_a_run_that_stops_improving_ends_early_and_says_why(tiny_dataset, tmp_pa
     assert max(scores[-2:]) <= max(scores[:-2])  # the last two did not beat the best
     assert [e.type for e in snap.events] == ["early-stop"]
     assert open_run(tmp_path / "run").summary.best_epoch == scores.index(max(scores)) + 1
+
+
+def test_an_early_stop_says_why_in_the_runs_summary(tiny_dataset, tmp_path):
+    config = TrainConfig(epochs=10, batch_size=10, lr=1e-6, schedule="constant", device="cpu", holdout=12,
+                         patience=1)
+    run_blocking(SMALL, tiny_dataset, config, tmp_path / "run")
+    summary = open_run(tmp_path / "run").summary
+    assert summary.status == RunStatus.FINISHED and summary.reason.startswith("stopped early after epoch")

@@ -65,6 +65,10 @@ def accuracy_figure(epochs: list[EpochReport], classes: list[str] | None = None,
                         line=dict(color=PALETTE[2]))
         fig.add_scatter(x=xs, y=[e.test_accuracy * 100 for e in epochs], mode="lines+markers", name="test",
                         line=dict(color=PALETTE[1], width=3))
+        held = [getattr(e, "holdout_accuracy", None) for e in epochs]
+        if any(v is not None for v in held):  # what the best epoch and early stopping are judged by
+            fig.add_scatter(x=xs, y=[None if v is None else v * 100 for v in held], mode="lines+markers",
+                            name="held out", line=dict(color=PALETTE[3], dash="dash"))
     fig.update_yaxes(range=[0, 100])
     fig.update_xaxes(dtick=1)
     return _layout(fig, "Accuracy per epoch" + (" by class" if per_class else ""), "epoch", "accuracy (%)")
@@ -294,3 +298,19 @@ def leaderboard_figure(students: list[str], accuracy: list[float], runs: list[st
                            hovertemplate="%{y}: %{x:.1f}%<br>%{customdata}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, "Best run per student", "test accuracy (%)", "", height=max(240, 28 * len(students) + 90))
+
+
+def lineage_figure(runs: list[tuple[str, History]]) -> go.Figure:
+    """A run continued from others ("N more epochs"), oldest first, on one axis of epochs counted from the first
+    run's start: each run's test accuracy, and its held-out accuracy dashed where it has one."""
+    fig, start = go.Figure(), 0
+    for i, (name, h) in enumerate(runs):
+        color, xs = PALETTE[i % len(PALETTE)], [start + e.epoch for e in h.epochs]
+        fig.add_scatter(x=xs, y=[e.test_accuracy * 100 for e in h.epochs], mode="lines+markers", name=f"{name} test",
+                        line=dict(color=color))
+        held = [getattr(e, "holdout_accuracy", None) for e in h.epochs]
+        if any(v is not None for v in held):
+            fig.add_scatter(x=xs, y=[None if v is None else v * 100 for v in held], mode="lines", name=f"{name} held out",
+                            line=dict(color=color, dash="dash"))
+        start = xs[-1] if xs else start
+    return _layout(fig, "Accuracy across the runs it continues", "epoch (from the first run's start)", "accuracy (%)")

@@ -4,7 +4,7 @@ alone."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.caption.config import CaptionConfig
@@ -13,7 +13,7 @@ from core.data.sources import Dataset
 from core.jobs.registry import BackgroundJob, TrainingJob
 from core.models.codec import spec_from_json, spec_to_json
 from core.models.spec import ModelSpec
-from core.runs.folder import run_path
+from core.runs.folder import Run, load_model, open_run, run_path
 from core.runs.layout import RunError, RunFolder, write_json
 from core.runs.summary import RunKind, RunSummary
 from core.training.config import TrainConfig
@@ -32,10 +32,20 @@ class RunRequest:
     encoder_run: str | None = None  # a captioner's encoder: a classifier run's id, or None to train one from scratch
     owner: str | None = None  # the account that asked (class mode); None in personal mode
     queued: float = 0.0  # Unix seconds
+    parent: str | None = None  # a classifier continued from this run's last weights ("N more epochs")
 
     @classmethod
-    def classifier(cls, spec: ModelSpec, config: TrainConfig, source: str, owner: str | None = None) -> RunRequest:
-        return cls("classifier", spec.name, source, config, spec=spec, owner=owner, queued=time.time())
+    def classifier(cls, spec: ModelSpec, config: TrainConfig, source: str, owner: str | None = None,
+                   parent: str | None = None) -> RunRequest:
+        return cls("classifier", spec.name, source, config, spec=spec, owner=owner, queued=time.time(),
+                   parent=parent)
+
+    @classmethod
+    def continuing(cls, parent: Run, epochs: int, source: str, owner: str | None = None) -> RunRequest:
+        """`epochs` more of a saved run, as a new run that starts from its last weights with its model and settings
+        (the schedule runs again over the new epochs, as the CLI's --resume does)."""
+        config = replace(parent.config, epochs=epochs).check()
+        return cls.classifier(parent.spec, config, source, owner, parent=parent.id)
 
     @classmethod
     def captioner(cls, config: CaptionConfig, source: str, encoder_run: str | None,
@@ -49,7 +59,7 @@ class RunRequest:
     def to_json(self) -> dict:
         return {"v": REQUEST_VERSION, "kind": self.kind, "name": self.name, "source": self.source,
                 "config": self.config.to_json(), "spec": spec_to_json(self.spec) if self.spec else None,
-                "encoder_run": self.encoder_run, "owner": self.owner, "queued": self.queued}
+                "encoder_run": self.encoder_run, "owner": self.owner, "queued": self.queued, "parent": self.parent}
 
     @classmethod
     def from_json(cls, data: dict) -> RunRequest:
@@ -61,7 +71,7 @@ class RunRequest:
             if kind not in ("classifier", "captioner"):
                 raise ValueError(kind)
             return cls(kind, str(data["name"]), str(data["source"]), config, spec, data.get("encoder_run"),
-                       data.get("owner"), float(data.get("queued", 0.0)))
+                       data.get("owner"), float(data.get("queued", 0.0)), _text_or_none(data.get("parent")))
         except (KeyError, TypeError, ValueError) as exc:
             raise RunError(f"request.json is damaged ({str(exc)[:80]})") from None
 
@@ -69,7 +79,13 @@ class RunRequest:
         """What listings show while it waits."""
         model = self.name if self.kind == "classifier" else f"captioner ({self.config.cell})"
         return RunSummary(kind=self.kind, name=self.name, model=model, source=self.source, epochs=self.epochs,
-                          status=RunStatus.QUEUED, created=self.queued, updated=self.queued)
+                          status=RunStatus.QUEUED, created=self.queued, updated=self.queued, parent=self.parent)
+
+
+def _text_or_none(value) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("parent must be a run id")
+    return value
 
 
 def write_request(folder: Path, request: RunRequest) -> None:
@@ -101,7 +117,8 @@ def mark(folder: Path, status: RunStatus, reason: str) -> None:
 def build_job(request: RunRequest, dataset: Dataset, folder: Path, runs_root: Path) -> BackgroundJob:
     """The job that trains it: the same classes the pages and the CLI have always used."""
     if request.kind == "classifier":
-        return TrainingJob(request.spec, dataset, request.config, folder)
+        initial = load_model(open_run(run_path(request.parent, runs_root))) if request.parent else None
+        return TrainingJob(request.spec, dataset, request.config, folder, initial, parent=request.parent)
     encoder = encoder_source(run_path(request.encoder_run, runs_root) if request.encoder_run else None,
                              dataset.classes)
     return CaptionJob(dataset, request.config, encoder, folder)

@@ -72,7 +72,9 @@ def cmd_train(args) -> dict:
                       f"train accuracy {e.train_accuracy:.1%}, test accuracy {e.test_accuracy:.1%}")
         shown["epochs"] = len(snap.epochs)
 
-    snap = run_blocking(spec, dataset, config, folder, on_poll=on_poll, poll_s=1.0 if tty else 5.0, initial=initial)
+    parent = resolve_cli_run(args.resume).name if args.resume else None
+    snap = run_blocking(spec, dataset, config, folder, on_poll=on_poll, poll_s=1.0 if tty else 5.0, initial=initial,
+                        parent=parent)
     on_poll(snap)
     if snap.status in (RunStatus.FAILED, RunStatus.DIVERGED):
         raise ConfigError(f"run {snap.status}: {snap.reason}")

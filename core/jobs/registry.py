@@ -158,15 +158,16 @@ class BackgroundJob(Worker):
 
 class TrainingJob(BackgroundJob):
     def __init__(self, spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path,
-                 initial: nn.Module | None = None):
-        """`initial`: a trained model to continue from (resume or fine-tune); None trains from scratch."""
+                 initial: nn.Module | None = None, parent: str | None = None):
+        """`initial`: a trained model to continue from (resume or fine-tune); None trains from scratch. `parent`:
+        the run it came from, which its summary names."""
         check_trainable(spec, dataset, config)
-        self.spec, self.dataset, self.config, self.initial = spec, dataset, config, initial
+        self.spec, self.dataset, self.config, self.initial, self.parent = spec, dataset, config, initial, parent
         super().__init__(folder, config.lr)
 
     def _recorder(self) -> Recorder:
         return RunRecorder(self.folder, self.spec, self.config, self.dataset.classes, self.dataset.source,
-                           describe_device(self.config.device))
+                           describe_device(self.config.device), self.parent)
 
     def _train(self, callbacks: Callbacks) -> FitResult:
         return fit(self.spec, self.dataset, self.config, callbacks, self.control, model=self.initial)
@@ -258,6 +259,6 @@ def watch(job: BackgroundJob, on_poll=None, poll_s: float = 0.5) -> JobSnapshot:
 
 
 def run_blocking(spec: ModelSpec, dataset: Dataset, config: TrainConfig, folder: Path, on_poll=None,
-                 poll_s: float = 0.5, initial: nn.Module | None = None) -> JobSnapshot:
+                 poll_s: float = 0.5, initial: nn.Module | None = None, parent: str | None = None) -> JobSnapshot:
     """Train a classifier in the background thread exactly as the dashboard does, polling until done."""
-    return watch(TrainingJob(spec, dataset, config, folder, initial), on_poll, poll_s)
+    return watch(TrainingJob(spec, dataset, config, folder, initial, parent), on_poll, poll_s)

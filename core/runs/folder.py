@@ -291,7 +291,8 @@ class Recorder:
 class RunRecorder(Recorder):
     """A classifier run: spec, config and classes as JSON, safetensors weights after every epoch."""
 
-    def __init__(self, folder: Path, spec: ModelSpec, config: TrainConfig, classes, source: str, device: str):
+    def __init__(self, folder: Path, spec: ModelSpec, config: TrainConfig, classes, source: str, device: str,
+                 parent: str | None = None):
         self.spec, self.classes = spec, tuple(classes)
         folder.mkdir(parents=True, exist_ok=True)
         files = RunFolder(folder)
@@ -299,7 +300,7 @@ class RunRecorder(Recorder):
         write_json(files.config, config.to_json())
         write_json(files.classes, list(self.classes))
         super().__init__(folder, RunSummary(kind="classifier", name=spec.name, model=spec.name, source=source,
-                                            device=device, epochs=config.epochs))
+                                            device=device, epochs=config.epochs, parent=parent))
 
     def save(self, model: nn.Module) -> None:
         save_weights(RunFolder(self.folder).weights, model, self.spec, self.classes)

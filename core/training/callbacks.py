@@ -225,6 +225,6 @@ class EarlyStop:
         best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # the first epoch to reach the best
         if len(scores) - 1 - best >= self.patience:
             loop.end(RunStatus.FINISHED)
-            self.report.on_event(Event("early-stop", loop.run_step, reason=(
-                f"stopped early after epoch {loop.epoch}: held-out accuracy has not beaten epoch {best + 1}'s "
-                f"{scores[best]:.1%} for {self.patience} epoch{'s' * (self.patience > 1)}")))
+            loop.reason = (f"stopped early after epoch {loop.epoch}: held-out accuracy has not beaten epoch "
+                           f"{best + 1}'s {scores[best]:.1%} for {self.patience} epoch{'s' * (self.patience > 1)}")
+            self.report.on_event(Event("early-stop", loop.run_step, reason=loop.reason))

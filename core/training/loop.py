@@ -67,7 +67,7 @@ class Loop:
     epoch: int = 0
     lr: float = 0.0  # the rate the latest step took
     status: RunStatus = RunStatus.RUNNING
-    reason: str = ""  # why it diverged
+    reason: str = ""  # why it diverged, or stopped early
     diverged_at: int = 0
     _pending: list[tuple[int, int, torch.Tensor, float]] = field(default_factory=list)
 

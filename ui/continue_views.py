@@ -1,0 +1,58 @@
+"""A finished or stopped run trained on: "N more epochs" as a new run that names its parent, and the chart of a run
+beside the runs it continues."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.classroom.access import can_see_folder
+from core.classroom.requests import RunRequest
+from core.data.sources import Dataset
+from core.errors import UserError
+from core.runs import folder as runs
+from core.training.history import History
+from ui.figures import lineage_figure
+from ui.state import owner, scheduler, viewer
+
+MAX_GENERATIONS = 20  # how far back a chart follows parents (a chain that long is rare; a loop is impossible)
+
+
+def lineage(run_id: str) -> list[tuple[str, History]]:
+    """The run and the runs it continues, oldest first, as far back as the viewer may see them."""
+    chain, seen = [], set()
+    while run_id and run_id not in seen and len(chain) < MAX_GENERATIONS:
+        seen.add(run_id)
+        try:
+            path = runs.run_path(run_id)
+            if not can_see_folder(viewer(), path):
+                break
+            summary = runs.read_summary(path)
+        except runs.RunError:
+            break
+        chain.append((run_id, runs.read_history(path)))
+        run_id = summary.parent
+    return chain[::-1]
+
+
+def lineage_ui(run_id: str) -> None:
+    """Nothing for a run that continues none; else its accuracy beside its parents', on one axis of epochs."""
+    chain = lineage(run_id)
+    if len(chain) > 1:
+        st.plotly_chart(lineage_figure(chain), width="stretch", key="lineage_chart")
+
+
+def continue_ui(run_id: str, dataset: Dataset, default_epochs: int) -> None:
+    """'N more epochs' from a saved run: a new run that starts from its last weights, queued like any other."""
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    more = c1.number_input("More epochs", 1, 500, default_epochs, key="more_epochs",
+                           help="A new run starts from this run's last weights, with its model and settings; the "
+                                "learning-rate schedule runs again over the new epochs.")
+    if c2.button(f"Train {more} more epoch{'s' * (more > 1)}", key="continue_run", icon=":material/fast_forward:"):
+        try:
+            request = RunRequest.continuing(runs.open_run(runs.run_path(run_id)), int(more), dataset.source, owner())
+            new_id = scheduler().submit(request, dataset)
+        except UserError as exc:
+            st.error(f"**The run could not be continued.** {exc}")
+            return
+        st.session_state.job_id = new_id
+        st.query_params["run"] = new_id
+        st.rerun()
