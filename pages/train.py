@@ -16,7 +16,8 @@ from core.training.status import RunStatus
 from ui.diagram import model_dot
 from ui.continue_views import continue_ui, lineage_ui
 from ui.entry import through_entry_ui
-from ui.figures import accuracy_figure, compare_figure, loss_figure
+from ui.compare_views import compare_ui
+from ui.figures import accuracy_figure, loss_figure
 from ui.lr_find import lr_find_ui
 from ui.queue_views import queued_ui
 from ui.state import (
@@ -150,12 +151,5 @@ if watched is not None:
     live_ui()
 
 st.subheader("Compare runs")
-saved = {r.id: r.summary for r in visible_runs("classifier") if r.summary.status not in SKIPPED}
-picked = st.multiselect("Runs", list(saved), default=[], key="compare_runs",
-                        format_func=lambda rid: f"{rid} ({saved[rid].status}, "
-                                                f"{'' if saved[rid].test_accuracy is None else format(saved[rid].test_accuracy, '.1%')})")
-if picked:
-    histories = {rid: runs.read_history(runs.run_path(rid)) for rid in picked}
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(compare_figure(histories, "loss"), width="stretch", key="cmp_loss")
-    c2.plotly_chart(compare_figure(histories, "test_accuracy"), width="stretch", key="cmp_acc")
+compare_ui({r.id: r.summary for r in visible_runs("classifier") if r.summary.status not in SKIPPED},
+           st.session_state.get("sweep_runs"))

@@ -314,3 +314,25 @@ def lineage_figure(runs: list[tuple[str, History]]) -> go.Figure:
                             line=dict(color=color, dash="dash"))
         start = xs[-1] if xs else start
     return _layout(fig, "Accuracy across the runs it continues", "epoch (from the first run's start)", "accuracy (%)")
+
+
+def settings_figure(comparison) -> go.Figure:
+    """Parallel coordinates over runs: one axis per setting that differs (choices as labelled ticks), then test
+    accuracy; each run a line coloured by its accuracy, so the settings of the good runs stand out together."""
+    dims = []
+    for name in comparison.settings:
+        values = [v[name] for v in comparison.values]
+        if all(isinstance(x, (int, float)) for x in values):
+            dims.append(dict(label=name, values=[float(x) for x in values]))
+        else:  # choices, switches: each value a tick of its own
+            levels = sorted({str(x) for x in values})
+            dims.append(dict(label=name, values=[levels.index(str(x)) for x in values],
+                             tickvals=list(range(len(levels))), ticktext=levels))
+    accuracy = [None if f["test accuracy"] is None else f["test accuracy"] * 100 for f in comparison.figures]
+    scores = [a if a is not None else 0.0 for a in accuracy]
+    dims.append(dict(label="test accuracy (%)", values=scores, range=[min(scores + [0]), max(scores + [100])]))
+    fig = go.Figure(go.Parcoords(dimensions=dims, line=dict(color=scores, colorscale="Viridis", showscale=True,
+                                                            colorbar=dict(title="%"))))
+    fig.update_layout(title="Settings and test accuracy, one line per run", height=380, paper_bgcolor="white",
+                      margin=dict(l=70, r=70, t=90, b=20), font=dict(color="#2a3f5f"))
+    return fig
