@@ -13,10 +13,10 @@ from core.runs import folder as runs
 from core.runs.export import training_script
 from core.training.presets import PRESETS
 from core.training.status import RunStatus
-from ui.diagram import model_dot
-from ui.continue_views import continue_ui, lineage_ui
-from ui.entry import through_entry_ui
 from ui.compare_views import compare_ui
+from ui.continue_views import continue_ui, lineage_ui
+from ui.diagram import model_dot
+from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, loss_figure
 from ui.lr_find import lr_find_ui
 from ui.queue_views import queued_ui
@@ -29,6 +29,7 @@ from ui.state import (
     spec,
     visible_runs,
 )
+from ui.sweep_views import sweep_ui
 from ui.timelapse import timelapse_ui
 from ui.train_form import HOW_TRAINING_WORKS, LRS, settings_ui
 from ui.widgets import image_grid_ui, live_controls_ui
@@ -53,7 +54,8 @@ else:
     st.markdown(overview(model_spec).line())
     with st.expander("Every layer, with the shape of what it outputs"):
         st.graphviz_chart(model_dot(model_spec, infos, None))
-    config, start, find = settings_ui(base, choice, len(dataset.train_x))
+    form = settings_ui(base, choice, len(dataset.train_x))
+    config, start, find = form.config, form.start, form.find
     code_col, teach_col = st.columns(2)
     with code_col.expander("Show the code: this run as a plain PyTorch script"):
         script = training_script(model_spec, config)
@@ -81,6 +83,7 @@ else:
             st.query_params["run"] = st.session_state.job_id
         except UserError as exc:
             st.error(f"**Training did not start.** {exc}")
+    sweep_ui(model_spec, config, form.sweep_rows, form.sweep, dataset)
 
 # --- the run being watched: from this session, or from the URL after a refresh ---
 run_id = st.query_params.get("run") or st.session_state.get("job_id")
@@ -151,5 +154,4 @@ if watched is not None:
     live_ui()
 
 st.subheader("Compare runs")
-compare_ui({r.id: r.summary for r in visible_runs("classifier") if r.summary.status not in SKIPPED},
-           st.session_state.get("sweep_runs"))
+compare_ui({r.id: r.summary for r in visible_runs("classifier") if r.summary.status not in SKIPPED})

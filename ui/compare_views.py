@@ -15,9 +15,9 @@ def _label(rid: str, summary: RunSummary) -> str:
     return f"{rid} ({summary.status}{acc})"
 
 
-def compare_ui(saved: dict[str, RunSummary], default: list[str] | None = None) -> None:
-    """`saved`: the runs that can be compared, by id; `default`: those picked at first (a sweep's runs)."""
-    picked = st.multiselect("Runs", list(saved), default=[r for r in default or [] if r in saved], key="compare_runs",
+def compare_ui(saved: dict[str, RunSummary]) -> None:
+    """`saved`: the runs that can be compared, by id."""
+    picked = st.multiselect("Runs", list(saved), default=[], key="compare_runs",
                             format_func=lambda rid: _label(rid, saved[rid]))
     if not picked:
         return
@@ -25,6 +25,12 @@ def compare_ui(saved: dict[str, RunSummary], default: list[str] | None = None) -
     c1, c2 = st.columns(2)
     c1.plotly_chart(compare_figure(histories, "loss"), width="stretch", key="cmp_loss")
     c2.plotly_chart(compare_figure(histories, "test_accuracy"), width="stretch", key="cmp_acc")
+    settings_comparison_ui(picked, "cmp")
+
+
+def settings_comparison_ui(picked: list[str], prefix: str) -> None:
+    """The settings that differ between these runs with what each reached (a table), and a parallel-coordinates
+    chart; nothing for fewer than two runs."""
     if len(picked) < 2:
         return
     try:
@@ -40,6 +46,6 @@ def compare_ui(saved: dict[str, RunSummary], default: list[str] | None = None) -
     percent = {"test accuracy", "best held-out accuracy"}
     rows = [{k: (None if v is None else round(v * 100, 2)) if k in percent else v for k, v in row.items()}
             for row in comparison.rows()]
-    st.dataframe(rows, key="cmp_table", hide_index=True,
+    st.dataframe(rows, key=f"{prefix}_table", hide_index=True,
                  column_config={k: st.column_config.NumberColumn(k, format="%.1f%%") for k in percent})
-    st.plotly_chart(settings_figure(comparison), width="stretch", key="cmp_parcoords")
+    st.plotly_chart(settings_figure(comparison), width="stretch", key=f"{prefix}_parcoords")

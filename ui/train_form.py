@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -10,6 +11,7 @@ from core.device import describe_device
 from core.training.config import TrainConfig, nesterov_fits
 from core.training.lr_find import LRFindConfig
 from ui.setting_widgets import ladder, setting_ui, typed_settings
+from ui.sweep_views import sweep_rows_ui
 
 LRS = ladder(TrainConfig, "lr")  # four per decade
 DECAYS = (0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, bounds_of(TrainConfig, "weight_decay").span[1])
@@ -64,7 +66,16 @@ def section_summary(names: list[str], values: dict) -> str:
     return " · ".join(shown) if shown else "all off"
 
 
-def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig, bool, bool]:
+@dataclass(frozen=True)
+class FormResult:
+    config: TrainConfig  # the form's settings, as they are now
+    start: bool  # Start training was pressed
+    find: bool  # the learning-rate finder was asked for (with these settings)
+    sweep: bool  # Start a sweep was pressed
+    sweep_rows: list[tuple[str, str]]  # the sweep's (setting, values text) rows filled in
+
+
+def settings_ui(base: TrainConfig, key: str, n_train: int) -> FormResult:
     """The Train page's form, prefilled from a preset's config: the essentials, Start and the learning-rate finder
     first, every other group in a section that opens on request and says in its title what it is set to. Returns
     the config, whether Start was pressed and whether the finder was asked for (with the form's settings as they
@@ -100,9 +111,15 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> tuple[TrainConfig,
                 row(st, names)
                 if group == "device":
                     st.caption(f"Device auto trains on {describe_device('auto')} here.")
+        with st.expander("**Sweep: several runs at once** · two or three values for up to three settings"):
+            st.caption("Every combination becomes a run with the settings above, except for these; the runs wait in "
+                       "the queue like any other, and land in a comparison table below as they finish.")
+            rows = sweep_rows_ui(key)
+            sweep = st.form_submit_button("Start a sweep", key=f"{key}_sweep_go")
     values = typed_settings(TrainConfig, values)
     nesterov = base.nesterov and nesterov_fits(values["optimizer"], values["momentum"])  # leaving SGD leaves it
-    return TrainConfig(**{**base.to_json(), **values, "nesterov": nesterov}), start, find
+    config = TrainConfig(**{**base.to_json(), **values, "nesterov": nesterov})
+    return FormResult(config, start, find, sweep, rows)
 
 
 HOW_TRAINING_WORKS = (

@@ -89,6 +89,23 @@ class Scheduler:
             self._dispatch()
         return run_id
 
+    def submit_many(self, requests: list[RunRequest], dataset: Dataset) -> list[str]:
+        """Queue several runs (a sweep) at once, all or none: each is checked first, and an owner's cap on waiting
+        runs counts them together. Returns their ids in the order given."""
+        jobs = []
+        for request in requests:
+            run_id = new_job_id(request.name)
+            folder = run_path(run_id, self.runs_root)
+            jobs.append((run_id, folder, request, build_job(request, dataset, folder, self.runs_root)))
+        with self._lock:
+            for owner in {r.owner for r in requests}:
+                self._check_cap(owner, sum(r.owner == owner for r in requests))
+            for run_id, folder, request, job in jobs:
+                write_request(folder, request)
+                self._waiting[run_id] = Pending(request, folder, job if self.executor.in_process else None)
+            self._dispatch()
+        return [run_id for run_id, *_ in jobs]
+
     def submit_task(self, task: TaskRequest, job) -> str:
         """Queue a task (a Worker, already checked); it starts in a free slot like a run. Returns its id."""
         task_id = new_job_id(task.name)
@@ -143,12 +160,17 @@ class Scheduler:
 
     # --- inside ---
 
-    def _check_cap(self, owner: str | None) -> None:
-        """Refuse one more waiting run or task of an owner who has `waiting_cap` waiting already (personal mode: none)."""
+    def _check_cap(self, owner: str | None, adding: int = 1) -> None:
+        """Refuse `adding` more waiting runs or tasks of an owner who would then have more than `waiting_cap`
+        waiting (personal mode: no cap)."""
         mine = sum(p.request.owner == owner for p in self._waiting.values())
-        if owner is not None and mine >= self.waiting_cap:
+        if owner is None or mine + adding <= self.waiting_cap:
+            return
+        if adding == 1:
             raise QueueFullError(f"you have {mine} runs waiting already (the limit is {self.waiting_cap}): cancel "
                                  "one, or wait until one starts")
+        raise QueueFullError(f"these {adding} runs and the {mine} you have waiting are more than the "
+                             f"{self.waiting_cap} a person may have waiting: sweep fewer values, or wait")
 
     def _trainings(self) -> list[Training]:
         out = []

@@ -7,7 +7,17 @@ import json
 import sys
 import traceback
 
-from core.cli import accounts, caption, evaluate, export, insight, lr_find, models, runs, train
+from core.cli import (
+    accounts,
+    caption,
+    evaluate,
+    export,
+    insight,
+    lr_find,
+    models,
+    runs,
+    train,
+)
 from core.cli._common import DEBUG_HELP, Parser
 from core.errors import UserError
 

@@ -2,6 +2,7 @@
 the tutorial's normalisation is part of the graph, so any ONNX runtime gets the engine's scores without PyTorch."""
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from core.storage import write_bytes_atomic
 from core.training.evaluate import predict_logits
 
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
-INPUT_TEXT = ("pixels: float32 (N, 3, 32, 32), RGB channels first, 0 black to 1 white (uint8 pixels / 255); "
+INPUT_TEXT = ("pixels: float32 (N, 3, 32, 32), RGB channels first, in 0..1 (uint8 pixels / 255: 0 black, 1 white); "
               "any batch size N")
 OUTPUT_TEXT = "logits: float32 (N, classes) class scores in the order of the classes; softmax gives probabilities"
+EXPORT_VERSION = 1  # part of the cached file's name: raise it when the exported graph or its metadata change
 # torch.export traces through process-wide state: one export at a time, whichever session or thread asks.
 _EXPORTING = threading.Lock()
 
@@ -46,7 +48,7 @@ def onnx_bytes(model: nn.Module, classes, name: str = "model") -> bytes:
         import onnxscript  # noqa: F401 (the exporter needs it; missing, the fix is one install)
     except ImportError:
         raise ExportError("ONNX export needs the onnx and onnxscript packages: pip install -r requirements.txt") from None
-    wrapped = PixelsIn(model).float().eval()
+    wrapped = PixelsIn(copy.deepcopy(model)).float().eval()  # a copy: the caller's model keeps its dtype and mode
     example = torch.rand(2, 3, 32, 32)
     batch = torch.export.Dim("batch", min=1)
     try:
@@ -98,7 +100,7 @@ def onnx_cache(run: Run) -> Path:
     files = run.files
     if not files.weights.exists():
         raise UserError(f"{run.id} has no saved weights yet (it saves them after each epoch)")
-    return files.derived / f"model-{files.weights_stamp()}.onnx"
+    return files.derived / f"model-{files.weights_stamp()}-v{EXPORT_VERSION}.onnx"
 
 
 @dataclass(frozen=True)
