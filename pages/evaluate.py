@@ -10,10 +10,11 @@ from core.insight.evaluation import (
     confusion_cell,
     evaluate_run,
 )
+from core.runs import folder as runs
 from core.runs.layout import RunFolder
 from core.training.evaluate import predict_image
 from ui.entry import through_entry_ui
-from ui.evaluate_views import HOW_SCORING_WORKS, wrong_explained_ui
+from ui.evaluate_views import HOW_SCORING_WORKS, best_epoch_ui, wrong_explained_ui
 from ui.figures import (
     abstain_figure,
     class_bar_figure,
@@ -24,6 +25,7 @@ from ui.figures import (
 )
 from ui.robustness import robustness_ui
 from ui.state import dataset_ui, run_model, run_picker_ui
+from ui.take_home import take_home_ui
 from ui.widgets import image_grid_ui, photo_ui
 
 through_entry_ui()
@@ -38,13 +40,14 @@ if run_id is None:
 
 
 @st.cache_data(show_spinner="Classifying the test set…", max_entries=8)
-def test_evaluation(run_id: str, stamp: float, source: str) -> Evaluation:
-    return evaluate_run(*run_model(run_id), dataset)
+def test_evaluation(run_id: str, stamp: float, source: str, best: bool) -> Evaluation:
+    return evaluate_run(*run_model(run_id, best), dataset)
 
 
 try:
-    run, model = run_model(run_id)
-    evaluation = test_evaluation(run_id, RunFolder(run.path).weights_mtime(), dataset.source)
+    best = best_epoch_ui(runs.read_summary(runs.run_path(run_id)))
+    run, model = run_model(run_id, best)
+    evaluation = test_evaluation(run_id, RunFolder(run.path).weights_mtime(), dataset.source, best)
 except UserError as exc:  # a damaged run, or data with other classes than the run's
     st.error(f"**This run cannot be evaluated.** {exc}")
     st.stop()
@@ -52,6 +55,8 @@ m, cal = evaluation.metrics, evaluation.calibration
 
 classes = list(dataset.classes)
 st.metric("Test accuracy", f"{m.accuracy:.1%}", help=f"on {len(dataset.test_y):,} test images")
+with st.expander("Take the model home: its weights, ONNX, and the script they load into"):
+    take_home_ui(run_id, run)
 with st.expander("How the test images are scored"):
     st.markdown(HOW_SCORING_WORKS)
 c1, c2 = st.columns(2)

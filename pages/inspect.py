@@ -16,6 +16,7 @@ from core.insight.neighbours import MAX_K, neighbours
 from core.runs import folder as runs
 from core.runs.classes import ClassesError, check_same_classes
 from ui.entry import through_entry_ui
+from ui.feature_map_views import feature_map_ui
 from ui.state import dataset_ui, neighbour_features, run_model, run_picker_ui
 from ui.widgets import image_grid_ui, photo_upload_ui
 
@@ -78,6 +79,11 @@ else:
         found = neighbours(model, features, dataset, image, k)
         image_grid_ui(dataset.train_x[[n.index for n in found]],
                       [f"{n.label} · {n.similarity:.2f}" for n in found], min(8, len(found)))
+
+st.subheader("The network's map of the test images")
+st.caption("Every dot a test image, placed by t-SNE so that images the network describes alike sit together; "
+           "click one to see it and where the network looked.")
+feature_map_ui(run_id, run, model, dataset, upload=image if source == "Upload a photo" else None)
 
 st.subheader("Feature maps")
 st.caption("Each convolution turns the image into many maps; bright = the filter responded strongly there.")

@@ -140,3 +140,41 @@ def test_measuring_robustness_draws_accuracy_per_corruption_and_severity(trained
     assert "robustness_chart" in plotly_figures(at)
     at.select_slider(key="robust_severity").set_value(5).run()
     assert not at.exception
+
+
+def _keep_a_worse_best_epoch(run_id: str) -> None:
+    """The run as if it had kept epoch 1 as its best: its weights zeroed but for the last bias's truck score (a
+    network that answers truck for every image), and a summary naming it."""
+    import json
+
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    folder = runs.run_path(run_id)
+    with safe_open(folder / "weights.safetensors", "pt") as f:
+        tensors, meta = {k: torch.zeros_like(f.get_tensor(k)) for k in f.keys()}, f.metadata()
+    last_bias = [k for k in tensors if k.endswith("bias") and tensors[k].shape == (10,)][-1]
+    tensors[last_bias][9] = 1.0
+    save_file(tensors, folder / "best.safetensors", metadata=meta)
+    summary = json.loads((folder / "summary.json").read_text())
+    (folder / "summary.json").write_text(json.dumps({**summary, "best_epoch": 1, "best_holdout_accuracy": 0.5}))
+
+
+def test_a_run_that_kept_its_best_epoch_can_be_evaluated_with_either_weights(trained_run):
+    _keep_a_worse_best_epoch(trained_run)
+    at = open_page("evaluate")
+    def truck_column() -> int:
+        return sum(row[9] for row in plotly_figures(at)["confusion_chart"]["data"][0]["z"])
+
+    before = truck_column()
+    at.segmented_control(key="eval_weights").set_value("best epoch").run()
+    assert not at.exception
+    assert truck_column() == 30 != before  # the kept "best" network says truck for all 30 test images
+
+
+def test_the_take_home_buttons_are_offered_for_the_run(trained_run):
+    at = open_page("evaluate")
+    keys = {b.key for b in at.get("download_button")}
+    assert {f"take_home_weights_{trained_run}", f"take_home_onnx_{trained_run}",
+            f"take_home_script_{trained_run}"} <= keys

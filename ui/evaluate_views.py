@@ -4,6 +4,7 @@ import streamlit as st
 from core.data.images import to_pil
 from core.data.sources import Dataset
 from core.insight.explain import explain, overlay
+from core.runs.summary import RunSummary
 from core.training.evaluate import Metrics
 
 HOW_SCORING_WORKS = (
@@ -27,3 +28,15 @@ def wrong_explained_ui(model, classes: list[str], dataset: Dataset, m: Metrics, 
         for col, cls in ((w2, guess), (w3, truth)):
             e = explain(model, classes, dataset.test_x[pick], cls)
             col.image(overlay(big, e.heatmap), caption=f"evidence for {cls} ({e.probabilities[cls]:.0%})")
+
+
+def best_epoch_ui(summary: RunSummary) -> bool:
+    """For a run that kept its best epoch (by held-out accuracy) apart from its last: which weights to evaluate.
+    True for the best epoch's."""
+    if summary.best_epoch is None or summary.best_epoch == summary.epochs_done:
+        return False  # none kept, or the best is the last
+    choice = st.segmented_control(
+        "Weights", ["last epoch", "best epoch"], default="last epoch", key="eval_weights",
+        help=f"The run kept epoch {summary.best_epoch}'s weights, its best on held-out training images "
+             f"({summary.best_holdout_accuracy:.1%}), beside its last (epoch {summary.epochs_done}).")
+    return choice == "best epoch"

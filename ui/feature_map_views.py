@@ -58,7 +58,7 @@ def feature_map_figure(fmap: FeatureMap, classes: list[str], thumbnails: torch.T
         fig.update_layout(images=_pictures(fmap, thumbnails))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), template=None, plot_bgcolor="white",
                       paper_bgcolor="white", font=dict(color="#2a3f5f"), legend=dict(itemsizing="constant"),
-                      xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"), dragmode="pan",
+                      xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
                       clickmode="event+select")
     return fig
 

@@ -98,17 +98,18 @@ def set_spec(new: ModelSpec) -> None:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
-def _load_run(run_id: str, stamp: float):
+def _load_run(run_id: str, stamp: float, best: bool = False):
     run = runs.open_run(runs.run_path(run_id))
-    model = runs.load_model(run).requires_grad_(False)  # shared by every session: read-only (explain needs no
-    return run, model                                   # parameter gradients, only the input's and activations')
+    model = runs.load_model(run, best).requires_grad_(False)  # shared by every session: read-only (explain needs
+    return run, model                                         # no parameter gradients, only the input's)
 
 
-def run_model(run_id: str):
-    """(Run, model in eval mode) for a saved run, reloaded when its weights change; raises RunError (also for a run
-    this viewer may not see: the cache is the server's, so the check comes first)."""
+def run_model(run_id: str, best: bool = False):
+    """(Run, model in eval mode) for a saved run (its last weights, or with `best` its best epoch's), reloaded when
+    its weights change; raises RunError (also for a run this viewer may not see: the cache is the server's, so the
+    check comes first)."""
     _check_visible(run_id, "classifier")
-    return _load_run(run_id, RunFolder(runs.run_path(run_id)).weights_mtime())
+    return _load_run(run_id, RunFolder(runs.run_path(run_id)).weights_mtime(), best)
 
 
 def usable_runs() -> list[runs.ListedRun]:

@@ -3,8 +3,8 @@ features, so pictures the network sees as alike sit together. Kept in the run fo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -77,7 +77,8 @@ def choose_images(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
 
 def layout(features: torch.Tensor, seed: int) -> torch.Tensor:
     """(N, D) features -> (N, 2) float32 t-SNE positions: PCA to PCA_DIMS first, PCA initialisation, seeded."""
-    from sklearn.decomposition import PCA  # imported here: scikit-learn takes a second to import, and few need it
+    # imported here: scikit-learn takes a second to import, and only the map needs it
+    from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
     x = features.float().numpy()
