@@ -18,6 +18,7 @@ from ui.continue_views import continue_ui, lineage_ui
 from ui.diagram import model_dot
 from ui.entry import through_entry_ui
 from ui.figures import accuracy_figure, loss_figure
+from ui.histogram_views import histograms_ui
 from ui.lr_find import lr_find_ui
 from ui.queue_views import queued_ui
 from ui.state import (
@@ -138,6 +139,7 @@ def live_ui() -> None:
         if tiles is not None:
             st.caption(f"First-layer filters after epoch {len(history.epochs)} (each stretched to full contrast)")
             image_grid_ui(tiles[:32], [""] * min(32, len(tiles)), 16, scale=max(1, 48 // tiles.shape[-1]))
+    histograms_ui(watched.folder)
     if history.epochs:
         per_class = st.toggle("Accuracy per class", key="per_class_toggle",
                               help="Shows which classes the network learns late.")

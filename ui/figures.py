@@ -336,3 +336,18 @@ def settings_figure(comparison) -> go.Figure:
     fig.update_layout(title="Settings and test accuracy, one line per run", height=380, paper_bgcolor="white",
                       margin=dict(l=70, r=70, t=90, b=20), font=dict(color="#2a3f5f"))
     return fig
+
+
+def histograms_figure(weight, gradient=None) -> go.Figure:
+    """One layer's weight histogram at one epoch, and its last step's gradient beside it (core.runs.histograms)."""
+    from plotly.subplots import make_subplots
+
+    shown = [h for h in (weight, gradient) if h is not None]
+    fig = make_subplots(rows=1, cols=len(shown), subplot_titles=[f"{h.kind}s" for h in shown])
+    for col, h in enumerate(shown, start=1):
+        edges = h.edges
+        fig.add_bar(x=[(a + b) / 2 for a, b in zip(edges, edges[1:])], y=h.counts, width=edges[1] - edges[0],
+                    marker_color=PALETTE[col], name=h.kind, row=1, col=col)
+    fig.update_layout(showlegend=False, height=300, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white",
+                      paper_bgcolor="white", title=weight.layer, font=dict(color="#2a3f5f"))
+    return fig

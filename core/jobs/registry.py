@@ -18,6 +18,7 @@ from core.insight.timelapse import sample_indices
 from core.jobs.worker import Worker
 from core.models.layers import SpecError
 from core.models.spec import ModelSpec, build_model
+from core.runs import histograms
 from core.runs.curve import Curve
 from core.runs.folder import (
     RUNS_ROOT,
@@ -184,6 +185,10 @@ class TrainingJob(BackgroundJob):
                              truth)
         except Exception:  # an extra view; the checkpoint is already saved, so the run goes on
             log_traceback(self.folder, f"time-lapse frame of epoch {report.epoch} skipped")
+        try:
+            histograms.record(self.folder, report.epoch, histograms.layer_histograms(model, self.spec))
+        except Exception:  # the same: never at the run's cost
+            log_traceback(self.folder, f"histograms of epoch {report.epoch} skipped")
 
 
 class BusyError(UserError):

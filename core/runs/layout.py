@@ -75,6 +75,10 @@ class RunFolder:
         return self.path / "weights.safetensors"
 
     @property
+    def histograms(self) -> Path:  # JSON lines: each epoch's weight and gradient histograms per layer
+        return self.path / "histograms.jsonl"
+
+    @property
     def best_weights(self) -> Path:  # safetensors of the epoch with the best held-out accuracy (runs with a holdout)
         return self.path / "best.safetensors"
 
