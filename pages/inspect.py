@@ -80,9 +80,6 @@ else:
         image_grid_ui(dataset.train_x[[n.index for n in found]],
                       [f"{n.label} · {n.similarity:.2f}" for n in found], min(8, len(found)))
 
-st.subheader("The network's map of the test images")
-st.caption("Every dot a test image, placed by t-SNE so that images the network describes alike sit together; "
-           "click one to see it and where the network looked.")
 feature_map_ui(run_id, run, model, dataset, upload=image if source == "Upload a photo" else None)
 
 st.subheader("Feature maps")

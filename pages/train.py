@@ -87,7 +87,7 @@ else:
     sweep_ui(model_spec, config, form.sweep_rows, form.sweep, dataset)
 
 # --- the run being watched: from this session, or from the URL after a refresh ---
-run_id = st.query_params.get("run") or st.session_state.get("job_id")
+run_id = st.session_state.pop("switch_run", None) or st.query_params.get("run") or st.session_state.get("job_id")
 if run_id:  # remembered both ways: a reloaded tab finds it in the URL, a page switch in the session
     st.session_state.job_id = run_id
     st.query_params["run"] = run_id
@@ -129,8 +129,6 @@ def live_ui() -> None:
         st.error(f"**The run {status}.** {view.reason}")
     elif status == RunStatus.STOPPED:
         st.info("Stopped. What it learned so far is saved; the Evaluate page can use it.")
-    if status in (RunStatus.FINISHED, RunStatus.STOPPED) and history.epochs:
-        continue_ui(view.id, dataset, len(history.epochs))
     if history.steps:
         st.plotly_chart(loss_figure(history.steps, history.events), width="stretch", key="loss_chart")
     lineage_ui(view.id)
@@ -154,6 +152,8 @@ def live_ui() -> None:
 
 if watched is not None:
     live_ui()
+    if not watched.alive and not watched.waiting:  # outside the fragment: the new run goes into the URL
+        continue_ui(watched, dataset)
 
 st.subheader("Compare runs")
 compare_ui({r.id: r.summary for r in visible_runs("classifier") if r.summary.status not in SKIPPED})

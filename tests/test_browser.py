@@ -93,7 +93,7 @@ def test_a_shared_model_link_is_the_first_visit_after_a_start(server, page):
         assert "Dataset" in nav_links and "dashboard" not in nav_links, nav_links
 
 
-@pytest.mark.timeout(600)  # every page in turn, two runs and a captioner trained: the longest test there is
+@pytest.mark.timeout(900)  # every page in turn, two runs and a captioner trained: the longest test there is
 def test_a_new_user_walks_through_the_app(server, page, tmp_path):
     base, _ = server
     with step(page, "01-home"):
@@ -303,7 +303,7 @@ def test_a_new_user_walks_through_the_app(server, page, tmp_path):
             box.press("Tab")
         page.get_by_role("button", name="Start training the captioner").click()
         page.get_by_text("scenes/s").first.wait_for(timeout=60_000)  # the live progress line (40 steps to watch)
-        page.get_by_text("of the test scenes captioned with exactly the right meaning").wait_for(timeout=180_000)
+        page.get_by_text("of the test scenes captioned with exactly the right meaning").wait_for(timeout=360_000)
         page.locator(".st-key-cap_scores .js-plotly-plot").wait_for()
         assert plot_points(page, "cap_scores") == 2  # one point per epoch
         page.get_by_text("Test scenes captioned after epoch 2").wait_for()

@@ -20,7 +20,7 @@ def test_only_the_settings_that_differ_are_compared_beside_each_runs_figures(app
     b = _variant(tutorial_run_once, app_env, "20260101-000001-tutorial-bbbbbb", lr=0.2, flip=True)
     c = _variant(tutorial_run_once, app_env, "20260101-000002-tutorial-cccccc", lr=0.01)
     comparison = compare_runs([run_path(r) for r in (a, b, c)])
-    assert comparison.runs == [a, b, c]
+    assert comparison.runs == [a, b, c] and comparison.statuses == ["finished"] * 3
     assert set(comparison.settings) == {"lr", "flip"}
     assert [v["lr"] for v in comparison.values] == [json.loads((run_path(a) / "config.json").read_text())["lr"],
                                                     0.2, 0.01]

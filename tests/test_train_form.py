@@ -1,5 +1,6 @@
 """The Train form for a beginner: the essentials first, every other setting in a named section (from its declared
 group) whose title says what it is set to."""
+import re
 from dataclasses import replace
 
 import pytest
@@ -25,8 +26,8 @@ def test_a_setting_reads_as_off_exactly_at_the_value_its_help_declares(name):
     help_text, default = setting_of(TrainConfig, name).help, getattr(TrainConfig(), name)
     if isinstance(default, bool):
         assert is_off(name, False) and not is_off(name, True)
-    elif "= off)" in help_text:
-        off = float(help_text.split(" = off)")[0].rsplit(" ", 1)[-1].lstrip("("))
+    elif "= off)" in help_text or "= all)" in help_text:
+        off = float(re.split(r" = (?:off|all)\)", help_text)[0].rsplit(" ", 1)[-1].lstrip("("))
         assert is_off(name, off) and not is_off(name, off + 1)
     else:
         assert not is_off(name, default)  # nothing declared off: always shown
@@ -35,11 +36,12 @@ def test_a_setting_reads_as_off_exactly_at_the_value_its_help_declares(name):
 def test_a_sections_title_names_what_is_on_and_says_all_off_otherwise():
     names = dict(sections())["augmentation"]
     plain = TrainConfig().to_json()
-    assert section_summary(names, plain).startswith("Share of images they touch 1")  # photo_share has no off
-    on = replace(TrainConfig(), crop_padding=4, flip=True, noise=0.05).to_json()
-    summary = section_summary(names, on)
-    assert "Random crop padding 4" in summary and "Random flips" in summary and "Noise 0.05" in summary
-    assert "Blur" not in summary
+    assert section_summary(names, plain) == "all off"  # the share of images touched matters only with a photo one
+    on = replace(TrainConfig(), crop_padding=4, flip=True).to_json()
+    assert section_summary(names, on) == "Random crop padding 4 · Random flips"
+    photo = replace(TrainConfig(), noise=0.05, photo_share=0.5).to_json()
+    summary = section_summary(names, photo)
+    assert "Noise 0.05" in summary and "Share of images they touch 0.5" in summary and "Blur" not in summary
     assert section_summary(["flip", "noise"], plain) == "all off"
 
 

@@ -10,6 +10,7 @@ from core.data.sources import Dataset
 from core.errors import UserError
 from core.runs import folder as runs
 from core.training.history import History
+from core.training.status import RunStatus
 from ui.figures import lineage_figure
 from ui.state import owner, scheduler, viewer
 
@@ -40,19 +41,30 @@ def lineage_ui(run_id: str) -> None:
         st.plotly_chart(lineage_figure(chain), width="stretch", key="lineage_chart")
 
 
-def continue_ui(run_id: str, dataset: Dataset, default_epochs: int) -> None:
-    """'N more epochs' from a saved run: a new run that starts from its last weights, queued like any other."""
+def continue_ui(watched, dataset: Dataset) -> None:
+    """'N more epochs' from a finished or stopped run (core.jobs.watched.WatchedRun): a new run that starts from its
+    last weights, queued like any other."""
+    try:
+        view = watched.view()
+    except runs.RunError:  # damaged since the page found it: the live view says so
+        return
+    if view.status not in (RunStatus.FINISHED, RunStatus.STOPPED) or not view.history.epochs:
+        return
     c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
-    more = c1.number_input("More epochs", 1, 500, default_epochs, key="more_epochs",
+    more = c1.number_input("More epochs", 1, 500, len(view.history.epochs), key="more_epochs",
                            help="A new run starts from this run's last weights, with its model and settings; the "
                                 "learning-rate schedule runs again over the new epochs.")
-    if c2.button(f"Train {more} more epoch{'s' * (more > 1)}", key="continue_run", icon=":material/fast_forward:"):
-        try:
-            request = RunRequest.continuing(runs.open_run(runs.run_path(run_id)), int(more), dataset.source, owner())
-            new_id = scheduler().submit(request, dataset)
-        except UserError as exc:
-            st.error(f"**The run could not be continued.** {exc}")
-            return
-        st.session_state.job_id = new_id
-        st.query_params["run"] = new_id
-        st.rerun()
+    # a callback runs before the page does: the page then watches the new run and puts it in the URL
+    c2.button(f"Train {more} more epoch{'s' * (more > 1)}", key="continue_run", icon=":material/fast_forward:",
+              on_click=_continue, args=(watched.folder, dataset))
+    if st.session_state.get("continue_error"):
+        st.error(f"**The run could not be continued.** {st.session_state.pop('continue_error')}")
+
+
+def _continue(folder, dataset: Dataset) -> None:
+    try:
+        request = RunRequest.continuing(runs.open_run(folder), int(st.session_state.more_epochs), dataset.source,
+                                        owner())
+        st.session_state.switch_run = scheduler().submit(request, dataset)
+    except UserError as exc:
+        st.session_state.continue_error = str(exc)

@@ -313,6 +313,7 @@ def lineage_figure(runs: list[tuple[str, History]]) -> go.Figure:
             fig.add_scatter(x=xs, y=[None if v is None else v * 100 for v in held], mode="lines", name=f"{name} held out",
                             line=dict(color=color, dash="dash"))
         start = xs[-1] if xs else start
+    fig.update_xaxes(dtick=1)
     return _layout(fig, "Accuracy across the runs it continues", "epoch (from the first run's start)", "accuracy (%)")
 
 

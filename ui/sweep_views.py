@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.bounds import setting_of
 from core.classroom.requests import RunRequest
 from core.data.sources import Dataset
 from core.errors import UserError
@@ -24,7 +25,8 @@ def sweep_rows_ui(key: str) -> list[tuple[str, str]]:
     rows = []
     for i in range(MAX_AXES):
         c1, c2 = st.columns([1, 2])
-        name = c1.selectbox(f"Setting {i + 1}", [NONE, *SWEEPABLE], key=f"{key}_sweep_name{i}")
+        name = c1.selectbox(f"Setting {i + 1}", [NONE, *SWEEPABLE], key=f"{key}_sweep_name{i}",
+                            format_func=lambda n: n if n == NONE else setting_of(TrainConfig, n).label)
         values = c2.text_input(f"Values {i + 1}", key=f"{key}_sweep_values{i}", placeholder="e.g. 0.01, 0.05, 0.2",
                                help="Two or three values, separated by commas.")
         if name != NONE:
@@ -55,8 +57,8 @@ def sweep_progress_ui(ids: list[str]) -> None:
     st.progress(len(done) / len(ids), text=f"Sweep: {len(done)} of {len(ids)} runs done, "
                 f"{sum(s.active for s in statuses.values())} training, {sum(s.waiting for s in statuses.values())} "
                 "waiting in the queue")
-    settings_comparison_ui([rid for rid in done if statuses[rid] in (RunStatus.FINISHED, RunStatus.STOPPED)],
-                           "sweep")
+    settings_comparison_ui([rid for rid in done if statuses[rid] not in (RunStatus.CANCELLED, RunStatus.DAMAGED)],
+                           "sweep")  # a diverged run is a result too: that value was too much
     if len(done) == len(ids) and st.session_state.get("sweep_live"):
         st.session_state.sweep_live = False
         st.rerun()  # a full rerun stops the timer

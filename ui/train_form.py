@@ -42,7 +42,7 @@ def sections() -> list[tuple[str, list[str]]]:
     return [(g, members) for g, members in grouped if members]
 
 
-_OFF = re.compile(r"[(;] ?(-?[\d.]+) = off\)")  # "(0 = off)", "(...; 0 = off)"
+_OFF = re.compile(r"[(;] ?(-?[\d.]+) = (?:off|all)\)")  # "(0 = off)", "(...; 0 = off)", "(0 = all)"
 
 
 def is_off(name: str, value) -> bool:
@@ -53,12 +53,16 @@ def is_off(name: str, value) -> bool:
     return off is not None and float(off.group(1)) == float(value)
 
 
+PHOTO = ("crop_scale", "color_jitter", "erasing", "noise", "blur")  # the photo augmentations
+DEPENDS_ON = {"photo_share": PHOTO, "photo_apart": PHOTO}  # settings that only matter while one of these is on
+
+
 def section_summary(names: list[str], values: dict) -> str:
     """One line on what a section is set to: the settings that are on, or that everything in it is off."""
     shown = []
     for name in names:
         value = values[name]
-        if is_off(name, value):
+        if is_off(name, value) or not any(not is_off(d, values[d]) for d in DEPENDS_ON.get(name, (name,))):
             continue
         label = setting_of(TrainConfig, name).label
         shown.append(label if isinstance(value, bool) else f"{label} {value:g}" if isinstance(value, (int, float))

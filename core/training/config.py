@@ -40,7 +40,7 @@ class TrainConfig:
                             help="SGD looks ahead along its momentum before taking the gradient (needs sgd with "
                                  "momentum above 0).")
     weight_decay: float = ranged(5e-4, low=0.0, high=0.1, whole=False, label="Weight decay", group="regularisation",
-                                 help="An L2 penalty that pulls weights towards zero, which helps the net generalise.")
+                                 help="An L2 penalty that pulls weights towards zero, which helps the net generalise (0 = off).")
     # triangle is airbench's schedule (core/recipe.py); onecycle and triangle end at 0 and 0.07 of the peak
     schedule: str = choice("onecycle", SCHEDULES, label="Schedule", group="schedule",
                            help="How the learning rate moves through the run: constant, onecycle (up for the first "
