@@ -28,7 +28,7 @@ CONFIG_GROUP = {
     "data": ("crop_padding", "pad_mode", "flip", "crop_scale", "color_jitter", "erasing", "noise", "blur",
              "photo_share", "photo_apart", "consistency", "limit_train", "holdout", "seed"),
     "optimizer": ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "lr_bias_scale", "label_smoothing"),
-    "schedule": ("epochs", "batch_size", "schedule"),
+    "schedule": ("epochs", "batch_size", "schedule", "patience"),
     "lookahead": ("lookahead",),
     "precision": ("precision", "channels_last", "compile", "device"),
     "evaluation": ("tta",),
