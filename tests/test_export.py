@@ -100,8 +100,9 @@ def test_the_exported_schedule_is_the_engines():
             assert namespace["schedule_factor"](schedule, progress) == schedule_factor(schedule, progress)
 
 
-@pytest.mark.parametrize("preset", ["seed", "tutorial"])
-def test_the_exported_script_trains_to_the_same_losses_as_the_engine(preset):
+@pytest.mark.parametrize("preset, optimizer", [("seed", None), ("tutorial", None), ("seed", "muon"),
+                                               ("tutorial", "muon")])
+def test_the_exported_script_trains_to_the_same_losses_as_the_engine(preset, optimizer):
     """From the same weights on the same batches, the script's steps and the engine's give the same losses: for the
     presets whose whole recipe the script reproduces (no Lookahead, no BatchNorm-shift scale, no whitening)."""
     import torch
@@ -114,6 +115,7 @@ def test_the_exported_script_trains_to_the_same_losses_as_the_engine(preset):
     from core.training.train import train_step
 
     spec, config = PRESETS[preset].spec, replace(PRESETS[preset].config, lr=0.01, schedule="onecycle")
+    config = replace(config, optimizer=optimizer or config.optimizer)
     namespace = {"__name__": "train"}
     exec(compile(training_script(spec, config), "train.py", "exec"), namespace)
     engine = build_model(spec, seed=0)

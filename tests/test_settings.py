@@ -123,5 +123,5 @@ def test_the_nesterov_rule_is_the_same_wherever_a_config_is_made(optimizer, mome
     changed = with_overrides(base, optimizer=optimizer, momentum=momentum)
     assert changed.nesterov is kept
     if not kept:
-        with pytest.raises(ConfigError, match="nesterov needs the sgd optimizer"):
+        with pytest.raises(ConfigError, match="nesterov needs the sgd or muon optimizer"):
             TrainConfig(nesterov=True, optimizer=optimizer, momentum=momentum).check()

@@ -45,7 +45,7 @@ def test_the_form_offers_every_setting_but_the_device_and_the_seed_besides():
     ("lr", "0.1, 0.1", "with repeats"),
     ("lr", "fast, 0.1", "is not a number"),
     ("epochs", "2, 2.5", "not a whole number"),
-    ("optimizer", "sgd, lion", "is not one of sgd, adam or adamw"),
+    ("optimizer", "sgd, lion", "is not one of sgd, adam, adamw or muon"),
     ("flip", "on, maybe", "is not on or off"),
     ("device", "cpu, cuda", "cannot be swept"),
 ])

@@ -142,7 +142,7 @@ def test_an_exploding_loss_stops_with_the_reason_and_a_suggestion(tiny_dataset):
     ({"batch_size": 10**6}, "batch_size must be"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of sgd, adam, adamw"),
     ({"label_smoothing": 0.9}, "label_smoothing must be"),
-    ({"optimizer": "adam", "nesterov": True}, "nesterov needs the sgd optimizer"),
+    ({"optimizer": "adam", "nesterov": True}, "nesterov needs the sgd or muon optimizer"),
 ])
 def test_settings_outside_sane_ranges_are_refused_in_core(change, message):
     with pytest.raises(ConfigError, match=message):

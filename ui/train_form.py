@@ -14,6 +14,7 @@ from ui.setting_widgets import ladder, setting_ui, typed_settings
 from ui.sweep_views import sweep_rows_ui
 
 LRS = ladder(TrainConfig, "lr")  # four per decade
+MUON_LRS = ladder(TrainConfig, "muon_lr")
 DECAYS = (0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, bounds_of(TrainConfig, "weight_decay").span[1])
 
 # Each setting the form offers: its widget's key (after the preset's name; tests and the browser walk find widgets by
@@ -26,7 +27,7 @@ WIDGETS = {
     "crop_scale": ("rrc", "slider"), "color_jitter": ("jitter", "slider"), "erasing": ("erase", "slider"),
     "noise": ("noise", "slider"), "blur": ("blur", "slider"), "photo_share": ("share", "slider"),
     "holdout": ("holdout", "number"), "photo_apart": ("apart", "checkbox"), "consistency": ("consistency", "slider"),
-    "patience": ("patience", "number"),
+    "patience": ("patience", "number"), "muon_lr": ("muon_lr", "select_slider"),
 }
 # The sections under the essentials, each closed until asked for, in the order of the declarations' groups
 SECTION_TITLES = {"optimizer": "Optimizer", "schedule": "Learning-rate schedule", "regularisation": "Regularisation",
@@ -54,15 +55,20 @@ def is_off(name: str, value) -> bool:
 
 
 PHOTO = ("crop_scale", "color_jitter", "erasing", "noise", "blur")  # the photo augmentations
-DEPENDS_ON = {"photo_share": PHOTO, "photo_apart": PHOTO}  # settings that only matter while one of these is on
+MATTERS_WHEN = {  # settings that only matter while others are set so: a title leaves them out otherwise
+    "photo_share": lambda v: any(not is_off(n, v[n]) for n in PHOTO),
+    "photo_apart": lambda v: any(not is_off(n, v[n]) for n in PHOTO),
+    "muon_lr": lambda v: v["optimizer"] == "muon",
+}
 
 
 def section_summary(names: list[str], values: dict) -> str:
-    """One line on what a section is set to: the settings that are on, or that everything in it is off."""
+    """One line on what a section is set to (`values`: every setting on the form): the settings that are on, or
+    that everything in it is off."""
     shown = []
     for name in names:
         value = values[name]
-        if is_off(name, value) or not any(not is_off(d, values[d]) for d in DEPENDS_ON.get(name, (name,))):
+        if is_off(name, value) or not MATTERS_WHEN.get(name, lambda v: True)(values):
             continue
         label = setting_of(TrainConfig, name).label
         shown.append(label if isinstance(value, bool) else f"{label} {value:g}" if isinstance(value, (int, float))
@@ -89,6 +95,7 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> FormResult:
         "lr": {"options": sorted({*LRS, base.lr} | ({chosen_lr} if chosen_lr else set())),
                "value": None if chosen_lr else base.lr},
         "weight_decay": {"options": sorted({*DECAYS, base.weight_decay})},
+        "muon_lr": {"options": sorted({*MUON_LRS, base.muon_lr})},
         "limit_train": {"high": n_train, "value": 0},
         "holdout": {"high": n_train // 5, "value": min(base.holdout, n_train // 5)},  # at most a fifth is held out
     }
@@ -108,8 +115,8 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> FormResult:
         start = b1.form_submit_button("Start training", type="primary")
         find = b2.form_submit_button("Find a learning rate", help="A learning-rate range test with these settings: "
                                      "a fresh copy of the model trains briefly while the rate grows.")
+        now = {n: st.session_state.get(f"{key}_{suffix}", getattr(base, n)) for n, (suffix, _) in WIDGETS.items()}
         for group, names in rest:
-            now = {n: st.session_state.get(f"{key}_{WIDGETS[n][0]}", getattr(base, n)) for n in names}
             with st.expander(f"**{SECTION_TITLES[group]}** · {section_summary(names, now)}"):
                 st.caption(GROUPS[group].capitalize() + ".")
                 row(st, names)

@@ -24,6 +24,7 @@ from core.models.layers import (
 from core.models.modules import ResidualModule, ScaleModule
 from core.models.spec import ModelSpec, validate
 from core.recipe import BN_EPS_FIXED_SCALE
+from core.training.muon import MuonWithSGD, is_channels_last, matrix_view
 from core.training.schedule import schedule_factor
 
 
@@ -158,7 +159,16 @@ def training_script(spec: ModelSpec, config) -> str:
         on_tensors += (f", transforms.Lambda(lambda t: (t + 2 * {config.noise} * torch.rand(()) * torch.randn_like(t))"
                     ".clamp(-1, 1))")
     augment_code = "".join(f"{a}, " for a in augment)
+    muon = (f"MuonWithSGD([p for p in decay if p.ndim == 4], {{'lr': {config.muon_lr}, 'momentum': {config.momentum}, "
+            f"'nesterov': {config.nesterov}, 'weight_decay': {config.weight_decay}, "
+            f"'lr_scale': {config.muon_lr / config.lr!r}}}, [g for g in filterless(groups) if g['params']], "
+            f"{{'lr': {config.lr}, 'momentum': {config.momentum}, 'nesterov': {config.nesterov}}})")
+    muon_code = ("\n\n# Muon on the conv filters, SGD on the rest: copied from CIFAR-10 Studio's core/training/muon.py\n"
+                 + _source(matrix_view) + _source(is_channels_last)
+                 + _source(MuonWithSGD) + "\n\ndef filterless(groups):\n    return [{**g, 'params': [p for p in "
+                 "g['params'] if p.ndim != 4]} for g in groups]\n") if config.optimizer == "muon" else ""
     optimizer = {
+        "muon": muon,
         "sgd": f"torch.optim.SGD(groups, lr={config.lr}, momentum={config.momentum}, nesterov={config.nesterov})",
         "adam": f"torch.optim.Adam(groups, lr={config.lr}, betas=({config.momentum}, 0.999))",
         "adamw": f"torch.optim.AdamW(groups, lr={config.lr}, betas=({config.momentum}, 0.999))",
@@ -181,7 +191,7 @@ import torch
 import torchvision
 import torchvision.transforms as transforms
 from torch import nn
-{net.split("from torch import nn", 1)[1]}{schedule}
+{net.split("from torch import nn", 1)[1]}{schedule}{muon_code}
 
 def loaders(data, batch_size):
     # ToTensor scales pixels to [0, 1]; Normalize(0.5, 0.5) maps them to [-1, 1], as the tutorial does
@@ -212,7 +222,7 @@ criterion = nn.CrossEntropyLoss(label_smoothing={config.label_smoothing})  # sof
 def train_step(net, optimizer, inputs, labels, progress):
     """One step of gradient descent at `progress` (0..1) through the run; returns the loss."""
     for group in optimizer.param_groups:
-        group["lr"] = {config.lr} * schedule_factor({config.schedule!r}, progress)
+        group["lr"] = {config.lr} * schedule_factor({config.schedule!r}, progress) * group.get("lr_scale", 1.0)
     optimizer.zero_grad()  # gradients add up unless cleared
     loss = criterion(net(inputs), labels)
     loss.backward()  # d loss / d every weight

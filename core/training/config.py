@@ -10,7 +10,7 @@ from core.device import DEVICES, resolve_device
 from core.errors import UserError
 from core.models.spec import ModelSpec, summarize, validate
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZERS = ("sgd", "adam", "adamw", "muon")
 SCHEDULES = ("constant", "onecycle", "cosine", "triangle")
 PAD_MODES = ("zeros", "reflect")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -30,12 +30,18 @@ class TrainConfig:
                              help="Images per step; the gradient is averaged over them.")
     optimizer: str = choice("sgd", OPTIMIZERS, label="Optimizer", group="essentials",
                             help="SGD follows the gradient with momentum (a running direction, like a ball rolling); "
-                                 "Adam and AdamW also scale each weight's step by its gradient's recent size.")
+                                 "Adam and AdamW also scale each weight's step by its gradient's recent size; Muon "
+                                 "orthogonalises each conv layer's update (the rest keep SGD), as airbench94_muon does.")
     lr: float = ranged(0.05, low=1e-6, high=10.0, whole=False, label="Learning rate", group="essentials",
                        help="The peak step size: too high and the loss explodes, too low and it crawls "
                             "(the learning-rate finder measures a good one for the model).")
     momentum: float = ranged(0.9, low=0.0, high=0.999, whole=False, label="Momentum", group="optimizer", step=0.01,
                              help="How much of the last step each step keeps (SGD momentum; Adam's beta1).")
+    # runs saved before Muon existed read back with this default, which only the muon optimizer reads
+    muon_lr: float = ranged(0.24, low=1e-4, high=10.0, whole=False, label="Muon learning rate (conv filters)",
+                            group="optimizer",
+                            help="The conv filters' peak learning rate under the muon optimizer, scheduled like the "
+                                 "learning rate above, which the other weights keep.")
     nesterov: bool = switch(False, label="Nesterov momentum", group="optimizer", form=False,
                             help="SGD looks ahead along its momentum before taking the gradient (needs sgd with "
                                  "momentum above 0).")
@@ -142,7 +148,7 @@ class TrainConfig:
         if problem:
             raise ConfigError(problem)
         if self.nesterov and not nesterov_fits(self.optimizer, self.momentum):
-            raise ConfigError("nesterov needs the sgd optimizer with momentum above 0")
+            raise ConfigError("nesterov needs the sgd or muon optimizer with momentum above 0")
         if self.patience and not self.holdout:
             raise ConfigError("early stopping (patience) judges epochs on held-out training images, never the test "
                               "set: set holdout to keep some out of training (e.g. 2000)")
@@ -164,7 +170,7 @@ class TrainConfig:
 
 def nesterov_fits(optimizer: str, momentum: float) -> bool:
     """The Nesterov rule, the one place it is written: Nesterov is a kind of SGD momentum, so it needs both."""
-    return optimizer == "sgd" and momentum > 0
+    return optimizer in ("sgd", "muon") and momentum > 0
 
 
 def with_overrides(config: TrainConfig, **overrides) -> TrainConfig:
