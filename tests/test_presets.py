@@ -20,7 +20,7 @@ def test_the_presets_are_the_ones_expected_in_order():
 
 
 # settings added after the expected file was written, at their defaults (muon_lr matters to the muon optimizer only)
-ADDED_SINCE = {"patience": 0, "muon_lr": 0.24}
+ADDED_SINCE = {"patience": 0, "muon_lr": 0.24, "early_epochs": 0, "early_size": 24}
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))

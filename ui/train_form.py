@@ -28,6 +28,7 @@ WIDGETS = {
     "noise": ("noise", "slider"), "blur": ("blur", "slider"), "photo_share": ("share", "slider"),
     "holdout": ("holdout", "number"), "photo_apart": ("apart", "checkbox"), "consistency": ("consistency", "slider"),
     "patience": ("patience", "number"), "muon_lr": ("muon_lr", "select_slider"),
+    "early_epochs": ("early_epochs", "number"), "early_size": ("early_size", "slider"),
 }
 # The sections under the essentials, each closed until asked for, in the order of the declarations' groups
 SECTION_TITLES = {"optimizer": "Optimizer", "schedule": "Learning-rate schedule", "regularisation": "Regularisation",
@@ -59,6 +60,7 @@ MATTERS_WHEN = {  # settings that only matter while others are set so: a title l
     "photo_share": lambda v: any(not is_off(n, v[n]) for n in PHOTO),
     "photo_apart": lambda v: any(not is_off(n, v[n]) for n in PHOTO),
     "muon_lr": lambda v: v["optimizer"] == "muon",
+    "early_size": lambda v: v["early_epochs"] > 0,
 }
 
 

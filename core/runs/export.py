@@ -140,7 +140,9 @@ def training_script(spec: ModelSpec, config) -> str:
          f"{', each on a share of its own' if config.photo_apart else ''} (this script applies them to every image)",
          config.photo_share < 1 and config.augmentation.photo),
         (f"the consistency loss between each photo-augmented image and its plain view (weight {config.consistency:g})",
-         config.consistency > 0 and config.augmentation.photo)) if on]
+         config.consistency > 0 and config.augmentation.photo),
+        (f"progressive resizing ({config.early_epochs} first epochs on {config.early_size}x{config.early_size} crops)",
+         config.early_epochs > 0)) if on]
     note = ("\nNot reproduced here (the app's engine does them): " + "; ".join(left_out) + ".\n") if left_out else ""
     augment = []
     if config.crop_scale < 1:

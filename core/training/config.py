@@ -8,6 +8,7 @@ from core.data.batches import Augmentation
 from core.data.sources import Dataset
 from core.device import DEVICES, resolve_device
 from core.errors import UserError
+from core.models.layers import SpecError
 from core.models.spec import ModelSpec, summarize, validate
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "muon")
@@ -100,6 +101,12 @@ class TrainConfig:
                                      "photo-augmented image and for its plain view trained beside it, so blur, grain "
                                      "and light do not change what a photo shows (AugMix; keep it small in a short "
                                      "run; 0 = off).")
+    # progressive resizing; runs saved before it read back with it off
+    early_epochs: int = ranged(0, low=0, high=499, label="Epochs on small crops", unit="epochs", group="augmentation",
+                               help="Progressive resizing: this many first epochs train on random crops of the size "
+                                    "below, which cost fewer FLOPs, and the rest on whole 32x32 images (0 = off).")
+    early_size: int = ranged(24, low=16, high=32, label="Small crop size", unit="pixels", group="augmentation", step=2,
+                             help="The side of the random crops the first epochs train on (progressive resizing).")
     tta: int = ranged(0, low=0, high=2, label="Test-time augmentation", group="evaluation", form=False,
                       help="Test images are also seen mirrored (1) or mirrored and shifted (2), and the answers "
                            "averaged (0 = off).")
@@ -149,6 +156,9 @@ class TrainConfig:
             raise ConfigError(problem)
         if self.nesterov and not nesterov_fits(self.optimizer, self.momentum):
             raise ConfigError("nesterov needs the sgd or muon optimizer with momentum above 0")
+        if self.early_epochs and self.early_epochs >= self.epochs:
+            raise ConfigError(f"early_epochs ({self.early_epochs}) must leave at least one of the {self.epochs} epochs "
+                              "at the full 32x32 size the test images have")
         if self.patience and not self.holdout:
             raise ConfigError("early stopping (patience) judges epochs on held-out training images, never the test "
                               "set: set holdout to keep some out of training (e.g. 2000)")
@@ -187,6 +197,17 @@ def check_trainable(spec: ModelSpec, dataset: Dataset, config: TrainConfig) -> N
     validate(spec)
     config.check()
     resolve_device(config.device)
-    outputs = summarize(spec).output_shape[0]
+    full = summarize(spec)
+    outputs = full.output_shape[0]
+    if config.early_epochs:
+        try:
+            small = summarize(replace(spec, input_shape=(3, config.early_size, config.early_size)))
+        except SpecError as exc:
+            raise ConfigError(f"progressive resizing trains on {config.early_size}x{config.early_size} crops, "
+                              f"too small for this model: {exc}") from None
+        if (small.output_shape, small.parameters) != (full.output_shape, full.parameters):  # the same weights
+            raise ConfigError(f"progressive resizing trains on {config.early_size}x{config.early_size} crops, but this "
+                              "model's layers expect 32x32 (a Flatten before a Linear fixes the size): end the "
+                              "convolutions in GlobalAvgPool, or set early_epochs to 0")
     if outputs != len(dataset.classes):
         raise ConfigError(f"the model ends in {outputs} outputs but the dataset has {len(dataset.classes)} classes")

@@ -26,7 +26,8 @@ _TRAIN_FIELDS = {f.name: f for f in fields(TrainConfig)}
 CONFIG_GROUP = {
     "network": ("whiten_bias_epochs",),
     "data": ("crop_padding", "pad_mode", "flip", "crop_scale", "color_jitter", "erasing", "noise", "blur",
-             "photo_share", "photo_apart", "consistency", "limit_train", "holdout", "seed"),
+             "photo_share", "photo_apart", "consistency", "early_epochs", "early_size", "limit_train", "holdout",
+             "seed"),
     "optimizer": ("optimizer", "lr", "muon_lr", "momentum", "nesterov", "weight_decay", "lr_bias_scale",
                   "label_smoothing"),
     "schedule": ("epochs", "batch_size", "schedule", "patience"),

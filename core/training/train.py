@@ -167,14 +167,17 @@ def _fit(spec, dataset, config, callbacks, control, model) -> FitResult:
     seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 2))
     total = steps_per_epoch(len(train_x), config.batch_size) * config.epochs
 
+    crop = {"size": 32}  # progressive resizing: the side the current epoch trains at
+
     def prepare(epoch: int) -> None:
         model.train()
+        crop["size"] = config.early_size if epoch <= config.early_epochs else 32
         for m in whiteners:
             m.bias.requires_grad = not config.whiten_bias_epochs or epoch <= config.whiten_bias_epochs
 
     def step(idx: torch.Tensor) -> StepOutput:
         x, y, batch_loss = training_batch(normalize(train_x[idx]), train_y[idx], config, aug_gen, loss_fn)
-        x = x.to(input_dtype(model)).contiguous(memory_format=memory_format)
+        x = random_crop(x, crop["size"], aug_gen).to(input_dtype(model)).contiguous(memory_format=memory_format)
         logits, loss = train_step(forward, optimizer, batch_loss, x, y, device, amp)
         return StepOutput(loss.detach(), len(idx), logits[:len(idx)], y[:len(idx)])  # twins appended are not counted
 
@@ -201,6 +204,14 @@ def _place(model: nn.Module, config: TrainConfig, device: torch.device) -> tuple
     if fp16_weights(config, device):
         half_weights(model)
     return model, memory_format
+
+
+def random_crop(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """The batch cropped to size x size at one random place (progressive resizing); unchanged at full size."""
+    if size >= x.shape[-1]:
+        return x
+    top, left = torch.randint(0, x.shape[-1] - size + 1, (2,), generator=generator, device=generator.device).tolist()
+    return x[..., top:top + size, left:left + size]
 
 
 def seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
