@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from bench import DATA_HELP, default_data
+from bench.flops import pflop
 from bench.tutorial import TutorialTrainer, tutorial_datasets
 from core.data import sources as data
 from core.data.batches import steps_per_epoch
@@ -106,7 +107,8 @@ def time_to_accuracy(name: str, spec, config: TrainConfig, dataset, target: floa
         result = fit(spec, dataset, run_config)
         acc = result.epochs[-1].test_accuracy
         tried.append({"epochs": budget, "train_seconds": result.train_seconds, "test_accuracy": acc,
-                      "images_per_second": result.images_per_second})
+                      "images_per_second": result.images_per_second,
+                      "train_pflop": pflop(spec, run_config, limit or len(dataset.train_x))})
         if acc >= target:
             return {"name": name, "reached": True, **tried[-1], "tried": tried}
     return {"name": name, "reached": False, **tried[-1], "tried": tried}
@@ -120,8 +122,10 @@ def curve_of(result) -> list[dict]:
 def section_given_time(dataset, seconds: float, ips: float) -> dict:
     preset = PRESETS["fast"]
     epochs = max(1, int(seconds * ips / len(dataset.train_x)))
-    result = fit(preset.spec, dataset, replace(preset.config, epochs=epochs))
+    config = replace(preset.config, epochs=epochs)
+    result = fit(preset.spec, dataset, config)
     return {"name": "fast", "epochs": epochs, "train_seconds": result.train_seconds,
+            "train_pflop": pflop(preset.spec, config, len(dataset.train_x)),
             "test_accuracy": result.epochs[-1].test_accuracy, "budget_seconds": seconds, "curve": curve_of(result)}
 
 
@@ -203,7 +207,8 @@ def main(argv=None) -> dict:
     for row in report["time_to_accuracy"]:
         row["speedup_vs_tutorial"] = tut_seconds / row["train_seconds"] if row["reached"] else None
         say(f"{row['name']}: {row['test_accuracy']:.1%} after {row['train_seconds']:.1f} s "
-            f"({row['images_per_second']:.0f} img/s), reached target {target:.1%}: {row['reached']}")
+            f"({row['images_per_second']:.0f} img/s, {row['train_pflop']:.4f} PFLOP), reached target {target:.1%}: "
+            f"{row['reached']}")
 
     if not args.quick:
         fast_ips = max(t["images_per_second"] for t in report["time_to_accuracy"][1]["tried"])
@@ -213,6 +218,7 @@ def main(argv=None) -> dict:
             result = fit(acc.spec, dataset, acc.config)
             report["given_tutorial_time"].append({"name": "accurate", "epochs": acc.config.epochs,
                                                   "train_seconds": result.train_seconds,
+                                                  "train_pflop": pflop(acc.spec, acc.config, n),
                                                   "test_accuracy": result.epochs[-1].test_accuracy,
                                                   "curve": curve_of(result)})
         for row in report["given_tutorial_time"]:

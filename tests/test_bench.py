@@ -25,6 +25,12 @@ def test_quick_benchmark_reports_every_section(data_root, tmp_path, capsys):
     for row in rows.values():  # "reached" means what it says, and a speed-up is reported exactly when it is
         assert row["reached"] == (row["test_accuracy"] >= target)
         assert (row["speedup_vs_tutorial"] is not None) == row["reached"]
+        assert all(t["train_pflop"] > 0 for t in row["tried"])  # every contender's training FLOPs, counted
+    fast = rows["fast"]["tried"][0]  # a quarter epoch of fast: a quarter of the 400 images at fast's cost per image
+    from core.training.flops import training_flops_per_image
+    from core.training.presets import PRESETS as presets
+
+    assert fast["train_pflop"] == pytest.approx(100 * training_flops_per_image(presets["fast"].spec) / 1e15)
     # one round each over the 400 training images: at batch 512 one step (fast), at batch 4 a hundred (seed)
     for key, steps in (("dashboard_overhead", 1), ("dashboard_overhead_batch4", 100)):
         row = report[key]
@@ -361,3 +367,22 @@ def test_pictures_side_by_side_are_the_row_their_captions_say(side):
         assert (scene.width, scene.height) == (2 * side, side)
         assert (reading.layout, reading.places) == ("row2", ("left", "right"))
         assert all(labels[o.image] == o.label for o in scene.objects)
+
+
+def test_flops_beside_accuracy_for_every_contender_of_a_report(tmp_path, capsys):
+    from bench.flops import main as flops_main
+    from core.training.flops import training_flops_per_image
+    from core.training.presets import PRESETS as presets
+
+    report = {"same_model": {"tutorial_test_accuracy": 0.6, "tutorial_images": 100_000},
+              "time_to_accuracy": [{"name": "fast", "epochs": 2, "test_accuracy": 0.8}],
+              "given_tutorial_time": [{"name": "accurate", "epochs": 16, "test_accuracy": 0.935}]}
+    (tmp_path / "run.txt").write_text("some output\n" + json.dumps(report) + "\n")
+    flops_main(["--result", str(tmp_path / "run.txt")])
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["contenders"]
+    assert [r["name"] for r in rows] == ["tutorial pipeline", "fast, 2 epochs", "accurate, 16 epochs"]
+    per_image = {n: training_flops_per_image(presets[n].spec) for n in ("tutorial", "fast", "accurate")}
+    assert rows[0]["train_pflop"] == pytest.approx(per_image["tutorial"] * 100_000 / 1e15)
+    assert rows[1]["train_pflop"] == pytest.approx(per_image["fast"] * 2 * 50_000 / 1e15)
+    assert rows[2]["train_pflop"] == pytest.approx(per_image["accurate"] * 16 * 50_000 / 1e15)
+    assert rows[2]["accuracy_per_pflop"] == pytest.approx(93.5 / rows[2]["train_pflop"])
