@@ -117,7 +117,9 @@ def settings_ui(base: TrainConfig, key: str, n_train: int) -> FormResult:
         start = b1.form_submit_button("Start training", type="primary")
         find = b2.form_submit_button("Find a learning rate", help="A learning-rate range test with these settings: "
                                      "a fresh copy of the model trains briefly while the rate grows.")
-        now = {n: st.session_state.get(f"{key}_{suffix}", getattr(base, n)) for n, (suffix, _) in WIDGETS.items()}
+        start_at = {n: narrowed.get(n, {}).get("value") for n in WIDGETS}  # where a widget starts, where narrowed
+        now = {n: st.session_state.get(f"{key}_{suffix}", getattr(base, n) if start_at[n] is None else start_at[n])
+               for n, (suffix, _) in WIDGETS.items()}
         for group, names in rest:
             with st.expander(f"**{SECTION_TITLES[group]}** · {section_summary(names, now)}"):
                 st.caption(GROUPS[group].capitalize() + ".")
