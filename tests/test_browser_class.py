@@ -76,13 +76,15 @@ def sign_in(browser, base: str, name: str):
 
 def start_run(page, epochs: str) -> str:
     nav(page, "Train")
+    page.locator(".st-key-train_model").wait_for(timeout=90_000)  # a first visit imports the page's modules
     choose(page, "train_model", "seed")
     page.locator(".st-key-seed_epochs input").fill(epochs)
     page.locator(".st-key-seed_batch input").fill("4")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Run ", exact=False).filter(has_text=" · ").first.wait_for(timeout=60_000)
-    wait_for(lambda: "run=" in page.url, what="the run's address", timeout=60)
-    return page.url.split("run=")[1]
+    href = lambda: page.evaluate("location.href")  # noqa: E731  (page.url misses history.replaceState)
+    wait_for(lambda: "run=" in href(), what="the run's address", timeout=60)
+    return href().split("run=")[1]
 
 
 def test_two_students_and_a_teacher_share_one_server(server, browser):
