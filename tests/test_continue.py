@@ -1,5 +1,6 @@
 """'N more epochs': a saved run continued as a new run that starts from its last weights and names its parent, through
 the same queue as every run; the Train page offers it and charts the runs together."""
+import math
 import time
 
 import torch
@@ -30,6 +31,11 @@ def test_the_train_page_continues_a_finished_run_and_charts_it_beside_its_parent
     at.query_params["run"] = trained_run
     at.run()
     at.number_input(key="more_epochs").set_value(1)
+    parent_lr = open_run(runs.run_path(trained_run)).config.lr
+    offered = at.select_slider(key="more_lr")
+    options = [float(v) for v in offered.options]
+    assert float(offered.value) == min(options, key=lambda v: abs(math.log(v * 10 / parent_lr)))  # a tenth
+    at.select_slider(key="more_lr").set_value(options[0])
     at.button(key="continue_run").click().run()
     child = _watched(at)
     assert child != trained_run
@@ -39,6 +45,7 @@ def test_the_train_page_continues_a_finished_run_and_charts_it_beside_its_parent
         time.sleep(0.1)
     summary = runs.read_summary(runs.run_path(child))
     assert summary.status == "finished" and summary.parent == trained_run
+    assert open_run(runs.run_path(child)).config.lr == options[0]  # the rate asked for
     assert [rid for rid, _ in lineage(child)] == [trained_run, child]
     at.run()
     chart = plotly_figures(at)["lineage_chart"]

@@ -26,6 +26,14 @@ from bench.browser import ARGS, CHROMIUM, choose, dashboard_server, nav, wait_fo
 from test_browser_studio import expander, finished, url  # noqa: E402  (the walk's own helpers)
 
 
+class Seen(dict):
+    """What each step saw, printed as it is seen (a later failure keeps what came before)."""
+
+    def __setitem__(self, key, value):
+        print(f"{key}: {value}", flush=True)
+        super().__setitem__(key, value)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=default_data(), help=DATA_HELP)
@@ -33,7 +41,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    seen: dict = {}
+    seen = Seen()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,6 +104,7 @@ def main(argv=None) -> None:
             finished(page, 600)
             page.locator(".st-key-lineage_chart .js-plotly-plot").wait_for()
             seen["continued_run"] = page.get_by_text("Finished: test accuracy").first.inner_text()
+            seen["continued_lr"] = page.locator(".st-key-more_lr [data-testid='stSliderThumbValue']").inner_text()
             second = url(page).split("run=")[1]
             page.screenshot(path=out / "04-train-continued.png")
 
@@ -111,7 +120,7 @@ def main(argv=None) -> None:
             page.get_by_text("Sweep: 2 of 2 runs done").wait_for(timeout=900_000)
             page.locator(".st-key-sweep_parcoords").scroll_into_view_if_needed()
             page.locator(".st-key-sweep_parcoords .js-plotly-plot").wait_for()
-            seen["sweep_table"] = page.locator(".st-key-sweep_table").inner_text()[:600]
+            seen["sweep_table"] = page.locator("[data-testid='stDataFrame']").first.inner_text()[:600]
             page.screenshot(path=out / "05-train-sweep.png")
 
             for rid in (first, second):
@@ -124,8 +133,6 @@ def main(argv=None) -> None:
             page.locator(".st-key-cmp_parcoords .js-plotly-plot").wait_for()
             page.screenshot(path=out / "06-train-compare.png")
             browser.close()
-    for k, v in seen.items():
-        print(f"{k}: {v}")
     print(json.dumps(seen))
 
 

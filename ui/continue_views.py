@@ -2,6 +2,8 @@
 beside the runs it continues."""
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from core.classroom.access import can_see_folder
@@ -13,6 +15,7 @@ from core.training.history import History
 from core.training.status import RunStatus
 from ui.figures import lineage_figure
 from ui.state import owner, scheduler, viewer
+from ui.train_form import LRS
 
 MAX_GENERATIONS = 20  # how far back a chart follows parents (a chain that long is rare; a loop is impossible)
 
@@ -50,12 +53,16 @@ def continue_ui(watched, dataset: Dataset) -> None:
         return
     if view.status not in (RunStatus.FINISHED, RunStatus.STOPPED) or not view.history.epochs:
         return
-    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    parent_lr = runs.open_run(watched.folder).config.lr
+    c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="bottom")
     more = c1.number_input("More epochs", 1, 500, len(view.history.epochs), key="more_epochs",
                            help="A new run starts from this run's last weights, with its model and settings; the "
                                 "learning-rate schedule runs again over the new epochs.")
+    c2.select_slider("Peak learning rate", LRS, min(LRS, key=lambda v: abs(math.log(v / (parent_lr / 10)))),
+                     key="more_lr", help=f"This run's was {parent_lr:g}; a tenth of it keeps what it learned while "
+                                         "the schedule warms up again (at its full rate the first steps undo some).")
     # a callback runs before the page does: the page then watches the new run and puts it in the URL
-    c2.button(f"Train {more} more epoch{'s' * (more > 1)}", key="continue_run", icon=":material/fast_forward:",
+    c3.button(f"Train {more} more epoch{'s' * (more > 1)}", key="continue_run", icon=":material/fast_forward:",
               on_click=_continue, args=(watched.folder, dataset))
     if st.session_state.get("continue_error"):
         st.error(f"**The run could not be continued.** {st.session_state.pop('continue_error')}")
@@ -64,7 +71,7 @@ def continue_ui(watched, dataset: Dataset) -> None:
 def _continue(folder, dataset: Dataset) -> None:
     try:
         request = RunRequest.continuing(runs.open_run(folder), int(st.session_state.more_epochs), dataset.source,
-                                        owner())
+                                        owner(), float(st.session_state.more_lr))
         st.session_state.switch_run = scheduler().submit(request, dataset)
     except UserError as exc:
         st.session_state.continue_error = str(exc)

@@ -41,10 +41,12 @@ class RunRequest:
                    parent=parent)
 
     @classmethod
-    def continuing(cls, parent: Run, epochs: int, source: str, owner: str | None = None) -> RunRequest:
+    def continuing(cls, parent: Run, epochs: int, source: str, owner: str | None = None,
+                   lr: float | None = None) -> RunRequest:
         """`epochs` more of a saved run, as a new run that starts from its last weights with its model and settings
-        (the schedule runs again over the new epochs, as the CLI's --resume does)."""
-        config = replace(parent.config, epochs=epochs).check()
+        (the schedule runs again over the new epochs, as the CLI's --resume does), at peak rate `lr` (None: the
+        parent's)."""
+        config = replace(parent.config, epochs=epochs, lr=parent.config.lr if lr is None else lr).check()
         return cls.classifier(parent.spec, config, source, owner, parent=parent.id)
 
     @classmethod
