@@ -47,5 +47,6 @@ def settings_comparison_ui(picked: list[str], prefix: str) -> None:
     rows = [{k: (None if v is None else round(v * 100, 2)) if k in percent else v for k, v in row.items()}
             for row in comparison.rows()]
     st.dataframe(rows, key=f"{prefix}_table", hide_index=True,
-                 column_config={k: st.column_config.NumberColumn(k, format="%.1f%%") for k in percent})
+                 column_config={**{k: st.column_config.NumberColumn(k, format="%.1f%%") for k in percent},
+                                "training seconds": st.column_config.NumberColumn(format="%.1f")})
     st.plotly_chart(settings_figure(comparison), width="stretch", key=f"{prefix}_parcoords")
