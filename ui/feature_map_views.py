@@ -113,7 +113,7 @@ def feature_map_ui(run_id: str, run, model, dataset, upload: torch.Tensor | None
     fmap = saved_map(run, dataset, settings)
     if fmap is None:
         st.caption(f"The first time for these weights: {settings.images:,} test images through the network, then "
-                   "t-SNE (about half a minute for 2,000 on a 2-core CPU); the map is kept in the run folder.")
+                   "t-SNE (about 8 s for 2,000 on a 2-core CPU); the map is kept in the run folder.")
         if not st.button("Draw the map", key=f"{key}_go"):
             return
         fmap = _draw_ui(run, model, dataset, settings)
