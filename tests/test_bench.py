@@ -386,3 +386,16 @@ def test_flops_beside_accuracy_for_every_contender_of_a_report(tmp_path, capsys)
     assert rows[1]["train_pflop"] == pytest.approx(per_image["fast"] * 2 * 50_000 / 1e15)
     assert rows[2]["train_pflop"] == pytest.approx(per_image["accurate"] * 16 * 50_000 / 1e15)
     assert rows[2]["accuracy_per_pflop"] == pytest.approx(93.5 / rows[2]["train_pflop"])
+
+
+def test_a_variant_is_the_presets_config_with_its_settings_typed_and_checked():
+    from bench.variants import parse_variant
+    from core.training.presets import PRESETS as presets
+
+    base = presets["fast"].config
+    label, config = parse_variant("muon:optimizer=muon,muon_lr=0.1,early_epochs=1,early_size=26", base)
+    assert label == "muon" and (config.optimizer, config.muon_lr, config.early_epochs, config.early_size) == (
+        "muon", 0.1, 1, 26)
+    assert parse_variant("sgd", base) == ("sgd", base)
+    with pytest.raises(SystemExit, match="'colour' is not a training setting"):
+        parse_variant("x:colour=1", base)
