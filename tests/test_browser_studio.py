@@ -104,20 +104,24 @@ def test_a_beginner_trains_continues_sweeps_compares_and_takes_the_model_home(se
             page.locator(".st-key-lineage_chart .js-plotly-plot").last.wait_for()  # a rerun may show two a moment
         second = url(page).split("run=")[1]
 
-        with step(page, "04-sweep"):  # two learning rates, queued, then compared
+        with step(page, "04-sweep"):  # Muon beside SGD at two learning rates: four runs, queued, then compared
             expander(page, "Sweep")
-            box = page.locator(".st-key-seed_sweep_name0 input").first
-            box.scroll_into_view_if_needed()
-            box.click()
-            box.press_sequentially("Learning")
-            page.get_by_role("option", name="Learning rate", exact=True).click()
-            page.locator(".st-key-seed_sweep_values0 input").fill("0.001, 0.01")
+            for row, (label, values) in enumerate((("Optimizer", "sgd, muon"), ("Learning rate", "0.001, 0.01"))):
+                box = page.locator(f".st-key-seed_sweep_name{row} input").first
+                box.scroll_into_view_if_needed()
+                box.click()
+                box.press_sequentially(label.split()[0])
+                page.get_by_role("option", name=label, exact=True).click()
+                page.locator(f".st-key-seed_sweep_values{row} input").fill(values)
             page.get_by_role("button", name="Start a sweep").click()
-            page.get_by_text("Sweep: 2 of 2 runs done").wait_for(timeout=120_000)
+            page.get_by_text("Sweep: 4 of 4 runs done").wait_for(timeout=180_000)
             chart = page.locator(".st-key-sweep_parcoords")
             chart.wait_for()
             chart.scroll_into_view_if_needed()
             chart.locator(".js-plotly-plot").wait_for()
+            axes = page.evaluate("""() => document.querySelector('.st-key-sweep_parcoords .js-plotly-plot')
+                .data[0].dimensions.map(d => [d.label, d.ticktext || d.values])""")
+            assert dict(axes)["optimizer"] == ["muon", "sgd"] and len(dict(axes)["lr"]) == 4, axes
 
         with step(page, "05-compare"):
             for rid in (first, second):

@@ -80,13 +80,18 @@ def layout(features: torch.Tensor, seed: int) -> torch.Tensor:
     # imported here: scikit-learn takes a second to import, and only the map needs it
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     x = features.float().numpy()
     if x.shape[1] > PCA_DIMS and len(x) > PCA_DIMS:
         x = PCA(PCA_DIMS, random_state=seed).fit_transform(x)
     tsne = TSNE(2, perplexity=min(PERPLEXITY, (len(x) - 1) / 3), init="pca", learning_rate="auto",
-                max_iter=TSNE_ITERATIONS, random_state=seed, n_jobs=torch.get_num_threads())
-    return torch.from_numpy(tsne.fit_transform(x).astype(np.float32))
+                max_iter=TSNE_ITERATIONS, random_state=seed, n_jobs=1)
+    # One thread: scikit-learn's own OpenMP pool beside torch's in the dashboard's process oversubscribed a busy
+    # machine until the server stopped answering (the browser walk: "server not responding" while t-SNE laid out
+    # 50 images); one thread costs about a second on 2,000 images.
+    with threadpool_limits(1):
+        return torch.from_numpy(tsne.fit_transform(x).astype(np.float32))
 
 
 def compute_map(model, images: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor, seed: int,
