@@ -39,6 +39,11 @@ def lineage(run_id: str) -> list[tuple[str, History]]:
 
 def lineage_ui(run_id: str) -> None:
     """Nothing for a run that continues none; else its accuracy beside its parents', on one axis of epochs."""
+    try:  # the summary alone first: a live page redraws every 2 s, and most runs continue none
+        if runs.read_summary(runs.run_path(run_id)).parent is None:
+            return
+    except runs.RunError:
+        return
     chain = lineage(run_id)
     if len(chain) > 1:
         st.plotly_chart(lineage_figure(chain), width="stretch", key="lineage_chart")
