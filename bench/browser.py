@@ -76,6 +76,16 @@ def choose(page, key: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def pick_all(page, key: str, texts) -> None:
+    """Add each option containing one of `texts` to a multiselect, typing it as a keyboard user would."""
+    for text in texts:
+        box = page.locator(f".st-key-{key} input").first
+        box.click()
+        box.fill(text)
+        page.get_by_role("option").filter(has_text=text).first.click()
+        page.keyboard.press("Escape")
+
+
 def nav(page, title: str, heading: str | None = None) -> None:
     """Follow the sidebar link, which keeps the browser session (a typed URL starts a new one)."""
     page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()

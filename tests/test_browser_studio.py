@@ -17,6 +17,7 @@ from bench.browser import (
     choose,
     dashboard_server,
     nav,
+    pick_all,
     wait_for,
 )
 
@@ -124,12 +125,7 @@ def test_a_beginner_trains_continues_sweeps_compares_and_takes_the_model_home(se
             assert dict(axes)["optimizer"] == ["muon", "sgd"] and len(dict(axes)["lr"]) == 4, axes
 
         with step(page, "05-compare"):
-            for rid in (first, second):
-                box = page.locator(".st-key-compare_runs input").first
-                box.click()
-                box.fill(rid)
-                page.get_by_role("option").filter(has_text=rid).first.click()
-                page.keyboard.press("Escape")
+            pick_all(page, "compare_runs", (first, second))
             page.locator(".st-key-cmp_parcoords .js-plotly-plot").wait_for()
 
         with step(page, "06-take-home"):

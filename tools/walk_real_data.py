@@ -21,9 +21,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench import DATA_HELP, default_data  # noqa: E402
-from bench.browser import ARGS, CHROMIUM, choose, dashboard_server, nav, wait_for  # noqa: E402
 from test_browser_studio import expander, finished, url  # noqa: E402  (the walk's own helpers)
+
+from bench import DATA_HELP, default_data  # noqa: E402
+from bench.browser import (  # noqa: E402
+    ARGS,
+    CHROMIUM,
+    choose,
+    dashboard_server,
+    nav,
+    pick_all,
+    wait_for,
+)
 
 
 class Seen(dict):
@@ -123,12 +132,7 @@ def main(argv=None) -> None:
             seen["sweep_table"] = page.locator("[data-testid='stDataFrame']").first.inner_text()[:600]
             page.screenshot(path=out / "05-train-sweep.png")
 
-            for rid in (first, second):
-                box = page.locator(".st-key-compare_runs input").first
-                box.click()
-                box.fill(rid)
-                page.get_by_role("option").filter(has_text=rid).first.click()
-                page.keyboard.press("Escape")
+            pick_all(page, "compare_runs", (first, second))
             page.locator(".st-key-cmp_parcoords").scroll_into_view_if_needed()
             page.locator(".st-key-cmp_parcoords .js-plotly-plot").wait_for()
             page.screenshot(path=out / "06-train-compare.png")
@@ -141,7 +145,6 @@ def onnx_agreement(path: Path, source: str) -> dict:
     and the share with the same answer."""
     import numpy as np
     import onnxruntime
-    import torch
 
     from core.data import sources as data
     from core.runs.folder import load_model, open_run, run_path
