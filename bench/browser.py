@@ -68,12 +68,16 @@ def wait_for(condition, timeout: float = 20.0, what: str = "condition", interval
         time.sleep(interval)
 
 
-def choose(page, key: str, option: str) -> None:
-    """Pick a selectbox option by typing it, as a keyboard user would."""
+def choose(page, key: str, option: str, exact: bool = True) -> None:
+    """Pick a selectbox option by typing it, as a keyboard user would: the option named `option`, or with
+    exact=False the first one containing it (a run's id, say, in "id · model · status")."""
     box = page.locator(f".st-key-{key} input").first
     box.click()
     box.fill(option)
-    page.get_by_role("option", name=option, exact=True).click()
+    if exact:
+        page.get_by_role("option", name=option, exact=True).click()
+    else:
+        page.get_by_role("option").filter(has_text=option).first.click()
 
 
 def pick_all(page, key: str, texts) -> None:

@@ -61,6 +61,24 @@ def test_the_map_has_one_point_per_chosen_image_with_its_label_and_the_networks_
     assert fmap.embed_seconds > 0 and fmap.layout_seconds > 0
 
 
+@pytest.mark.parametrize("features, says", [
+    (torch.zeros(50, 64), "all 50 images the same features"),  # a network whose units all died
+    (torch.ones(50, 64) / 8, "all 50 images the same features"),
+    (torch.full((50, 64), float("nan")), "not finite"),  # a diverged network
+])
+def test_features_that_cannot_be_laid_out_are_refused_before_t_sne_sees_them(features, says):
+    # given these, scikit-learn's t-SNE crashed the process (a segmentation fault that took the dashboard down)
+    with pytest.raises(fm.MapError, match=says):
+        fm.layout(features.half(), seed=0)
+
+
+def test_a_map_of_a_few_distinct_images_among_copies_is_still_drawn():
+    features = torch.zeros(50, 64)
+    features[0, 0] = features[1, 1] = 1
+    xy = fm.layout(features.half(), seed=0)
+    assert torch.isfinite(xy).all()
+
+
 def test_the_same_seed_draws_the_same_map(run_and_model, tiny_dataset):
     _, model = run_and_model
     indices = fm.choose_images(tiny_dataset.test_y, 20, 3)

@@ -21,6 +21,7 @@ from core.training.evaluate import predict_logits
 PCA_DIMS = 50  # features are reduced to this many principal components before t-SNE, as is standard
 PERPLEXITY = 30.0  # t-SNE's effective number of neighbours per point (lowered for maps of under 91 images)
 TSNE_ITERATIONS = 500  # gradient steps, the first 250 with early exaggeration; 1,000 halves the speed for little
+MIN_SPREAD = 1e-6  # features (unit length) that vary less than this across images are all the same picture to it
 PLACE_K = 10  # mapped images an upload's position is interpolated from
 METHOD = f"tsne-pca{PCA_DIMS}-p{PERPLEXITY:g}-it{TSNE_ITERATIONS}-v1"  # in the cache key: a new recipe redraws
 
@@ -83,6 +84,7 @@ def layout(features: torch.Tensor, seed: int) -> torch.Tensor:
     from threadpoolctl import threadpool_limits
 
     x = features.float().numpy()
+    _check_spread(x)
     if x.shape[1] > PCA_DIMS and len(x) > PCA_DIMS:
         x = PCA(PCA_DIMS, random_state=seed).fit_transform(x)
     tsne = TSNE(2, perplexity=min(PERPLEXITY, (len(x) - 1) / 3), init="pca", learning_rate="auto",
@@ -92,6 +94,17 @@ def layout(features: torch.Tensor, seed: int) -> torch.Tensor:
     # 50 images); one thread costs about a second on 2,000 images.
     with threadpool_limits(1):
         return torch.from_numpy(tsne.fit_transform(x).astype(np.float32))
+
+
+def _check_spread(x: np.ndarray) -> None:
+    """Refuse features t-SNE cannot lay out: scikit-learn's Barnes-Hut t-SNE divides by their spread and, given
+    identical or non-finite rows, crashed the whole process (a segmentation fault that took the dashboard down)."""
+    if not np.isfinite(x).all():
+        raise MapError("the network's features are not finite numbers (its training diverged), so there is nothing "
+                       "to map; train it again with a lower learning rate")
+    if float(x.std(axis=0).max(initial=0.0)) < MIN_SPREAD:
+        raise MapError(f"the network gives all {len(x):,} images the same features, so there is nothing to map: it "
+                       "has not learned to tell pictures apart (train it longer, or with a lower learning rate)")
 
 
 def compute_map(model, images: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor, seed: int,
