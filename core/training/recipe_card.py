@@ -155,10 +155,12 @@ def _optimizer(preset: Preset) -> list[Line]:
     lines = []
     if preset.config.optimizer in ("adam", "adamw"):
         lines.append(Line("ADAM_BETA2", show(recipe.ADAM_BETA2), "decay per step of the squared-gradient average"))
-    for group in make_optimizer(model, preset.config).param_groups:
+    optimizer = make_optimizer(model, preset.config)
+    by_muon = [id(g) for g in optimizer.muon.param_groups] if getattr(optimizer, "muon", None) else []
+    for group in optimizer.param_groups:
         params = group["params"]
-        kind = ("BatchNorm shifts" if id(params[0]) in shifts else "weights" if params[0].ndim > 1
-                else "other vectors (biases)")
+        kind = ("conv filters, by Muon" if id(group) in by_muon else "BatchNorm shifts" if id(params[0]) in shifts
+                else "weights" if params[0].ndim > 1 else "other vectors (biases)")
         lines.append(Line(f"group: {kind}", f"{sum(p.numel() for p in params):,} numbers",
                           f"in {len(params)} tensor{'s' if len(params) > 1 else ''}; learning rate x {show(group['lr_scale'])}, weight decay "
                           f"{show(group['weight_decay'])} per step x learning rate"))
