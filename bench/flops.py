@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,11 +21,19 @@ def pflop(spec, config: TrainConfig, images_per_epoch: int) -> float:
     return training_flops(spec, config, images_per_epoch) / 1e15
 
 
+def budget_run(config: TrainConfig, budget: float, n: int) -> tuple[TrainConfig, int]:
+    """A time-to-accuracy budget of `budget` epochs of n images as whole passes: ceil(budget) epochs over an equal
+    part of the set each (0.25: one pass over a quarter; 1.5: two passes over three quarters), the schedule spanning
+    them all. Returns the run's config and its images per epoch (0: all n)."""
+    epochs = max(1, math.ceil(budget))
+    limit = 0 if budget == epochs else int(n * budget / epochs)
+    return replace(config, epochs=epochs, limit_train=limit), limit
+
+
 def budget_config(config: TrainConfig, budget: float) -> tuple[TrainConfig, int]:
-    """A time-to-accuracy budget (epochs; a fraction trains once on that share of the set) as the run had it."""
-    epochs = max(1, int(budget))
-    images = int(CIFAR10_TRAIN * budget) if budget < 1 else CIFAR10_TRAIN
-    return replace(config, epochs=epochs, limit_train=0), images
+    """A budget of a bench report as its run had it, with the images of each of its epochs."""
+    run_config, limit = budget_run(config, budget, CIFAR10_TRAIN)
+    return run_config, limit or CIFAR10_TRAIN
 
 
 def contenders(report: dict) -> list[dict]:

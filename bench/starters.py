@@ -68,6 +68,24 @@ def install(run: Path, name: str, out: Path, provenance: dict, **summary_changes
     return target
 
 
+def _provenance(starter: Path) -> dict:
+    path = starter / "provenance.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _encoder_kept(captioner: Path, replaced: dict) -> None:
+    """The captioner keeps its own copy of the encoder it was trained on, so a classifier-only rebuild leaves it
+    working; its provenance must stop calling the new classifier its encoder."""
+    provenance = _provenance(captioner)
+    if not provenance or not replaced.get("weights_sha256") or "encoder_replaced" in provenance:
+        return
+    provenance["encoder"] = (f"the {CLASSIFIER} of {replaced.get('date')} (weights sha256 {replaced['weights_sha256']},"
+                             f" {replaced.get('command')}), kept inside these weights")
+    provenance["encoder_replaced"] = f"{CLASSIFIER} was rebuilt on {datetime.date.today().isoformat()}; this " \
+                                     "captioner was not retrained"
+    (captioner / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.starters", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help=DATA_HELP)
@@ -89,6 +107,7 @@ def main(argv=None) -> None:
         if not args.classifier_run:
             core(*train)
         scored = core("evaluate", "--run", str(classifier), "--data", data)
+        replaced = _provenance(out / CLASSIFIER)
         installed = install(classifier, CLASSIFIER, out, {
             **common, "command": "python -m core " + " ".join(train),
             "evaluated_by": f"python -m core evaluate --run starters/{CLASSIFIER} --data DATA --json (fp32)",
@@ -97,6 +116,7 @@ def main(argv=None) -> None:
             "test_images": sum(map(sum, scored["confusion"]))})
         print(f"{installed}: test accuracy {scored['test_accuracy']:.2%} (fp32)")
         if args.skip_captioner:
+            _encoder_kept(out / CAPTIONER, replaced)
             return
         captioner = Path(args.captioner_run or Path(tmp) / "captioner")
         caption = ["caption-train", "--data", data, "--encoder-run", str(installed), "--out", str(captioner)]

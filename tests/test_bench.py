@@ -388,6 +388,18 @@ def test_flops_beside_accuracy_for_every_contender_of_a_report(tmp_path, capsys)
     assert rows[2]["accuracy_per_pflop"] == pytest.approx(93.5 / rows[2]["train_pflop"])
 
 
+@pytest.mark.parametrize("budget, epochs, limit", [(0.125, 1, 6_250), (0.25, 1, 12_500), (1, 1, 0), (1.5, 2, 37_500),
+                                                   (1.75, 2, 43_750), (2, 2, 0), (3, 3, 0)])
+def test_a_time_to_accuracy_budget_is_whole_passes_over_an_equal_part_of_the_set(budget, epochs, limit):
+    from bench.flops import budget_config, budget_run
+    from core.training.presets import PRESETS as presets
+
+    config, images = budget_run(presets["fast"].config, budget, 50_000)
+    assert (config.epochs, config.limit_train, images) == (epochs, limit, limit)
+    assert config.epochs * (config.limit_train or 50_000) == int(budget * 50_000)  # the budget's images, no more
+    assert budget_config(presets["fast"].config, budget)[1] == (limit or 50_000)
+
+
 def test_a_variant_is_the_presets_config_with_its_settings_typed_and_checked():
     from bench.variants import parse_variant
     from core.training.presets import PRESETS as presets

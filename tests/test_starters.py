@@ -76,3 +76,17 @@ def test_the_shipped_classifier_scores_exactly_what_its_provenance_records(tmp_p
     confusion = json.loads(done.stdout.splitlines()[-1])["confusion"]
     assert sum(row[i] for i, row in enumerate(confusion)) == provenance["test_correct"]
     assert sum(map(sum, confusion)) == provenance["test_images"] == 10_000
+
+
+def test_a_classifier_only_rebuild_says_the_captioner_keeps_its_earlier_encoder(tmp_path):
+    from bench.starters import _encoder_kept
+
+    captioner = tmp_path / "starter-captioner"
+    captioner.mkdir()
+    (captioner / "provenance.json").write_text(json.dumps({"encoder": "starter-accurate (the same weights)"}))
+    _encoder_kept(captioner, {"weights_sha256": "abc123", "date": "2026-12-07", "command": "python -m core train"})
+    provenance = json.loads((captioner / "provenance.json").read_text())
+    assert "abc123" in provenance["encoder"] and "2026-12-07" in provenance["encoder"]
+    assert "not retrained" in provenance["encoder_replaced"]
+    _encoder_kept(captioner, {"weights_sha256": "def456", "date": "2026-12-09"})  # a second rebuild: the first stands
+    assert "abc123" in json.loads((captioner / "provenance.json").read_text())["encoder"]
