@@ -5,7 +5,7 @@ Trains the most accurate classifier preset (`accurate`) with the project's own c
 in fp32 with `python -m core evaluate` (the number a CI test gets back), then a captioner on its encoder with
 `python -m core caption-train`, and copies both into the starters folder with a provenance.json each: the commands,
 the data, the commit, the machine, the date and what they measured. `--classifier-run`/`--captioner-run` take runs
-trained already instead of training again (`--captioner-command` then says how it was trained); `--skip-captioner`
+trained already instead of training again (`--classifier-command`/`--captioner-command` then say how); `--skip-captioner`
 rebuilds the classifier only. Derived files (calibration, neighbours, robustness)
 are left out: for a starter they are computed into the data folder's cache on first use."""
 from __future__ import annotations
@@ -60,8 +60,11 @@ def install(run: Path, name: str, out: Path, provenance: dict, **summary_changes
             shutil.copytree(source, target / item)
         elif source.exists():
             shutil.copy2(source, target / item)
+    summary = json.loads((target / "summary.json").read_text())
+    if summary.get("best_epoch") not in (None, summary.get("epochs_done")):
+        # best.safetensors is not shipped: a starter offers its last weights only, so it names no other best epoch
+        summary_changes = {"best_epoch": None, **summary_changes}
     if summary_changes:
-        summary = json.loads((target / "summary.json").read_text())
         (target / "summary.json").write_text(json.dumps({**summary, **summary_changes}, indent=2))
     sha = hashlib.sha256((target / "weights.safetensors").read_bytes()).hexdigest()
     (target / "provenance.json").write_text(json.dumps({**provenance, "weights_sha256": sha}, indent=2) + "\n")
@@ -91,6 +94,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--out", default=str(STARTERS_ROOT), help="where the starters go (the project's starters/)")
     parser.add_argument("--classifier-run", help="a run trained by `python -m core train --model accurate` already")
+    parser.add_argument("--classifier-command", help="with --classifier-run: the command that trained it, for the "
+                                                     "provenance (a seed, say)")
     parser.add_argument("--captioner-run", help="a captioner trained on that classifier's encoder already")
     parser.add_argument("--captioner-command", help="with --captioner-run: the command that trained it, for the "
                                                     "provenance")
@@ -109,7 +114,7 @@ def main(argv=None) -> None:
         scored = core("evaluate", "--run", str(classifier), "--data", data)
         replaced = _provenance(out / CLASSIFIER)
         installed = install(classifier, CLASSIFIER, out, {
-            **common, "command": "python -m core " + " ".join(train),
+            **common, "command": args.classifier_command or "python -m core " + " ".join(train),
             "evaluated_by": f"python -m core evaluate --run starters/{CLASSIFIER} --data DATA --json (fp32)",
             "test_accuracy": scored["test_accuracy"],
             "test_correct": sum(row[i] for i, row in enumerate(scored["confusion"])),

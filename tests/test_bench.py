@@ -372,6 +372,7 @@ def test_pictures_side_by_side_are_the_row_their_captions_say(side):
 def test_flops_beside_accuracy_for_every_contender_of_a_report(tmp_path, capsys):
     from bench.flops import main as flops_main
     from core.training.flops import training_flops_per_image
+    from core.training.presets import ACCURATE_SGD
     from core.training.presets import PRESETS as presets
 
     report = {"same_model": {"tutorial_test_accuracy": 0.6, "tutorial_images": 100_000},
@@ -381,11 +382,17 @@ def test_flops_beside_accuracy_for_every_contender_of_a_report(tmp_path, capsys)
     flops_main(["--result", str(tmp_path / "run.txt")])
     rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["contenders"]
     assert [r["name"] for r in rows] == ["tutorial pipeline", "fast, 2 epochs", "accurate, 16 epochs"]
-    per_image = {n: training_flops_per_image(presets[n].spec) for n in ("tutorial", "fast", "accurate")}
+    per_image = {n: training_flops_per_image(presets[n].spec) for n in ("tutorial", "fast")}
+    per_image["accurate"] = training_flops_per_image(ACCURATE_SGD.spec("accurate"))  # what such a report trained
     assert rows[0]["train_pflop"] == pytest.approx(per_image["tutorial"] * 100_000 / 1e15)
     assert rows[1]["train_pflop"] == pytest.approx(per_image["fast"] * 2 * 50_000 / 1e15)
     assert rows[2]["train_pflop"] == pytest.approx(per_image["accurate"] * 16 * 50_000 / 1e15)
     assert rows[2]["accuracy_per_pflop"] == pytest.approx(93.5 / rows[2]["train_pflop"])
+    report["time_to_accuracy"][0]["train_pflop"] = 0.0123  # a newer report records what it trained: that stands
+    (tmp_path / "new.txt").write_text(json.dumps(report) + "\n")
+    flops_main(["--result", str(tmp_path / "new.txt")])
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["contenders"]
+    assert rows[1]["train_pflop"] == 0.0123
 
 
 @pytest.mark.parametrize("budget, epochs, limit", [(0.125, 1, 6_250), (0.25, 1, 12_500), (1, 1, 0), (1.5, 2, 37_500),

@@ -90,3 +90,17 @@ def test_a_classifier_only_rebuild_says_the_captioner_keeps_its_earlier_encoder(
     assert "not retrained" in provenance["encoder_replaced"]
     _encoder_kept(captioner, {"weights_sha256": "def456", "date": "2026-12-09"})  # a second rebuild: the first stands
     assert "abc123" in json.loads((captioner / "provenance.json").read_text())["encoder"]
+
+
+@pytest.mark.parametrize("best, kept", [(7, None), (8, 8), (None, None)])
+def test_a_starter_names_no_best_epoch_whose_weights_it_does_not_ship(tmp_path, best, kept):
+    from bench.starters import install
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "weights.safetensors").write_bytes(b"last")
+    (run / "best.safetensors").write_bytes(b"best")
+    (run / "summary.json").write_text(json.dumps({"epochs_done": 8, "best_epoch": best}))
+    target = install(run, "starter-x", tmp_path / "starters", {"command": "c"})
+    assert not (target / "best.safetensors").exists()
+    assert json.loads((target / "summary.json").read_text())["best_epoch"] == kept
