@@ -1,11 +1,13 @@
-"""`python -m bench [--quick] [--only time-to-accuracy] [--skip-accurate] [--data SRC]`: the engine against the tutorial's pipeline, in one process, contenders
-alternated so drift cancels. Prints a table, then one JSON object as the last line.
+"""The engine against the tutorial's pipeline, side by side in one process, contenders alternated so drift cancels.
+`python -m bench [--quick] [--only time-to-accuracy] [--skip-accurate] [--data SRC]` prints a table, then one JSON
+object as the last line.
 
 Sections: (1) tutorial vs engine on the same model, batch size and optimizer; (2) training time to reach the
 tutorial's 2-epoch test accuracy; (3) accuracy of the fast presets given the tutorial's 2-epoch wall time;
 (4) the dashboard's overhead over the CLI; (5) data decode, cached load and peak memory.
 Time-to-accuracy tries budgets from small to large and reports the first that reaches the target (the metric's own
-definition; a budget of 1.5 epochs is two passes over three quarters of the set, bench.flops.budget_run); presets are fixed beforehand and never chosen by test accuracy here.
+definition; a budget of 1.5 epochs is two passes over three quarters of the set, bench.flops.budget_run); presets are
+fixed beforehand and never chosen by test accuracy here.
 """
 from __future__ import annotations
 
